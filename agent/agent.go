@@ -1,0 +1,180 @@
+package agent
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ferrysync/ferry/api"
+	"github.com/ferrysync/ferry/cluster"
+	"github.com/ferrysync/ferry/config"
+	"github.com/ferrysync/ferry/fsm"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Version is this build's version; release builds set it with -ldflags.
+var Version = "0.1.0-dev"
+
+// Agent is one running Ferry agent.
+type Agent struct {
+	cfg       config.Config
+	log       *slog.Logger
+	fsm       *fsm.FSM
+	node      *cluster.Node
+	http      *http.Server
+	httpAddr  string
+	client    *http.Client // forwards writes to the leader
+	registry  *prometheus.Registry
+	mgmtHash  [sha256.Size]byte
+	startedAt time.Time
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	errCh  chan error
+	once   sync.Once
+}
+
+// Start starts an agent with a validated configuration. Logs go to logger.
+func Start(cfg config.Config, logger *slog.Logger) (*Agent, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := logger.With("agent", cfg.ClusterID)
+	ctx, cancel := context.WithCancel(context.Background())
+	transport := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16, IdleConnTimeout: time.Minute}
+	a := &Agent{
+		cfg: cfg, log: log, fsm: fsm.New(), registry: prometheus.NewRegistry(),
+		mgmtHash: sha256.Sum256([]byte(cfg.Token)), startedAt: time.Now(),
+		client: &http.Client{Transport: transport, Timeout: 30 * time.Second},
+		ctx:    ctx, cancel: cancel, errCh: make(chan error, 1),
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Bind, strconv.Itoa(cfg.HTTPPort)))
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("http listener: %w", err)
+	}
+	a.httpAddr = net.JoinHostPort(cfg.Advertise, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+
+	a.node, err = cluster.Start(cluster.Config{
+		ID: cfg.ClusterID, Name: cfg.Name, Labels: cfg.Labels, Version: Version,
+		BindAddr: cfg.Bind, AdvertiseAddr: cfg.Advertise, GossipPort: cfg.GossipPort, RaftPort: cfg.RaftPort,
+		APIAddr: a.httpAddr, DataDir: cfg.DataDir, Join: cfg.Join,
+		BootstrapExpect: cfg.BootstrapExpect, MaxVoters: cfg.MaxVoters, Profile: cfg.Profile,
+		ServerStabilizationTime: cfg.ServerStabilizationTime, DeadServerTimeout: cfg.DeadServerTimeout,
+		ReconcileInterval: cfg.ReconcileInterval,
+		FSM:               a.fsm, Logger: log,
+	})
+	if err != nil {
+		ln.Close()
+		cancel()
+		return nil, err
+	}
+
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &stateCollector{a: a})
+	srv := api.New(a, api.Options{
+		Logger: log, Registerer: a.registry, Gatherer: prometheus.Gatherers{a.registry, raftMetrics()},
+		Transport: transport,
+	})
+	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+
+	a.wg.Add(3)
+	go func() {
+		defer a.wg.Done()
+		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.fail(fmt.Errorf("http server: %w", err))
+		}
+	}()
+	go func() {
+		defer a.wg.Done()
+		select {
+		case err := <-a.node.Fatal():
+			a.fail(err)
+		case <-a.ctx.Done():
+		}
+	}()
+	go func() {
+		defer a.wg.Done()
+		a.monitorLeadership()
+	}()
+	log.Info("agent started", "name", cfg.Name, "http", a.httpAddr, "raft", a.node.RaftAddr(), "gossip", a.node.GossipAddr(),
+		"profile", cfg.Profile, "bootstrap_expect", cfg.BootstrapExpect, "auth", !cfg.NoAuth)
+	return a, nil
+}
+
+func (a *Agent) fail(err error) {
+	a.log.Error("agent cannot go on", "err", err)
+	select {
+	case a.errCh <- err:
+	default:
+	}
+}
+
+// Err delivers an error after which the agent must stop, such as another
+// agent already using this cluster id. The caller then calls Shutdown.
+func (a *Agent) Err() <-chan error { return a.errCh }
+
+// HTTPAddr is the advertised host:port of the API.
+func (a *Agent) HTTPAddr() string { return a.httpAddr }
+
+// GossipAddr is the advertised host:port of gossip, for --join.
+func (a *Agent) GossipAddr() string { return a.node.GossipAddr() }
+
+// RaftAddr is the advertised host:port of Raft.
+func (a *Agent) RaftAddr() string { return a.node.RaftAddr() }
+
+// Leave leaves the group gracefully (see cluster.Node.Leave) and stops.
+func (a *Agent) Leave(ctx context.Context) error {
+	a.log.Info("leaving the group")
+	a.stopLoops()
+	err := a.node.Leave(ctx)
+	return errors.Join(err, a.stopHTTP(ctx))
+}
+
+// Shutdown stops the agent without leaving: to the others it looks like a
+// failure, and its data dir restarts it as the same member.
+func (a *Agent) Shutdown() error {
+	a.stopLoops()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := a.stopHTTP(ctx)
+	return errors.Join(a.node.Shutdown(), err)
+}
+
+func (a *Agent) stopLoops() {
+	a.cancel()
+}
+
+func (a *Agent) stopHTTP(ctx context.Context) error {
+	var err error
+	a.once.Do(func() {
+		err = a.http.Shutdown(ctx)
+		if err != nil {
+			err = a.http.Close()
+		}
+		a.wg.Wait()
+		a.client.CloseIdleConnections()
+		a.log.Info("agent stopped")
+	})
+	return err
+}
+
+// NewLogger builds the slog logger the configuration asks for.
+func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

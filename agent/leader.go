@@ -1,0 +1,132 @@
+package agent
+
+import (
+	"context"
+	"maps"
+	"time"
+
+	"github.com/ferrysync/ferry/cluster"
+	"github.com/ferrysync/ferry/fsm"
+)
+
+// monitorLeadership starts the leader-only loops when this agent gains
+// leadership and stops them, waiting for them to return, when it loses it.
+func (a *Agent) monitorLeadership() {
+	var running *leaderLoops
+	defer func() { running.stop() }()
+	for {
+		select {
+		case <-a.ctx.Done():
+			return
+		case isLeader := <-a.node.LeaderCh():
+			switch {
+			case !isLeader:
+				running.stop()
+				running = nil
+			case running == nil:
+				running = a.startLeaderLoops()
+			}
+		}
+	}
+}
+
+// leaderLoops is one term of leadership's loops.
+type leaderLoops struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	log    func()
+}
+
+func (a *Agent) startLeaderLoops() *leaderLoops {
+	ctx, cancel := context.WithCancel(a.ctx)
+	l := &leaderLoops{cancel: cancel, done: make(chan struct{}), log: func() { a.log.Info("leader loops stopped") }}
+	go func() {
+		defer close(l.done)
+		a.leaderLoop(ctx)
+	}()
+	return l
+}
+
+func (l *leaderLoops) stop() {
+	if l == nil {
+		return
+	}
+	l.cancel()
+	<-l.done
+	l.log()
+}
+
+// leaderLoop waits for a barrier, so that the state reflects everything the
+// previous leader committed, then runs the membership reconcile until ctx ends.
+func (a *Agent) leaderLoop(ctx context.Context) {
+	backoff := 100 * time.Millisecond
+	for {
+		err := a.node.Barrier(time.Minute)
+		if err == nil {
+			break
+		}
+		a.log.Warn("leader barrier failed, retrying", "err", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+	a.log.Info("leader loops started", "index", a.fsm.AppliedIndex())
+	a.node.RunReconcile(ctx, a.syncRegistry)
+}
+
+// syncRegistry keeps the replicated cluster registry equal to the Raft
+// configuration, with each member's gossiped name, labels and addresses.
+func (a *Agent) syncRegistry(ctx context.Context, members []cluster.Member, peers []cluster.Peer) {
+	byID := map[string]cluster.Member{}
+	for _, m := range members {
+		byID[m.ID] = m
+	}
+	inConfig := map[string]bool{}
+	for _, p := range peers {
+		inConfig[p.ID] = true
+		m, ok := byID[p.ID]
+		if !ok {
+			continue
+		}
+		want := fsm.ClusterRecord{
+			ID: m.ID, Name: m.Name, Labels: m.Labels, APIAddr: m.APIAddr, RaftAddr: m.RaftAddr,
+			GossipAddr: m.GossipAddr, Version: m.Version,
+		}
+		if have, ok := a.fsm.Cluster(p.ID); ok && sameRecord(have, want) {
+			continue
+		}
+		a.applyInternal(ctx, fsm.CmdRegisterCluster, want)
+	}
+	for _, rec := range a.fsm.Clusters() {
+		if !inConfig[rec.ID] {
+			a.applyInternal(ctx, fsm.CmdDeregisterCluster, fsm.DeregisterCluster{ID: rec.ID})
+		}
+	}
+}
+
+func sameRecord(a, b fsm.ClusterRecord) bool {
+	return a.ID == b.ID && a.Name == b.Name && maps.Equal(a.Labels, b.Labels) && a.APIAddr == b.APIAddr &&
+		a.RaftAddr == b.RaftAddr && a.GossipAddr == b.GossipAddr && a.Version == b.Version
+}
+
+// applyInternal applies a command of the leader's own loops.
+func (a *Agent) applyInternal(ctx context.Context, t fsm.CommandType, payload any) {
+	if ctx.Err() != nil || !a.node.IsLeader() {
+		return
+	}
+	cmd, err := fsm.NewCommand(t, payload)
+	if err != nil {
+		a.log.Error("build command", "type", t, "err", err)
+		return
+	}
+	res, err := a.applyLocal(cmd)
+	if err == nil {
+		err = res.Err
+	}
+	if err != nil {
+		a.log.Warn("leader command failed", "type", t, "err", err)
+	}
+}

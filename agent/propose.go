@@ -1,0 +1,174 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/ferrysync/ferry/api"
+	"github.com/ferrysync/ferry/cluster"
+	"github.com/ferrysync/ferry/fsm"
+	"github.com/hashicorp/raft"
+)
+
+// applyTimeout bounds how long the leader waits to enqueue a command.
+const applyTimeout = 10 * time.Second
+
+// statusError is an error with the HTTP status the caller should see.
+type statusError struct {
+	code int
+	msg  string
+}
+
+func (e *statusError) Error() string   { return e.msg }
+func (e *statusError) StatusCode() int { return e.code }
+
+// retryableError marks a failure after which the same command may be proposed
+// again: its id makes a second apply a no-op if the first one did land.
+type retryableError struct{ error }
+
+func (e retryableError) Unwrap() error { return e.error }
+
+func retryable(err error) bool {
+	var r retryableError
+	return errors.As(err, &r) ||
+		errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) ||
+		errors.Is(err, raft.ErrLeadershipTransferInProgress) || errors.Is(err, raft.ErrEnqueueTimeout)
+}
+
+// propose gets cmd applied by the leader on behalf of the caller whose secret
+// is given, and returns once this agent has applied it too. While no leader is
+// known it holds the write for up to LeaderWait, then fails with 503.
+// A refusal by the state comes back as a *fsm.Error.
+func (a *Agent) propose(ctx context.Context, caller string, cmd fsm.Command) error {
+	deadline := time.Now().Add(a.cfg.LeaderWait)
+	backoff := 25 * time.Millisecond
+	for {
+		var err error
+		if a.node.IsLeader() {
+			var res fsm.Result
+			if res, err = a.applyLocal(cmd); err == nil {
+				return res.Err
+			}
+		} else if leader, ok := a.Leader(); ok && leader.APIAddr != "" && leader.ID != a.cfg.ClusterID {
+			var index uint64
+			if index, err = a.forward(ctx, leader, caller, cmd); err == nil {
+				return a.waitApplied(ctx, index)
+			}
+		} else {
+			err = retryableError{errors.New("no leader is known")}
+		}
+		if !retryable(err) {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return &statusError{http.StatusServiceUnavailable, fmt.Sprintf("no cluster leader: the write was not accepted within %s (%v)", a.cfg.LeaderWait, err)}
+		}
+		a.log.Debug("write not accepted yet, retrying", "command", cmd.Type, "id", cmd.ID, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 500*time.Millisecond)
+	}
+}
+
+// waitApplied holds the answer until this agent has applied index, so that
+// the caller reads its own write here.
+func (a *Agent) waitApplied(ctx context.Context, index uint64) error {
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.LeaderWait)
+	defer cancel()
+	if err := a.fsm.WaitForIndex(ctx, index); err != nil {
+		return &statusError{http.StatusGatewayTimeout, fmt.Sprintf("the write was committed at index %d but this agent has not applied it yet: %v", index, err)}
+	}
+	return nil
+}
+
+// applyLocal stamps the time on cmd and applies it; only on the leader.
+func (a *Agent) applyLocal(cmd fsm.Command) (fsm.Result, error) {
+	cmd.Time = time.Now().UTC()
+	b, err := cmd.Encode()
+	if err != nil {
+		return fsm.Result{}, err
+	}
+	_, resp, err := a.node.Apply(b, applyTimeout)
+	if err != nil {
+		return fsm.Result{}, err
+	}
+	res, ok := resp.(fsm.Result)
+	if !ok {
+		return fsm.Result{}, fmt.Errorf("fsm returned %T for %s", resp, cmd.Type)
+	}
+	return res, nil
+}
+
+// ApplyForwarded implements api.Service: the leader's side of forwarding.
+func (a *Agent) ApplyForwarded(_ context.Context, cmd fsm.Command) (fsm.Result, error) {
+	if !a.node.IsLeader() {
+		return fsm.Result{}, &statusError{http.StatusServiceUnavailable, "this agent is not the leader"}
+	}
+	res, err := a.applyLocal(cmd)
+	if err != nil {
+		if retryable(err) {
+			return fsm.Result{}, &statusError{http.StatusServiceUnavailable, "leadership changed while applying: " + err.Error()}
+		}
+		return fsm.Result{}, err
+	}
+	return res, nil
+}
+
+// forward sends cmd to the leader's API with the caller's credentials and
+// returns the index at which it was applied.
+func (a *Agent) forward(ctx context.Context, leader cluster.Leader, caller string, cmd fsm.Command) (uint64, error) {
+	body, err := cmd.Encode()
+	if err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+leader.APIAddr+"/v1/internal/apply", bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(api.HeaderTraceID, api.TraceID(ctx))
+	if caller != "" {
+		req.Header.Set(api.HeaderAuthToken, caller)
+	}
+	resp, err := a.client.Do(req)
+	if err != nil {
+		return 0, retryableError{fmt.Errorf("forward to leader %s: %w", leader.ID, err)}
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return 0, retryableError{fmt.Errorf("forward to leader %s: %w", leader.ID, err)}
+	}
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		var out api.ForwardedResult
+		if err := json.Unmarshal(raw, &out); err != nil {
+			return 0, fmt.Errorf("leader %s answered an unreadable result: %w", leader.ID, err)
+		}
+		if out.Error != nil {
+			return 0, out.Error
+		}
+		return out.Index, nil
+	case resp.StatusCode >= 500:
+		return 0, retryableError{fmt.Errorf("leader %s: %s: %s", leader.ID, resp.Status, errorMessage(raw))}
+	default:
+		return 0, &statusError{resp.StatusCode, errorMessage(raw)}
+	}
+}
+
+func errorMessage(raw []byte) string {
+	var e api.ErrorBody
+	if json.Unmarshal(raw, &e) == nil && e.Error != "" {
+		return e.Error
+	}
+	return string(bytes.TrimSpace(raw))
+}

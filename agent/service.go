@@ -1,0 +1,149 @@
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/ferrysync/ferry/api"
+	"github.com/ferrysync/ferry/cluster"
+	"github.com/ferrysync/ferry/config"
+	"github.com/ferrysync/ferry/fsm"
+)
+
+var _ api.Service = (*Agent)(nil)
+
+// Authenticate implements api.Service. The management token from the
+// configuration is admin on this agent; every agent of a group is expected to
+// share it, as Consul's servers share their initial management token.
+func (a *Agent) Authenticate(secret string) (fsm.Policy, bool) {
+	sum := sha256.Sum256([]byte(secret))
+	if a.cfg.Token != "" && subtle.ConstantTimeCompare(sum[:], a.mgmtHash[:]) == 1 {
+		return fsm.PolicyAdmin, true
+	}
+	t, ok := a.fsm.TokenBySecret(secret)
+	return t.Policy, ok
+}
+
+// AuthDisabled implements api.Service.
+func (a *Agent) AuthDisabled() bool { return a.cfg.NoAuth }
+
+// Leader implements api.Service.
+func (a *Agent) Leader() (cluster.Leader, bool) {
+	l, ok := a.node.Leader()
+	if ok && l.APIAddr == "" {
+		// Gossip may not know the leader yet (just restarted); the registry does.
+		if rec, found := a.fsm.Cluster(l.ID); found {
+			l.Name, l.APIAddr = rec.Name, rec.APIAddr
+		}
+	}
+	return l, ok
+}
+
+// IsLeader implements api.Service.
+func (a *Agent) IsLeader() bool { return a.node.IsLeader() }
+
+// VerifyLeader implements api.Service.
+func (a *Agent) VerifyLeader() error { return a.node.VerifyLeader() }
+
+// Peers implements api.Service.
+func (a *Agent) Peers() ([]cluster.Peer, error) { return a.node.Peers() }
+
+// Members implements api.Service.
+func (a *Agent) Members() []cluster.MemberView { return a.node.Members() }
+
+// Clusters implements api.Service.
+func (a *Agent) Clusters() []fsm.ClusterRecord { return a.fsm.Clusters() }
+
+// SelfInfo is GET /v1/agent/self.
+type SelfInfo struct {
+	ID         string            `json:"id"`
+	Name       string            `json:"name"`
+	Version    string            `json:"version"`
+	APIAddr    string            `json:"apiAddr"`
+	RaftAddr   string            `json:"raftAddr"`
+	GossipAddr string            `json:"gossipAddr"`
+	Leader     bool              `json:"leader"`
+	StartedAt  time.Time         `json:"startedAt"`
+	Config     config.Config     `json:"config"`
+	Raft       map[string]string `json:"raft"`
+}
+
+// Self implements api.Service.
+func (a *Agent) Self() any {
+	return SelfInfo{
+		ID: a.cfg.ClusterID, Name: a.cfg.Name, Version: Version,
+		APIAddr: a.httpAddr, RaftAddr: a.node.RaftAddr(), GossipAddr: a.node.GossipAddr(),
+		Leader: a.node.IsLeader(), StartedAt: a.startedAt, Config: a.cfg.Redacted(), Raft: a.node.Stats(),
+	}
+}
+
+// ReadState implements api.Service.
+func (a *Agent) ReadState() api.ReadState {
+	_, known := a.node.Leader()
+	contact := a.node.LastContact()
+	if contact.IsZero() {
+		contact = a.startedAt
+	}
+	return api.ReadState{Index: a.fsm.AppliedIndex(), KnownLeader: known, LastContact: time.Since(contact)}
+}
+
+const maxDescription = 256
+
+// CreateToken implements api.Service. The secret is made here, on the agent
+// that took the request, so a retried proposal carries the same secret hash.
+func (a *Agent) CreateToken(ctx context.Context, caller string, req api.CreateTokenRequest) (fsm.Token, string, error) {
+	if !req.Policy.Valid() {
+		return fsm.Token{}, "", invalid("policy %q is not one of read, write, admin", req.Policy)
+	}
+	if len(req.Description) > maxDescription {
+		return fsm.Token{}, "", invalid("description is longer than %d characters", maxDescription)
+	}
+	secret := newSecret()
+	accessor := fsm.NewID()
+	cmd, err := fsm.NewCommand(fsm.CmdCreateToken, fsm.Token{
+		AccessorID: accessor, SecretHash: fsm.HashSecret(secret), Description: req.Description, Policy: req.Policy,
+	})
+	if err != nil {
+		return fsm.Token{}, "", err
+	}
+	if err := a.propose(ctx, caller, cmd); err != nil {
+		return fsm.Token{}, "", err
+	}
+	tok, ok := a.fsm.Token(accessor)
+	if !ok {
+		return fsm.Token{}, "", fmt.Errorf("token %s was created but is already gone", accessor)
+	}
+	return tok, secret, nil
+}
+
+// ListTokens implements api.Service.
+func (a *Agent) ListTokens() []fsm.Token { return a.fsm.Tokens() }
+
+// DeleteToken implements api.Service.
+func (a *Agent) DeleteToken(ctx context.Context, caller, accessorID string) error {
+	if _, ok := a.fsm.Token(accessorID); !ok {
+		return &fsm.Error{Kind: fsm.KindNotFound, Message: fmt.Sprintf("token %q not found", accessorID)}
+	}
+	cmd, err := fsm.NewCommand(fsm.CmdDeleteToken, fsm.DeleteToken{AccessorID: accessorID})
+	if err != nil {
+		return err
+	}
+	return a.propose(ctx, caller, cmd)
+}
+
+func newSecret() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	return hex.EncodeToString(b[:])
+}
+
+func invalid(format string, args ...any) error {
+	return &fsm.Error{Kind: fsm.KindInvalid, Message: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,221 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ferrysync/ferry/fsm"
+	"github.com/julienschmidt/httprouter"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Headers Ferry reads and writes.
+const (
+	HeaderTraceID     = "X-Trace-Id"
+	HeaderAuthToken   = "X-Auth-Token"
+	HeaderIndex       = "X-Ferry-Index"
+	HeaderKnownLeader = "X-Ferry-Known-Leader"
+	HeaderLastContact = "X-Ferry-Last-Contact"
+)
+
+type ctxKey int
+
+const (
+	traceKey ctxKey = iota
+	secretKey
+	policyKey
+)
+
+// TraceID returns the request's trace id.
+func TraceID(ctx context.Context) string {
+	s, _ := ctx.Value(traceKey).(string)
+	return s
+}
+
+var traceIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+func newTraceID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// httpMetrics are the per-route request metrics.
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ferry_http_requests_total", Help: "HTTP requests by route pattern and status code.",
+		}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "ferry_http_request_duration_seconds", Help: "HTTP request latency by route pattern.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"route"}),
+	}
+	reg.MustRegister(m.requests, m.duration)
+	return m
+}
+
+// observe wraps every handler: trace id, panic recovery, structured access
+// log and metrics, labelled by the route pattern (bounded cardinality).
+func (s *Server) observe(route string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		trace := r.Header.Get(HeaderTraceID)
+		if !traceIDPattern.MatchString(trace) {
+			trace = newTraceID()
+		}
+		w.Header().Set(HeaderTraceID, trace)
+		rec := &statusRecorder{ResponseWriter: w}
+		r = r.WithContext(context.WithValue(r.Context(), traceKey, trace))
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("handler panic", "route", route, "trace", trace, "panic", p)
+				if rec.status == 0 {
+					writeError(rec, http.StatusInternalServerError, "internal error (trace %s)", trace)
+				}
+			}
+			code := rec.status
+			if code == 0 {
+				code = http.StatusOK
+			}
+			elapsed := time.Since(start)
+			s.metrics.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+			s.metrics.duration.WithLabelValues(route).Observe(elapsed.Seconds())
+			level := slog.LevelDebug
+			if code >= 500 && route != "/v1/health" { // health answers 503 by design
+				level = slog.LevelWarn
+			}
+			s.log.Log(r.Context(), level, "http request", "method", r.Method, "path", r.URL.Path, "route", route,
+				"code", code, "duration", elapsed, "trace", trace, "remote", r.RemoteAddr)
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// secretFrom finds the caller's token: X-Auth-Token, Authorization: Bearer,
+// or Basic auth with the token as the password.
+func secretFrom(r *http.Request) string {
+	if t := r.Header.Get(HeaderAuthToken); t != "" {
+		return t
+	}
+	auth := r.Header.Get("Authorization")
+	if scheme, rest, ok := strings.Cut(auth, " "); ok {
+		switch strings.ToLower(scheme) {
+		case "bearer":
+			return strings.TrimSpace(rest)
+		case "basic":
+			b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(rest))
+			if err == nil {
+				if _, pass, ok := strings.Cut(string(b), ":"); ok {
+					return pass
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// authorize lets the request through when its token allows need. A need of ""
+// means the route is open to anyone.
+func (s *Server) authorize(need fsm.Policy, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		secret := secretFrom(r)
+		ctx := context.WithValue(r.Context(), secretKey, secret)
+		if need == "" || s.svc.AuthDisabled() {
+			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, policyKey, fsm.PolicyAdmin)))
+			return
+		}
+		if secret == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="ferry"`)
+			writeError(w, http.StatusUnauthorized, "missing token: send it as X-Auth-Token, Authorization: Bearer, or the Basic auth password")
+			return
+		}
+		policy, ok := s.svc.Authenticate(secret)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="ferry"`)
+			writeError(w, http.StatusUnauthorized, "invalid token")
+			return
+		}
+		if !policy.Allows(need) {
+			writeError(w, http.StatusForbidden, "token policy %q does not allow this; it needs %q", policy, need)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, policyKey, policy)))
+	})
+}
+
+func secretOf(r *http.Request) string {
+	s, _ := r.Context().Value(secretKey).(string)
+	return s
+}
+
+func policyOf(r *http.Request) fsm.Policy {
+	p, _ := r.Context().Value(policyKey).(fsm.Policy)
+	return p
+}
+
+// readHeaders says how fresh a local read is, like Consul's X-Consul-* headers.
+func (s *Server) readHeaders(w http.ResponseWriter) {
+	rs := s.svc.ReadState()
+	h := w.Header()
+	h.Set(HeaderIndex, strconv.FormatUint(rs.Index, 10))
+	h.Set(HeaderKnownLeader, strconv.FormatBool(rs.KnownLeader))
+	h.Set(HeaderLastContact, strconv.FormatInt(rs.LastContact.Milliseconds(), 10))
+}
+
+// read serves a read locally, or through the leader when ?consistent is given.
+func (s *Server) read(next httprouter.Handle) httprouter.Handle {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+		if _, consistent := r.URL.Query()["consistent"]; consistent {
+			if !s.svc.IsLeader() {
+				s.proxyToLeader(w, r)
+				return
+			}
+			if err := s.svc.VerifyLeader(); err != nil {
+				writeError(w, http.StatusServiceUnavailable, "consistent read: leadership could not be confirmed: %v", err)
+				return
+			}
+		}
+		s.readHeaders(w)
+		next(w, r, ps)
+	}
+}

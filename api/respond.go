@@ -1,0 +1,76 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/ferrysync/ferry/fsm"
+)
+
+// StatusCoder is an error that knows its HTTP status.
+type StatusCoder interface {
+	error
+	StatusCode() int
+}
+
+// ErrorBody is every native API error: {"error": "..."}.
+type ErrorBody struct {
+	Error string `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, format string, args ...any) {
+	writeJSON(w, status, ErrorBody{Error: fmt.Sprintf(format, args...)})
+}
+
+// statusOf maps an error from the service or the state to an HTTP status.
+func statusOf(err error) int {
+	var sc StatusCoder
+	if errors.As(err, &sc) {
+		return sc.StatusCode()
+	}
+	switch fsm.KindOf(err) {
+	case fsm.KindInvalid:
+		return http.StatusBadRequest
+	case fsm.KindNotFound:
+		return http.StatusNotFound
+	case fsm.KindConflict:
+		return http.StatusConflict
+	}
+	return http.StatusInternalServerError
+}
+
+func writeServiceError(w http.ResponseWriter, err error) {
+	writeError(w, statusOf(err), "%s", err.Error())
+}
+
+const maxBodyBytes = 1 << 20
+
+// decodeBody reads a JSON body strictly: unknown fields and trailing data are errors.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			writeError(w, http.StatusBadRequest, "request body is empty; expected a JSON object")
+		} else {
+			writeError(w, http.StatusBadRequest, "invalid JSON body: %v", err)
+		}
+		return false
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, "invalid JSON body: data after the object")
+		return false
+	}
+	return true
+}

@@ -1,0 +1,64 @@
+package api
+
+import (
+	"context"
+	"time"
+
+	"github.com/ferrysync/ferry/cluster"
+	"github.com/ferrysync/ferry/fsm"
+)
+
+// Service is what the HTTP layer needs from the agent.
+type Service interface {
+	// Authenticate returns the policy of the token whose secret is given.
+	Authenticate(secret string) (fsm.Policy, bool)
+	// AuthDisabled is true when the agent runs with --no-auth.
+	AuthDisabled() bool
+
+	Leader() (cluster.Leader, bool)
+	IsLeader() bool
+	VerifyLeader() error
+	Peers() ([]cluster.Peer, error)
+	Members() []cluster.MemberView
+	Clusters() []fsm.ClusterRecord
+	Self() any
+	ReadState() ReadState
+
+	// Writes take the caller's secret so that a follower can forward them to
+	// the leader on the caller's behalf.
+	CreateToken(ctx context.Context, secret string, req CreateTokenRequest) (fsm.Token, string, error)
+	ListTokens() []fsm.Token
+	DeleteToken(ctx context.Context, secret, accessorID string) error
+	// ApplyForwarded applies a command a follower forwarded; only on the leader.
+	ApplyForwarded(ctx context.Context, cmd fsm.Command) (fsm.Result, error)
+}
+
+// ReadState describes how fresh this agent's local state is.
+type ReadState struct {
+	Index       uint64
+	KnownLeader bool
+	LastContact time.Duration
+}
+
+// CreateTokenRequest is the body of POST /v1/acl/tokens.
+type CreateTokenRequest struct {
+	Description string     `json:"description"`
+	Policy      fsm.Policy `json:"policy"`
+}
+
+// TokenResponse is a token as the API shows it. Secret is set only in the
+// answer to the request that created it.
+type TokenResponse struct {
+	AccessorID  string     `json:"accessorId"`
+	Secret      string     `json:"secret,omitempty"`
+	Description string     `json:"description"`
+	Policy      fsm.Policy `json:"policy"`
+	CreateTime  time.Time  `json:"createTime"`
+}
+
+// ForwardedResult is the answer of POST /v1/internal/apply.
+type ForwardedResult struct {
+	Index     uint64     `json:"index"`
+	Duplicate bool       `json:"duplicate,omitempty"`
+	Error     *fsm.Error `json:"error,omitempty"`
+}

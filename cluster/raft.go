@@ -1,0 +1,93 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+)
+
+const (
+	raftLogCacheSize   = 512
+	raftSnapshotsKept  = 2
+	raftTransportPool  = 3
+	raftTransportWait  = 10 * time.Second
+	wanTimingMultipler = 5
+)
+
+// raftConfig returns raft's configuration for a profile. lan keeps raft's
+// defaults; wan scales the timeouts so that a cross-region round trip is well
+// inside every one of them.
+func raftConfig(id, profile string, log *slog.Logger, notify chan bool) *raft.Config {
+	c := raft.DefaultConfig()
+	c.LocalID = raft.ServerID(id)
+	c.Logger = hclogFor(log, "raft")
+	c.NotifyCh = notify
+	c.ShutdownOnRemove = false
+	if profile == "wan" {
+		c.HeartbeatTimeout *= wanTimingMultipler
+		c.ElectionTimeout *= wanTimingMultipler
+		c.LeaderLeaseTimeout *= wanTimingMultipler
+	}
+	return c
+}
+
+// raftStores are the durable parts of the Raft node under the data dir.
+type raftStores struct {
+	bolt      *raftboltdb.BoltStore
+	logs      raft.LogStore
+	snapshots raft.SnapshotStore
+}
+
+func openRaftStores(dir string, log *slog.Logger) (*raftStores, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("raft data dir: %w", err)
+	}
+	bolt, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db")})
+	if err != nil {
+		return nil, fmt.Errorf("open raft log %s: %w", filepath.Join(dir, "raft.db"), err)
+	}
+	logs, err := raft.NewLogCache(raftLogCacheSize, bolt)
+	if err != nil {
+		bolt.Close()
+		return nil, err
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, raftSnapshotsKept, hclogFor(log, "snapshot"))
+	if err != nil {
+		bolt.Close()
+		return nil, fmt.Errorf("raft snapshots: %w", err)
+	}
+	return &raftStores{bolt: bolt, logs: logs, snapshots: snaps}, nil
+}
+
+// streamLayer is raft's TCP stream layer, on a listener we open ourselves so
+// that port 0 works: the advertised address carries the port the kernel chose.
+type streamLayer struct {
+	net.Listener
+	advertise net.Addr
+}
+
+func listenRaft(bind, advertise string, port int) (*streamLayer, error) {
+	l, err := net.Listen("tcp", hostPort(bind, port))
+	if err != nil {
+		return nil, fmt.Errorf("raft listener: %w", err)
+	}
+	adv := &net.TCPAddr{IP: net.ParseIP(advertise), Port: l.Addr().(*net.TCPAddr).Port}
+	if adv.IP == nil || adv.IP.IsUnspecified() {
+		l.Close()
+		return nil, errors.New("raft: advertise address must be a reachable IP")
+	}
+	return &streamLayer{Listener: l, advertise: adv}, nil
+}
+
+func (s *streamLayer) Addr() net.Addr { return s.advertise }
+
+func (s *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	return net.DialTimeout("tcp", string(addr), timeout)
+}

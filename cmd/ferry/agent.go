@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/ferrysync/ferry/agent"
+	"github.com/ferrysync/ferry/config"
+	"github.com/spf13/cobra"
+)
+
+// leaveTimeout bounds a graceful leave on SIGINT/SIGTERM.
+const leaveTimeout = 30 * time.Second
+
+func newAgentCmd() *cobra.Command {
+	flags := config.Default()
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Run a Ferry agent for one region",
+		Long: `Run a Ferry agent. Configuration comes from --config (YAML), FERRY_* environment
+variables and flags; flags win over the environment, which wins over the file.
+
+On SIGINT or SIGTERM the agent leaves the group gracefully: it hands over
+leadership if it holds it, waits to be removed from the Raft configuration and
+leaves the gossip pool.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(cmd.Flags(), os.Getenv)
+			if err != nil {
+				return err
+			}
+			a, err := agent.Start(cfg, agent.NewLogger(cfg, os.Stderr))
+			if err != nil {
+				return err
+			}
+			select {
+			case <-cmd.Context().Done():
+				ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
+				defer cancel()
+				return a.Leave(ctx)
+			case err := <-a.Err():
+				_ = a.Shutdown()
+				return err
+			}
+		},
+	}
+	config.BindFlags(cmd.Flags(), &flags)
+	return cmd
+}

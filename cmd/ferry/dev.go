@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ferrysync/ferry/agent"
+	"github.com/ferrysync/ferry/client"
+	"github.com/ferrysync/ferry/config"
+	"github.com/spf13/cobra"
+)
+
+// devRegions are the three regions `ferry dev` runs.
+var devRegions = []struct{ id, name string }{
+	{"shanghai", "Shanghai"}, {"beijing", "Beijing"}, {"guangzhou", "Guangzhou"},
+}
+
+func newDevCmd() *cobra.Command {
+	var dataDir, logLevel string
+	var basePort int
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run a three-region development cluster in one process",
+		Long: `Run shanghai, beijing and guangzhou in one process, HTTP on 127.0.0.1:7710,
+7720 and 7730 (gossip and Raft on the next two ports of each). Data lives in a
+temporary directory unless --data-dir is given; with --data-dir the same
+cluster comes back on the next start. The token is FERRY_TOKEN, or generated.
+Ctrl-C stops all three.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDev(cmd.Context(), cmd.OutOrStdout(), os.Stderr, dataDir, basePort, logLevel)
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", "", "keep the cluster's data here (default: a temporary directory, removed on exit)")
+	cmd.Flags().IntVar(&basePort, "base-port", 7710, "HTTP port of the first region; each region uses the next 10")
+	cmd.Flags().StringVar(&logLevel, "log-level", "warn", "debug, info, warn or error")
+	return cmd
+}
+
+func runDev(ctx context.Context, out, logOut io.Writer, dataDir string, basePort int, logLevel string) (err error) {
+	if dataDir == "" {
+		tmp, err := os.MkdirTemp("", "ferry-dev-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dataDir = tmp
+	}
+	token := os.Getenv(config.EnvName("token"))
+	generated := token == ""
+	if generated {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		token = hex.EncodeToString(b[:])
+	}
+
+	var gossip []string
+	for i := range devRegions {
+		gossip = append(gossip, fmt.Sprintf("127.0.0.1:%d", basePort+10*i+1))
+	}
+	var agents []*agent.Agent
+	defer func() {
+		for _, a := range agents {
+			err = errors.Join(err, a.Shutdown())
+		}
+		if err == nil {
+			fmt.Fprintln(out, "ferry dev: stopped")
+		}
+	}()
+	for i, r := range devRegions {
+		cfg := config.Default()
+		cfg.ClusterID, cfg.Name = r.id, r.name
+		cfg.DataDir = filepath.Join(dataDir, r.id)
+		cfg.HTTPPort, cfg.GossipPort, cfg.RaftPort = basePort+10*i, basePort+10*i+1, basePort+10*i+2
+		cfg.Join = gossip
+		cfg.BootstrapExpect = len(devRegions)
+		cfg.Token = token
+		cfg.LogLevel = logLevel
+		cfg.Labels = map[string]string{"env": "dev"}
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+		a, err := agent.Start(cfg, agent.NewLogger(cfg, logOut))
+		if err != nil {
+			return fmt.Errorf("start %s: %w", r.id, err)
+		}
+		agents = append(agents, a)
+	}
+
+	waitCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	first := fmt.Sprintf("127.0.0.1:%d", basePort)
+	if err := client.New(first, token).WaitForLeader(waitCtx); err != nil {
+		return err
+	}
+	printDevBanner(out, basePort, token, generated, dataDir)
+
+	failed := make(chan error, len(agents))
+	for _, a := range agents {
+		go func() {
+			select {
+			case err := <-a.Err():
+				failed <- err
+			case <-ctx.Done():
+			}
+		}()
+	}
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(out, "\nferry dev: stopping")
+		return nil
+	case err := <-failed:
+		return err
+	}
+}
+
+func printDevBanner(out io.Writer, basePort int, token string, generated bool, dataDir string) {
+	fmt.Fprintf(out, "Ferry dev cluster is up: %d regions, data in %s\n\n", len(devRegions), dataDir)
+	for i, r := range devRegions {
+		p := basePort + 10*i
+		fmt.Fprintf(out, "  %-10s http://127.0.0.1:%d   (gossip %d, raft %d)\n", r.id, p, p+1, p+2)
+	}
+	if generated {
+		fmt.Fprintf(out, "\nManagement token (generated; set FERRY_TOKEN to choose one):\n  export FERRY_TOKEN=%s\n", token)
+	} else {
+		fmt.Fprintf(out, "\nManagement token: from FERRY_TOKEN\n")
+	}
+	h := fmt.Sprintf(`-H "X-Auth-Token: %s"`, token)
+	fmt.Fprintf(out, `
+Try:
+  curl -s %[1]s http://127.0.0.1:%[2]d/v1/members
+  curl -s %[1]s http://127.0.0.1:%[3]d/v1/status/leader
+  curl -s %[1]s -X POST -d '{"description":"ci","policy":"read"}' http://127.0.0.1:%[4]d/v1/acl/tokens
+  curl -s http://127.0.0.1:%[2]d/metrics | grep ^ferry_
+  FERRY_TOKEN=%[5]s go run ./cmd/ferry members --address 127.0.0.1:%[3]d
+
+Ctrl-C stops all three.
+`, h, basePort, basePort+10, basePort+20, token)
+}

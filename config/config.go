@@ -1,0 +1,213 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Profiles tune gossip and Raft timing for the network between agents.
+const (
+	ProfileLAN = "lan" // one site: raft defaults, memberlist DefaultLANConfig
+	ProfileWAN = "wan" // regions: memberlist DefaultWANConfig, raft timeouts ×5
+)
+
+// Config is one agent's configuration. YAML keys are the flag names with
+// underscores (labels: the map behind the repeatable --label flag);
+// environment variables are FERRY_ plus the flag name in capitals.
+type Config struct {
+	ClusterID       string            `yaml:"cluster_id"`
+	Name            string            `yaml:"name"`
+	Labels          map[string]string `yaml:"labels"`
+	DataDir         string            `yaml:"data_dir"`
+	Bind            string            `yaml:"bind"`
+	Advertise       string            `yaml:"advertise"`
+	HTTPPort        int               `yaml:"http_port"`
+	GossipPort      int               `yaml:"gossip_port"`
+	RaftPort        int               `yaml:"raft_port"`
+	Join            []string          `yaml:"join"`
+	BootstrapExpect int               `yaml:"bootstrap_expect"`
+	Profile         string            `yaml:"profile"`
+	MaxVoters       int               `yaml:"max_voters"`
+	Token           string            `yaml:"token"`
+	NoAuth          bool              `yaml:"no_auth"`
+	LogLevel        string            `yaml:"log_level"`
+	LogFormat       string            `yaml:"log_format"`
+
+	// ServerStabilizationTime is how long a new member must stay healthy
+	// before the leader promotes it to voter.
+	ServerStabilizationTime time.Duration `yaml:"server_stabilization_time"`
+	// DeadServerTimeout is how long a failed member stays in the Raft
+	// configuration before the leader removes it.
+	DeadServerTimeout time.Duration `yaml:"dead_server_timeout"`
+	// ReconcileInterval is how often the leader reconciles membership even
+	// when gossip reports nothing new.
+	ReconcileInterval time.Duration `yaml:"reconcile_interval"`
+	// LeaderWait is how long a write waits for a leader before it fails with 503.
+	LeaderWait time.Duration `yaml:"leader_wait"`
+}
+
+// Default returns the defaults every source overrides.
+func Default() Config {
+	return Config{
+		Bind:                    "127.0.0.1",
+		HTTPPort:                7700,
+		GossipPort:              7701,
+		RaftPort:                7702,
+		Profile:                 ProfileLAN,
+		MaxVoters:               5,
+		LogLevel:                "info",
+		LogFormat:               "text",
+		ServerStabilizationTime: 10 * time.Second,
+		DeadServerTimeout:       30 * time.Minute,
+		ReconcileInterval:       10 * time.Second,
+		LeaderWait:              7 * time.Second,
+	}
+}
+
+// MaxLabelBytes bounds the labels, which travel in gossip metadata (512 bytes
+// in all, shared with the addresses).
+const MaxLabelBytes = 200
+
+var (
+	idPattern       = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+	labelKeyPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$`)
+)
+
+// FieldError is a configuration error about one field, named as its flag.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return "invalid configuration: --" + e.Field + ": " + e.Msg }
+
+func bad(field, format string, args ...any) error {
+	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Validate checks c and fills in derived defaults (name, advertise address).
+func (c *Config) Validate() error {
+	if c.ClusterID == "" {
+		return bad("cluster-id", "is required (the stable id of this region, e.g. shanghai)")
+	}
+	if !idPattern.MatchString(c.ClusterID) {
+		return bad("cluster-id", "%q must be 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit", c.ClusterID)
+	}
+	if c.Name == "" {
+		c.Name = c.ClusterID
+	}
+	if len(c.Name) > 128 {
+		return bad("name", "is longer than 128 characters")
+	}
+	if err := validateLabels(c.Labels); err != nil {
+		return err
+	}
+	if c.DataDir == "" {
+		return bad("data-dir", "is required (where Raft state and snapshots are kept)")
+	}
+	bind := net.ParseIP(c.Bind)
+	if bind == nil {
+		return bad("bind", "%q is not an IP address", c.Bind)
+	}
+	if c.Advertise == "" {
+		if bind.IsUnspecified() {
+			return bad("advertise", "is required when --bind is %s (other agents need an address to reach this one)", c.Bind)
+		}
+		c.Advertise = c.Bind
+	}
+	if ip := net.ParseIP(c.Advertise); ip == nil || ip.IsUnspecified() {
+		return bad("advertise", "%q is not a reachable IP address", c.Advertise)
+	}
+	ports := map[int]string{}
+	for _, p := range []struct {
+		name string
+		port int
+	}{{"http-port", c.HTTPPort}, {"gossip-port", c.GossipPort}, {"raft-port", c.RaftPort}} {
+		if p.port < 0 || p.port > 65535 {
+			return bad(p.name, "%d is not a port (1-65535, or 0 for any free port)", p.port)
+		}
+		if other, dup := ports[p.port]; dup && p.port != 0 {
+			return bad(p.name, "%d is already --%s", p.port, other)
+		}
+		ports[p.port] = p.name
+	}
+	for i, j := range c.Join {
+		j = strings.TrimSpace(j)
+		c.Join[i] = j
+		host, port, err := net.SplitHostPort(j)
+		if err != nil || host == "" {
+			return bad("join", "%q is not host:port", j)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return bad("join", "%q has no valid port", j)
+		}
+	}
+	if c.Profile != ProfileLAN && c.Profile != ProfileWAN {
+		return bad("profile", "%q is not lan or wan", c.Profile)
+	}
+	if c.MaxVoters < 1 {
+		return bad("max-voters", "must be at least 1, got %d", c.MaxVoters)
+	}
+	if c.BootstrapExpect < 0 {
+		return bad("bootstrap-expect", "must not be negative, got %d", c.BootstrapExpect)
+	}
+	if c.BootstrapExpect > c.MaxVoters {
+		return bad("bootstrap-expect", "%d is more than --max-voters %d", c.BootstrapExpect, c.MaxVoters)
+	}
+	if !c.NoAuth {
+		if c.Token == "" {
+			return bad("token", "is required: give a management token (or FERRY_TOKEN), or run with --no-auth")
+		}
+		if len(c.Token) < 16 {
+			return bad("token", "is shorter than 16 characters")
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log-level", "%q is not debug, info, warn or error", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return bad("log-format", "%q is not text or json", c.LogFormat)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"server-stabilization-time", c.ServerStabilizationTime}, {"dead-server-timeout", c.DeadServerTimeout},
+		{"reconcile-interval", c.ReconcileInterval}, {"leader-wait", c.LeaderWait},
+	} {
+		if d.v <= 0 {
+			return bad(d.name, "must be positive, got %s", d.v)
+		}
+	}
+	return nil
+}
+
+func validateLabels(labels map[string]string) error {
+	for k, v := range labels {
+		if !labelKeyPattern.MatchString(k) {
+			return bad("label", "key %q must be 1-63 letters, digits, '.', '_', '/' or '-'", k)
+		}
+		if len(v) > 63 {
+			return bad("label", "value of %q is longer than 63 characters", k)
+		}
+	}
+	if b, _ := json.Marshal(labels); len(labels) > 0 && len(b) > MaxLabelBytes {
+		return bad("label", "labels take %d bytes; at most %d fit in gossip metadata", len(b), MaxLabelBytes)
+	}
+	return nil
+}
+
+// Redacted is c with secrets blanked, for /v1/agent/self and logs.
+func (c Config) Redacted() Config {
+	if c.Token != "" {
+		c.Token = "<redacted>"
+	}
+	return c
+}

@@ -1,0 +1,60 @@
+package fsm
+
+import (
+	"maps"
+	"time"
+)
+
+// idempotencyWindow is how long an applied command id is remembered. A retry
+// comes seconds after the original; an hour is far beyond any client's patience.
+const idempotencyWindow = time.Hour
+
+// appliedCommand remembers a successfully applied command id.
+type appliedCommand struct {
+	ID    string    `json:"id"`
+	Index uint64    `json:"index"`
+	Time  time.Time `json:"time"`
+}
+
+// state is everything that is replicated. Only Apply and Restore write it.
+type state struct {
+	clusters     map[string]ClusterRecord
+	tokens       map[string]Token
+	tokensByHash map[string]string // secret hash -> accessor id
+	applied      map[string]appliedCommand
+	appliedOrder []appliedCommand // oldest first, for pruning by command time
+}
+
+func newState() *state {
+	return &state{
+		clusters:     map[string]ClusterRecord{},
+		tokens:       map[string]Token{},
+		tokensByHash: map[string]string{},
+		applied:      map[string]appliedCommand{},
+	}
+}
+
+func (s *state) clone() *state {
+	c := &state{
+		clusters:     make(map[string]ClusterRecord, len(s.clusters)),
+		tokens:       maps.Clone(s.tokens),
+		tokensByHash: maps.Clone(s.tokensByHash),
+		applied:      maps.Clone(s.applied),
+		appliedOrder: append([]appliedCommand(nil), s.appliedOrder...),
+	}
+	for id, r := range s.clusters {
+		r.Labels = maps.Clone(r.Labels)
+		c.clusters[id] = r
+	}
+	return c
+}
+
+func (s *state) remember(id string, index uint64, at time.Time) {
+	for len(s.appliedOrder) > 0 && at.Sub(s.appliedOrder[0].Time) > idempotencyWindow {
+		delete(s.applied, s.appliedOrder[0].ID)
+		s.appliedOrder = s.appliedOrder[1:]
+	}
+	a := appliedCommand{ID: id, Index: index, Time: at}
+	s.applied[id] = a
+	s.appliedOrder = append(s.appliedOrder, a)
+}
