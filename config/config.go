@@ -136,9 +136,11 @@ func (c *Config) Validate() error {
 		}
 		ports[p.port] = p.name
 	}
+	// A new slice: a Config is a value, and copies share the old backing array.
+	joins := make([]string, len(c.Join))
 	for i, j := range c.Join {
 		j = strings.TrimSpace(j)
-		c.Join[i] = j
+		joins[i] = j
 		host, port, err := net.SplitHostPort(j)
 		if err != nil || host == "" {
 			return bad("join", "%q is not host:port", j)
@@ -147,6 +149,7 @@ func (c *Config) Validate() error {
 			return bad("join", "%q has no valid port", j)
 		}
 	}
+	c.Join = joins
 	if c.Profile != ProfileLAN && c.Profile != ProfileWAN {
 		return bad("profile", "%q is not lan or wan", c.Profile)
 	}

@@ -784,3 +784,20 @@ func FuzzLabelsValue(f *testing.F) {
 		}
 	})
 }
+
+// Configs built from one Join slice (ferry dev does this) must not see each
+// other's validation: Validate may not write through the shared array.
+func TestValidateDoesNotWriteSharedJoinSlice(t *testing.T) {
+	shared := []string{" 127.0.0.1:7711", "127.0.0.1:7721 "}
+	c := Default()
+	c.ClusterID, c.DataDir, c.NoAuth, c.Join = "a", t.TempDir(), true, shared
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if shared[0] != " 127.0.0.1:7711" || shared[1] != "127.0.0.1:7721 " {
+		t.Fatalf("Validate changed the caller's slice: %q", shared)
+	}
+	if c.Join[0] != "127.0.0.1:7711" || c.Join[1] != "127.0.0.1:7721" {
+		t.Fatalf("join entries not trimmed: %q", c.Join)
+	}
+}

@@ -352,3 +352,5 @@ func startGroup(t testing.TB, ids []string, opts ...nodeOption) []*node {
 	}
 	return nodes
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
