@@ -49,6 +49,7 @@ func (a *Agent) propose(ctx context.Context, caller string, cmd fsm.Command) err
 	deadline := time.Now().Add(a.cfg.LeaderWait)
 	backoff := 25 * time.Millisecond
 	for {
+		leaderChanged := a.node.LeaderChanged()
 		var err error
 		if a.node.IsLeader() {
 			var res fsm.Result
@@ -73,6 +74,7 @@ func (a *Agent) propose(ctx context.Context, caller string, cmd fsm.Command) err
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-leaderChanged:
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 500*time.Millisecond)

@@ -149,7 +149,9 @@ func (t *memberTable) get(id string) (Member, bool) {
 	if !ok {
 		return Member{}, false
 	}
-	return *m, true
+	out := *m
+	out.Labels = maps.Clone(m.Labels)
+	return out, true
 }
 
 // reap forgets members that have been failed or left for longer than age.

@@ -36,6 +36,11 @@ func decodeMeta(b []byte) (nodeMeta, error) {
 	if len(b) == 0 {
 		return m, fmt.Errorf("no metadata (not a Ferry agent?)")
 	}
-	err := json.Unmarshal(b, &m)
-	return m, err
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nodeMeta{}, err
+	}
+	if m.API == "" || m.Raft == "" {
+		return nodeMeta{}, fmt.Errorf("metadata lacks the API or Raft address (not a Ferry agent?)")
+	}
+	return m, nil
 }

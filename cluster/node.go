@@ -57,26 +57,31 @@ type Node struct {
 	hasState   atomic.Bool
 	leaving    atomic.Bool
 
-	leaderCh    chan bool
-	changedCh   chan struct{} // membership changed; wakes the membership loop
-	reconcileCh chan struct{} // membership changed; wakes the leader's reconcile
-	fatalCh     chan error
-	shutdownCh  chan struct{}
-	shutdownErr error
-	once        sync.Once
-	wg          sync.WaitGroup
+	leaderCh chan bool
+	observer *raft.Observer
+	// leaderChanged is closed and replaced whenever the known leader changes.
+	leaderMu      sync.Mutex
+	leaderChanged chan struct{}
+	changedCh     chan struct{} // membership changed; wakes the membership loop
+	reconcileCh   chan struct{} // membership changed; wakes the leader's reconcile
+	fatalCh       chan error
+	shutdownCh    chan struct{}
+	shutdownErr   error
+	once          sync.Once
+	wg            sync.WaitGroup
 }
 
 // Start opens the Raft stores, starts Raft and gossip, and begins joining.
 func Start(cfg Config) (*Node, error) {
 	n := &Node{
-		cfg:         cfg,
-		log:         cfg.Logger,
-		leaderCh:    make(chan bool, 16),
-		changedCh:   make(chan struct{}, 1),
-		reconcileCh: make(chan struct{}, 1),
-		fatalCh:     make(chan error, 1),
-		shutdownCh:  make(chan struct{}),
+		cfg:           cfg,
+		log:           cfg.Logger,
+		leaderCh:      make(chan bool, 16),
+		changedCh:     make(chan struct{}, 1),
+		reconcileCh:   make(chan struct{}, 1),
+		fatalCh:       make(chan error, 1),
+		shutdownCh:    make(chan struct{}),
+		leaderChanged: make(chan struct{}),
 	}
 	if err := n.startRaft(); err != nil {
 		return nil, err
@@ -85,8 +90,9 @@ func Start(cfg Config) (*Node, error) {
 		n.closeRaft()
 		return nil, err
 	}
-	n.wg.Add(1)
+	n.wg.Add(2)
 	go n.membershipLoop()
+	go n.observeLeader()
 	if len(cfg.Join) > 0 {
 		n.wg.Add(1)
 		go n.joinLoop(cfg.Join)
@@ -237,6 +243,37 @@ func (n *Node) membershipLoop() {
 			return
 		}
 	}
+}
+
+// observeLeader turns raft's leader observations into LeaderChanged wake-ups.
+func (n *Node) observeLeader() {
+	defer n.wg.Done()
+	ch := make(chan raft.Observation, 16)
+	n.observer = raft.NewObserver(ch, false, func(o *raft.Observation) bool {
+		_, ok := o.Data.(raft.LeaderObservation)
+		return ok
+	})
+	n.raft.RegisterObserver(n.observer)
+	defer n.raft.DeregisterObserver(n.observer)
+	for {
+		select {
+		case <-ch:
+			n.leaderMu.Lock()
+			close(n.leaderChanged)
+			n.leaderChanged = make(chan struct{})
+			n.leaderMu.Unlock()
+		case <-n.shutdownCh:
+			return
+		}
+	}
+}
+
+// LeaderChanged returns a channel that is closed at the next change of the
+// known leader, so that a waiting write can retry at once.
+func (n *Node) LeaderChanged() <-chan struct{} {
+	n.leaderMu.Lock()
+	defer n.leaderMu.Unlock()
+	return n.leaderChanged
 }
 
 // IsLeader reports whether this agent is the Raft leader.

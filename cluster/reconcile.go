@@ -114,7 +114,7 @@ func (p reconcilePolicy) plan(servers []raft.Server, members []Member, missingSi
 	var candidates []Member
 	for _, s := range servers {
 		m, ok := byID[string(s.ID)]
-		if s.Suffrage == raft.Voter || removed[m.ID] || !ok || m.Status != StatusAlive || m.Leaving {
+		if s.Suffrage == raft.Voter || removed[m.ID] || !ok || m.Status != StatusAlive || m.Leaving || m.RaftAddr == "" {
 			continue
 		}
 		candidates = append(candidates, m)
@@ -133,7 +133,7 @@ func (p reconcilePolicy) plan(servers []raft.Server, members []Member, missingSi
 			later(wait)
 			continue
 		}
-		acts = append(acts, action{kind: actPromote, id: m.ID, addr: string(inConfig[m.ID].Address), reason: "stable"})
+		acts = append(acts, action{kind: actPromote, id: m.ID, addr: m.RaftAddr, reason: "stable"})
 		voters++
 	}
 	return acts, wake
