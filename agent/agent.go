@@ -132,12 +132,12 @@ func (a *Agent) GossipAddr() string { return a.node.GossipAddr() }
 // RaftAddr is the advertised host:port of Raft.
 func (a *Agent) RaftAddr() string { return a.node.RaftAddr() }
 
-// Leave leaves the group gracefully (see cluster.Node.Leave) and stops.
+// Leave leaves the group gracefully (see cluster.Node.Leave) and stops. The
+// API and the leader loops keep running until this agent is out of the group.
 func (a *Agent) Leave(ctx context.Context) error {
 	a.log.Info("leaving the group")
-	a.stopLoops()
 	err := a.node.Leave(ctx)
-	return errors.Join(err, a.stopHTTP(ctx))
+	return errors.Join(err, a.Shutdown())
 }
 
 // Shutdown stops the agent without leaving: to the others it looks like a

@@ -64,6 +64,9 @@ func (w *levelPrefixWriter) Write(p []byte) (int, error) {
 				level, msg = slogLevel(line[1:end]), strings.TrimSpace(line[end+1:])
 			}
 		}
+		if strings.Contains(msg, "use of closed network connection") {
+			level = slog.LevelDebug // memberlist racing its own shutdown
+		}
 		w.log.Log(context.Background(), level, msg)
 	}
 	return len(p), nil

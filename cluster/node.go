@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -410,56 +411,67 @@ func (n *Node) Members() []MemberView {
 // Member returns one member as gossip knows it.
 func (n *Node) Member(id string) (Member, bool) { return n.members.get(id) }
 
-// Leave leaves the group gracefully: it announces the leave, hands leadership
-// over if it holds it, waits (bounded by ctx) until the leader has removed it
-// from the Raft configuration, leaves the gossip pool and shuts down.
+// Leave leaves the group gracefully and returns when this agent is out of
+// the Raft configuration (or ctx ends): it announces the leave in its gossip
+// metadata, hands leadership to a voter that is not leaving while it holds
+// it, waits for the leader to remove it, and leaves the gossip pool. The
+// caller keeps its leader loops running meanwhile (a leaving leader still
+// removes other leaving members) and calls Shutdown afterwards.
 func (n *Node) Leave(ctx context.Context) error {
 	n.leaving.Store(true)
 	n.refreshMeta()
-	if n.IsLeader() && n.otherVoters() > 0 {
-		n.log.Info("transferring leadership before leaving")
-		if err := n.raft.LeadershipTransfer().Error(); err != nil {
-			n.log.Warn("leadership transfer failed", "err", err)
-		}
-	}
-	n.waitRemoved(ctx)
-	if err := n.ml.Leave(5 * time.Second); err != nil {
-		n.log.Warn("gossip leave", "err", err)
-	}
-	return n.Shutdown()
-}
-
-func (n *Node) otherVoters() int {
-	servers, _ := n.servers()
-	count := 0
-	for _, s := range servers {
-		if s.Suffrage == raft.Voter && string(s.ID) != n.cfg.ID {
-			count++
-		}
-	}
-	return count
-}
-
-// waitRemoved polls the local configuration until this agent is no longer in
-// it, it is the only server left, or ctx ends.
-func (n *Node) waitRemoved(ctx context.Context) {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
+	var lastTransfer time.Time
 	for {
 		servers, err := n.servers()
-		in := false
-		for _, s := range servers {
-			in = in || string(s.ID) == n.cfg.ID
+		if err != nil {
+			return fmt.Errorf("leave: %w", err)
 		}
-		if err != nil || !in || len(servers) <= 1 {
-			return
+		in := slices.ContainsFunc(servers, func(s raft.Server) bool { return string(s.ID) == n.cfg.ID })
+		if !in || len(servers) <= 1 {
+			break
+		}
+		if n.IsLeader() && time.Since(lastTransfer) > 2*time.Second {
+			lastTransfer = time.Now()
+			n.transferLeadership(servers)
 		}
 		select {
 		case <-ctx.Done():
 			n.log.Warn("leaving without confirmation that the leader removed this agent", "err", ctx.Err())
-			return
+			n.leaveGossip()
+			return fmt.Errorf("leave: removal from the Raft configuration not confirmed: %w", ctx.Err())
 		case <-tick.C:
 		}
+	}
+	n.log.Info("removed from the Raft configuration; leaving gossip")
+	n.leaveGossip()
+	return nil
+}
+
+// leaveGossip broadcasts the leave. It can time out when no peer is left to
+// hear it (the whole group leaving), which is harmless: they are gone too.
+func (n *Node) leaveGossip() {
+	if err := n.ml.Leave(5 * time.Second); err != nil {
+		n.log.Warn("gossip leave", "err", err)
+	}
+}
+
+// transferLeadership hands leadership to an alive voter that is not leaving.
+// With none, this leader stays and its reconcile removes the leaving ones
+// until it is the last server.
+func (n *Node) transferLeadership(servers []raft.Server) {
+	for _, s := range servers {
+		m, ok := n.members.get(string(s.ID))
+		if s.Suffrage != raft.Voter || m.ID == n.cfg.ID || !ok || m.Status != StatusAlive || m.Leaving {
+			continue
+		}
+		n.log.Info("transferring leadership before leaving", "to", m.ID)
+		if err := n.raft.LeadershipTransferToServer(s.ID, s.Address).Error(); err != nil {
+			n.log.Warn("leadership transfer failed", "to", m.ID, "err", err)
+			continue
+		}
+		return
 	}
 }
 

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -283,5 +284,28 @@ func TestWritesWithoutLeaderFailWith503(t *testing.T) {
 	}
 	if r := call(t, "GET", n.url()+"/v1/acl/tokens", mgmtToken, nil); r.status != http.StatusOK || r.header.Get("X-Ferry-Known-Leader") != "false" {
 		t.Fatalf("local read without a leader: %d %v", r.status, r.header)
+	}
+}
+
+// Every agent of a group leaving at once (a whole-site shutdown) must not
+// wait out its leave timeout: the last leader removes the others and ends alone.
+func TestWholeGroupLeavesTogether(t *testing.T) {
+	nodes := startGroup(t, regions)
+	sameLeader(t, 30*time.Second, nodes...)
+	errs := make(chan error, len(nodes))
+	for _, n := range nodes {
+		go func(a *node) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			errs <- a.a.Leave(ctx)
+		}(n)
+	}
+	for range nodes {
+		if err := <-errs; err != nil {
+			t.Errorf("leave: %v", err)
+		}
+	}
+	for _, n := range nodes {
+		n.a = nil // already stopped
 	}
 }
