@@ -1,0 +1,77 @@
+package api
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestSecretFrom(t *testing.T) {
+	basic := func(user, pass string) string {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+	}
+	cases := []struct {
+		name   string
+		header map[string]string
+		want   string
+	}{
+		{"x-auth-token", map[string]string{"X-Auth-Token": "s1"}, "s1"},
+		{"bearer", map[string]string{"Authorization": "Bearer s2"}, "s2"},
+		{"bearer any case", map[string]string{"Authorization": "bearer  s3 "}, "s3"},
+		{"basic password", map[string]string{"Authorization": basic("admin", "s4")}, "s4"},
+		{"basic password with colon", map[string]string{"Authorization": basic("u", "a:b")}, "a:b"},
+		{"x-auth-token wins", map[string]string{"X-Auth-Token": "s5", "Authorization": "Bearer other"}, "s5"},
+		{"basic not base64", map[string]string{"Authorization": "Basic !!!"}, ""},
+		{"basic without colon", map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("nocolon"))}, ""},
+		{"unknown scheme", map[string]string{"Authorization": "Digest x"}, ""},
+		{"nothing", nil, ""},
+	}
+	for _, c := range cases {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		for k, v := range c.header {
+			r.Header.Set(k, v)
+		}
+		if got := secretFrom(r); got != c.want {
+			t.Errorf("%s: got %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+func FuzzSecretFrom(f *testing.F) {
+	f.Add("Bearer abc", "")
+	f.Add("Basic "+base64.StdEncoding.EncodeToString([]byte("u:p")), "")
+	f.Add("", "tok")
+	f.Fuzz(func(t *testing.T, authorization, xauth string) {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("Authorization", authorization)
+		r.Header.Set("X-Auth-Token", xauth)
+		got := secretFrom(r)
+		if xauth != "" && r.Header.Get("X-Auth-Token") != "" && got != r.Header.Get("X-Auth-Token") {
+			t.Fatalf("X-Auth-Token %q present but got %q", xauth, got)
+		}
+		if got != "" && !strings.Contains(r.Header.Get("X-Auth-Token")+authorization, got) &&
+			!strings.HasPrefix(strings.ToLower(authorization), "basic") {
+			t.Fatalf("secret %q appears nowhere in the request", got)
+		}
+	})
+}
+
+func FuzzDecodeBody(f *testing.F) {
+	f.Add(`{"description":"d","policy":"read"}`)
+	f.Add(`{"policy":"read"} {}`)
+	f.Add(``)
+	f.Fuzz(func(t *testing.T, body string) {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		var req CreateTokenRequest
+		ok := decodeBody(w, r, &req)
+		if !ok && (w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `"error"`)) {
+			t.Fatalf("refused body answered %d %s", w.Code, w.Body.String())
+		}
+		if ok && w.Code != http.StatusOK {
+			t.Fatalf("accepted body but wrote %d", w.Code)
+		}
+	})
+}
