@@ -337,6 +337,9 @@ func (n *Node) Apply(data []byte, timeout time.Duration) (uint64, any, error) {
 	return f.Index(), f.Response(), nil
 }
 
+// Snapshot takes a Raft snapshot now and compacts the log behind it.
+func (n *Node) Snapshot() error { return n.raft.Snapshot().Error() }
+
 // Barrier waits until everything committed before it is applied here.
 func (n *Node) Barrier(timeout time.Duration) error { return n.raft.Barrier(timeout).Error() }
 
