@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferrysync/ferry/api"
@@ -36,6 +37,8 @@ type Agent struct {
 	registry  *prometheus.Registry
 	mgmtHash  [sha256.Size]byte
 	startedAt time.Time
+	// consistentReady is set while this agent leads and has passed its barrier.
+	consistentReady atomic.Bool
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -51,7 +54,11 @@ func Start(cfg config.Config, logger *slog.Logger) (*Agent, error) {
 	}
 	log := logger.With("agent", cfg.ClusterID)
 	ctx, cancel := context.WithCancel(context.Background())
-	transport := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16, IdleConnTimeout: time.Minute}
+	transport := &http.Transport{
+		Proxy: nil, MaxIdleConnsPerHost: 16, IdleConnTimeout: time.Minute,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		ResponseHeaderTimeout: 30 * time.Second,
+	}
 	a := &Agent{
 		cfg: cfg, log: log, fsm: fsm.New(), registry: prometheus.NewRegistry(),
 		mgmtHash: sha256.Sum256([]byte(cfg.Token)), startedAt: time.Now(),

@@ -74,6 +74,8 @@ func (a *Agent) leaderLoop(ctx context.Context) {
 		backoff = min(2*backoff, 5*time.Second)
 	}
 	a.log.Info("leader loops started", "index", a.fsm.AppliedIndex())
+	a.consistentReady.Store(true)
+	defer a.consistentReady.Store(false)
 	a.node.RunReconcile(ctx, a.syncRegistry)
 }
 

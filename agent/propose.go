@@ -58,7 +58,7 @@ func (a *Agent) propose(ctx context.Context, caller string, cmd fsm.Command) err
 			}
 		} else if leader, ok := a.Leader(); ok && leader.APIAddr != "" && leader.ID != a.cfg.ClusterID {
 			var index uint64
-			if index, err = a.forward(ctx, leader, caller, cmd); err == nil {
+			if index, err = a.forwardAttempt(ctx, deadline, leaderChanged, leader, caller, cmd); err == nil {
 				return a.waitApplied(ctx, index)
 			}
 		} else {
@@ -79,6 +79,23 @@ func (a *Agent) propose(ctx context.Context, caller string, cmd fsm.Command) err
 		}
 		backoff = min(2*backoff, 500*time.Millisecond)
 	}
+}
+
+// forwardAttempt forwards once, giving up when the write's deadline passes or
+// the known leader changes: a leader whose host hangs would otherwise hold
+// the write until the HTTP timeout. Retrying is safe, the command id makes a
+// second apply a no-op.
+func (a *Agent) forwardAttempt(ctx context.Context, deadline time.Time, leaderChanged <-chan struct{}, leader cluster.Leader, caller string, cmd fsm.Command) (uint64, error) {
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	go func() {
+		select {
+		case <-leaderChanged:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return a.forward(ctx, leader, caller, cmd)
 }
 
 // waitApplied holds the answer until this agent has applied index, so that

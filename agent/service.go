@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/ferrysync/ferry/api"
@@ -47,8 +48,19 @@ func (a *Agent) Leader() (cluster.Leader, bool) {
 // IsLeader implements api.Service.
 func (a *Agent) IsLeader() bool { return a.node.IsLeader() }
 
-// VerifyLeader implements api.Service.
-func (a *Agent) VerifyLeader() error { return a.node.VerifyLeader() }
+// ReadyForConsistentReads implements api.Service. A new leader may not have
+// applied everything its predecessor committed until its barrier returns, so
+// it serves consistent reads only after that, and only while a quorum still
+// confirms its leadership.
+func (a *Agent) ReadyForConsistentReads() error {
+	if !a.consistentReady.Load() {
+		return &statusError{http.StatusServiceUnavailable, "this leader has not caught up with its predecessor yet; retry"}
+	}
+	if err := a.node.VerifyLeader(); err != nil {
+		return &statusError{http.StatusServiceUnavailable, "leadership could not be confirmed: " + err.Error()}
+	}
+	return nil
+}
 
 // Peers implements api.Service.
 func (a *Agent) Peers() ([]cluster.Peer, error) { return a.node.Peers() }
@@ -89,25 +101,20 @@ func (a *Agent) ReadState() api.ReadState {
 	if contact.IsZero() {
 		contact = a.startedAt
 	}
-	return api.ReadState{Index: a.fsm.AppliedIndex(), KnownLeader: known, LastContact: time.Since(contact)}
+	return api.ReadState{Index: a.fsm.AppliedIndex(), KnownLeader: known, LastContact: time.Since(contact), ServedBy: a.cfg.ClusterID}
 }
-
-const maxDescription = 256
 
 // CreateToken implements api.Service. The secret is made here, on the agent
 // that took the request, so a retried proposal carries the same secret hash.
 func (a *Agent) CreateToken(ctx context.Context, caller string, req api.CreateTokenRequest) (fsm.Token, string, error) {
-	if !req.Policy.Valid() {
-		return fsm.Token{}, "", invalid("policy %q is not one of read, write, admin", req.Policy)
-	}
-	if len(req.Description) > maxDescription {
-		return fsm.Token{}, "", invalid("description is longer than %d characters", maxDescription)
-	}
 	secret := newSecret()
 	accessor := fsm.NewID()
-	cmd, err := fsm.NewCommand(fsm.CmdCreateToken, fsm.Token{
-		AccessorID: accessor, SecretHash: fsm.HashSecret(secret), Description: req.Description, Policy: req.Policy,
-	})
+	tok := fsm.Token{AccessorID: accessor, SecretHash: fsm.HashSecret(secret), Description: req.Description, Policy: req.Policy}
+	// Checked here too, so that a bad request costs no Raft entry.
+	if err := fsm.ValidateToken(tok); err != nil {
+		return fsm.Token{}, "", err
+	}
+	cmd, err := fsm.NewCommand(fsm.CmdCreateToken, tok)
 	if err != nil {
 		return fsm.Token{}, "", err
 	}
@@ -125,10 +132,8 @@ func (a *Agent) CreateToken(ctx context.Context, caller string, req api.CreateTo
 func (a *Agent) ListTokens() []fsm.Token { return a.fsm.Tokens() }
 
 // DeleteToken implements api.Service.
+// The leader decides whether the token exists: this agent's state may lag.
 func (a *Agent) DeleteToken(ctx context.Context, caller, accessorID string) error {
-	if _, ok := a.fsm.Token(accessorID); !ok {
-		return &fsm.Error{Kind: fsm.KindNotFound, Message: fmt.Sprintf("token %q not found", accessorID)}
-	}
 	cmd, err := fsm.NewCommand(fsm.CmdDeleteToken, fsm.DeleteToken{AccessorID: accessorID})
 	if err != nil {
 		return err
@@ -142,8 +147,4 @@ func newSecret() string {
 		panic("crypto/rand failed: " + err.Error())
 	}
 	return hex.EncodeToString(b[:])
-}
-
-func invalid(format string, args ...any) error {
-	return &fsm.Error{Kind: fsm.KindInvalid, Message: fmt.Sprintf(format, args...)}
 }

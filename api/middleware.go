@@ -24,6 +24,7 @@ const (
 	HeaderIndex       = "X-Ferry-Index"
 	HeaderKnownLeader = "X-Ferry-Known-Leader"
 	HeaderLastContact = "X-Ferry-Last-Contact"
+	HeaderServedBy    = "X-Ferry-Served-By"
 )
 
 type ctxKey int
@@ -200,6 +201,7 @@ func (s *Server) readHeaders(w http.ResponseWriter) {
 	h.Set(HeaderIndex, strconv.FormatUint(rs.Index, 10))
 	h.Set(HeaderKnownLeader, strconv.FormatBool(rs.KnownLeader))
 	h.Set(HeaderLastContact, strconv.FormatInt(rs.LastContact.Milliseconds(), 10))
+	h.Set(HeaderServedBy, rs.ServedBy)
 }
 
 // read serves a read locally, or through the leader when ?consistent is given.
@@ -210,8 +212,8 @@ func (s *Server) read(next httprouter.Handle) httprouter.Handle {
 				s.proxyToLeader(w, r)
 				return
 			}
-			if err := s.svc.VerifyLeader(); err != nil {
-				writeError(w, http.StatusServiceUnavailable, "consistent read: leadership could not be confirmed: %v", err)
+			if err := s.svc.ReadyForConsistentReads(); err != nil {
+				writeError(w, statusOf(err), "consistent read: %v", err)
 				return
 			}
 		}

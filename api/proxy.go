@@ -6,9 +6,17 @@ import (
 	"net/url"
 )
 
+// headerProxied marks a consistent read that one agent already proxied.
+const headerProxied = "X-Ferry-Proxied"
+
 // proxyToLeader sends the request, with the caller's credentials, to the
 // leader's API. The leader answers it as its own read.
 func (s *Server) proxyToLeader(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get(headerProxied) != "" {
+		// Two agents that each think the other leads must not bounce it forever.
+		writeError(w, http.StatusServiceUnavailable, "consistent read: this agent is not the leader either; leadership is changing, retry")
+		return
+	}
 	leader, ok := s.svc.Leader()
 	if !ok || leader.APIAddr == "" {
 		writeError(w, http.StatusServiceUnavailable, "no cluster leader is known; a consistent read needs one")
@@ -19,6 +27,7 @@ func (s *Server) proxyToLeader(w http.ResponseWriter, r *http.Request) {
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.Out.Header.Set(HeaderTraceID, TraceID(r.Context()))
+			pr.Out.Header.Set(headerProxied, "1")
 		},
 		ModifyResponse: func(resp *http.Response) error {
 			resp.Header.Del(HeaderTraceID) // ours is already set

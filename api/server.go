@@ -43,6 +43,11 @@ func New(svc Service, o Options) *Server {
 		writeError(w, http.StatusMethodNotAllowed, "method %s is not allowed on %s", r.Method, r.URL.Path)
 	}))
 	s.router.HandleMethodNotAllowed = true
+	// Every answer goes through observe (trace id, metrics): no automatic
+	// redirects or OPTIONS replies behind its back.
+	s.router.RedirectTrailingSlash = false
+	s.router.RedirectFixedPath = false
+	s.router.HandleOPTIONS = false
 	s.routes()
 	return s
 }

@@ -17,7 +17,9 @@ type Service interface {
 
 	Leader() (cluster.Leader, bool)
 	IsLeader() bool
-	VerifyLeader() error
+	// ReadyForConsistentReads is nil when this leader may answer a
+	// consistent read: it has caught up and a quorum confirms it leads.
+	ReadyForConsistentReads() error
 	Peers() ([]cluster.Peer, error)
 	Members() []cluster.MemberView
 	Clusters() []fsm.ClusterRecord
@@ -38,6 +40,7 @@ type ReadState struct {
 	Index       uint64
 	KnownLeader bool
 	LastContact time.Duration
+	ServedBy    string // the cluster id of the agent that served the read
 }
 
 // CreateTokenRequest is the body of POST /v1/acl/tokens.

@@ -38,6 +38,14 @@ func (n *Node) maybeBootstrap() bool {
 	if len(servers) < expect {
 		return false
 	}
+	if len(servers) > expect {
+		// Agents that each saw a different set would found different groups.
+		// Raft's safety comes before liveness: refuse, and say how to fix it.
+		n.log.Error("not bootstrapping: more agents with this bootstrap-expect are alive than expected; "+
+			"give the founding agents the right --bootstrap-expect, or start the extra ones without it",
+			"expect", expect, "seen", len(servers))
+		return false
+	}
 	slices.SortFunc(servers, func(a, b raft.Server) int { return strings.Compare(string(a.ID), string(b.ID)) })
 	err := n.raft.BootstrapCluster(raft.Configuration{Servers: servers}).Error()
 	if err != nil && !errors.Is(err, raft.ErrCantBootstrap) {

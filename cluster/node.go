@@ -482,10 +482,11 @@ func (n *Node) transferLeadership(servers []raft.Server) {
 func (n *Node) Shutdown() error {
 	n.once.Do(func() {
 		close(n.shutdownCh)
+		// memberlist first: a join in progress returns at once instead of
+		// waiting out its dial timeouts.
+		mlErr := n.ml.Shutdown()
 		n.wg.Wait()
-		errs := []error{n.ml.Shutdown()}
-		errs = append(errs, n.closeRaft())
-		n.shutdownErr = errors.Join(errs...)
+		n.shutdownErr = errors.Join(mlErr, n.closeRaft())
 	})
 	return n.shutdownErr
 }

@@ -47,7 +47,8 @@ type Config struct {
 	// ReconcileInterval is how often the leader reconciles membership even
 	// when gossip reports nothing new.
 	ReconcileInterval time.Duration `yaml:"reconcile_interval"`
-	// LeaderWait is how long a write waits for a leader before it fails with 503.
+	// LeaderWait is how long a write waits for a leader before it fails with
+	// 503. Zero means the profile's default: an election must fit in it.
 	LeaderWait time.Duration `yaml:"leader_wait"`
 }
 
@@ -65,9 +66,14 @@ func Default() Config {
 		ServerStabilizationTime: 10 * time.Second,
 		DeadServerTimeout:       30 * time.Minute,
 		ReconcileInterval:       10 * time.Second,
-		LeaderWait:              7 * time.Second,
 	}
 }
+
+// LeaderWait defaults per profile: several election timeouts of each.
+const (
+	DefaultLeaderWaitLAN = 7 * time.Second
+	DefaultLeaderWaitWAN = 30 * time.Second
+)
 
 // MaxLabelBytes bounds the labels, which travel in gossip metadata (512 bytes
 // in all, shared with the addresses).
@@ -152,6 +158,12 @@ func (c *Config) Validate() error {
 	c.Join = joins
 	if c.Profile != ProfileLAN && c.Profile != ProfileWAN {
 		return bad("profile", "%q is not lan or wan", c.Profile)
+	}
+	if c.LeaderWait == 0 {
+		c.LeaderWait = DefaultLeaderWaitLAN
+		if c.Profile == ProfileWAN {
+			c.LeaderWait = DefaultLeaderWaitWAN
+		}
 	}
 	if c.MaxVoters < 1 {
 		return bad("max-voters", "must be at least 1, got %d", c.MaxVoters)

@@ -122,7 +122,7 @@ func TestLoadPrecedence(t *testing.T) {
 			check: func(t *testing.T, c Config) {
 				d := Default()
 				if c.HTTPPort != d.HTTPPort || c.Profile != d.Profile || c.LogLevel != d.LogLevel ||
-					c.ReconcileInterval != d.ReconcileInterval || c.LeaderWait != d.LeaderWait {
+					c.ReconcileInterval != d.ReconcileInterval || c.LeaderWait != DefaultLeaderWaitLAN {
 					t.Errorf("defaults lost: %+v", c)
 				}
 			},
@@ -799,5 +799,18 @@ func TestValidateDoesNotWriteSharedJoinSlice(t *testing.T) {
 	}
 	if c.Join[0] != "127.0.0.1:7711" || c.Join[1] != "127.0.0.1:7721" {
 		t.Fatalf("join entries not trimmed: %q", c.Join)
+	}
+}
+
+func TestLeaderWaitDefaultsByProfile(t *testing.T) {
+	for profile, want := range map[string]time.Duration{ProfileLAN: DefaultLeaderWaitLAN, ProfileWAN: DefaultLeaderWaitWAN} {
+		c := Default()
+		c.ClusterID, c.DataDir, c.NoAuth, c.Profile = "a", t.TempDir(), true, profile
+		if err := c.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		if c.LeaderWait != want {
+			t.Errorf("%s: leader wait %s, want %s", profile, c.LeaderWait, want)
+		}
 	}
 }

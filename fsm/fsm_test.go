@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -196,6 +197,7 @@ func TestRefusalsComeBackAsResults(t *testing.T) {
 		{"duplicate accessor", command(t, CmdCreateToken, t0, token("acc-1", "other", PolicyRead)), KindConflict},
 		{"duplicate secret", command(t, CmdCreateToken, t0, token("acc-3", "s1", PolicyRead)), KindConflict},
 		{"bad policy", command(t, CmdCreateToken, t0, token("acc-4", "s4", "root")), KindInvalid},
+		{"description too long", command(t, CmdCreateToken, t0, Token{AccessorID: "acc-5", SecretHash: HashSecret("s5"), Policy: PolicyRead, Description: strings.Repeat("x", MaxTokenDescription+1)}), KindInvalid},
 		{"missing token", command(t, CmdDeleteToken, t0, DeleteToken{AccessorID: "nope"}), KindNotFound},
 		{"missing cluster", command(t, CmdDeregisterCluster, t0, DeregisterCluster{ID: "nope"}), KindNotFound},
 		{"unknown type", unknown, KindInvalid},

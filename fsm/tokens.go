@@ -55,18 +55,31 @@ func HashSecret(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// MaxTokenDescription bounds a token's description, in bytes.
+const MaxTokenDescription = 256
+
+// ValidateToken checks a token before it is created.
+func ValidateToken(t Token) error {
+	switch {
+	case t.AccessorID == "":
+		return errorf(KindInvalid, "token.create: accessorId is required")
+	case len(t.SecretHash) != sha256.Size*2:
+		return errorf(KindInvalid, "token.create: secretHash must be a hex SHA-256")
+	case !t.Policy.Valid():
+		return errorf(KindInvalid, "policy %q is not one of read, write, admin", t.Policy)
+	case len(t.Description) > MaxTokenDescription:
+		return errorf(KindInvalid, "description is longer than %d bytes", MaxTokenDescription)
+	}
+	return nil
+}
+
 func applyCreateToken(s *state, cmd Command) (any, error) {
 	var t Token
 	if err := json.Unmarshal(cmd.Payload, &t); err != nil {
 		return nil, errorf(KindInvalid, "token.create: %v", err)
 	}
-	switch {
-	case t.AccessorID == "":
-		return nil, errorf(KindInvalid, "token.create: accessorId is required")
-	case len(t.SecretHash) != sha256.Size*2:
-		return nil, errorf(KindInvalid, "token.create: secretHash must be a hex SHA-256")
-	case !t.Policy.Valid():
-		return nil, errorf(KindInvalid, "policy %q is not one of read, write, admin", t.Policy)
+	if err := ValidateToken(t); err != nil {
+		return nil, err
 	}
 	if _, ok := s.tokens[t.AccessorID]; ok {
 		return nil, errorf(KindConflict, "token %q already exists", t.AccessorID)

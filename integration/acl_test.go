@@ -78,6 +78,7 @@ func TestAuthentication(t *testing.T) {
 		{"admin token creates tokens", "POST", tokens, xauth(admin.Secret), newToken, http.StatusCreated},
 		{"health is open", "GET", n.url() + "/v1/health", none, nil, http.StatusOK},
 		{"metrics are open", "GET", n.url() + "/metrics", none, nil, http.StatusOK},
+		{"no redirect behind the middleware", "GET", members + "/", xauth(read.Secret), nil, http.StatusNotFound},
 		{"internal apply needs a token", "POST", n.url() + "/v1/internal/apply", none, map[string]any{}, http.StatusUnauthorized},
 	}
 	for _, c := range cases {

@@ -50,14 +50,17 @@ func TestThreeAgentsFormOneGroup(t *testing.T) {
 				APIAddr string `json:"apiAddr"`
 			}
 			call(t, "GET", n.url()+"/v1/clusters", mgmtToken, nil).decode(t, &recs)
-			if len(recs) != 3 {
-				return fmt.Errorf("%s: %d clusters registered", n.id(), len(recs))
+			got := map[string]string{}
+			for _, r := range recs {
+				got[r.ID] = r.APIAddr
 			}
-			for i, r := range recs {
-				if r.ID != nodes[slices.IndexFunc(nodes, func(x *node) bool { return x.id() == r.ID })].id() ||
-					r.APIAddr != nodes[slices.IndexFunc(nodes, func(x *node) bool { return x.id() == r.ID })].a.HTTPAddr() {
-					return fmt.Errorf("%s: record %d is %+v", n.id(), i, r)
+			for _, want := range nodes {
+				if got[want.id()] != want.a.HTTPAddr() {
+					return fmt.Errorf("%s: registry %v lacks %s at %s", n.id(), got, want.id(), want.a.HTTPAddr())
 				}
+			}
+			if len(got) != len(nodes) {
+				return fmt.Errorf("%s: registry %v has extra entries", n.id(), got)
 			}
 		}
 		return nil
@@ -79,10 +82,16 @@ func TestReadsCarryConsistencyHeaders(t *testing.T) {
 	if r.header.Get("X-Ferry-Known-Leader") != "true" || r.header.Get("X-Ferry-Index") == "" || r.header.Get("X-Ferry-Last-Contact") == "" {
 		t.Fatalf("read headers missing: %v", r.header)
 	}
-	// ?consistent goes through the leader and sees the token too.
+	if by := r.header.Get("X-Ferry-Served-By"); by != follower.id() {
+		t.Fatalf("local read on %s served by %q", follower.id(), by)
+	}
+	// ?consistent is answered by the leader, and sees the token too.
 	r = call(t, "GET", follower.url()+"/v1/acl/tokens?consistent", mgmtToken, nil)
 	if r.status != http.StatusOK || !strings.Contains(string(r.body), tok.AccessorID) {
 		t.Fatalf("consistent read through %s: %d %s", follower.id(), r.status, r.body)
+	}
+	if by := r.header.Get("X-Ferry-Served-By"); by != leader.ID || r.header.Get("X-Ferry-Last-Contact") != "0" {
+		t.Fatalf("consistent read through %s was not answered by the leader %s: %v", follower.id(), leader.ID, r.header)
 	}
 	if r.header.Get("X-Trace-Id") == "" || len(r.header.Values("X-Trace-Id")) != 1 {
 		t.Fatalf("consistent read trace id header: %v", r.header.Values("X-Trace-Id"))
@@ -150,7 +159,7 @@ func TestLeaderFailoverAndRejoin(t *testing.T) {
 }
 
 func TestMaxVotersLeaveAndDeadServerTimeout(t *testing.T) {
-	const deadTimeout = 3 * time.Second
+	const deadTimeout = 6 * time.Second
 	opts := []nodeOption{withMaxVoters(3), withDeadServerTimeout(deadTimeout)}
 	nodes := startGroup(t, regions, opts...)
 	sameLeader(t, 30*time.Second, nodes...)
@@ -205,6 +214,7 @@ func TestMaxVotersLeaveAndDeadServerTimeout(t *testing.T) {
 		}
 		return nil
 	})
+	failedSeen := time.Now() // the leader marked it failed at or before this
 	if _, ok := suffrages(peersOf(t, leaderNode))[victim.id()]; !ok {
 		t.Fatalf("failed member %s was removed before the dead-server timeout", victim.id())
 	}
@@ -214,6 +224,11 @@ func TestMaxVotersLeaveAndDeadServerTimeout(t *testing.T) {
 		}
 		return nil
 	})
+	// Removed no earlier than the timeout after the failure (less the 50 ms
+	// polling step between the leader marking it and this test seeing it).
+	if waited := time.Since(failedSeen); waited < deadTimeout-200*time.Millisecond {
+		t.Fatalf("failed member removed %s after it failed; the dead-server timeout is %s", waited, deadTimeout)
+	}
 }
 
 func voters(ps []peer) int {
