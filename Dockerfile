@@ -1,6 +1,6 @@
 # Ferry agent: a static binary on a distroless base, running as non-root.
 #   docker build -t ferry .
-#   docker run -e FERRY_CLUSTER_ID=shanghai -e FERRY_ADVERTISE=10.1.2.3 -e FERRY_TOKEN=... \
+#   docker run -e FERRY_CLUSTER_ID=shanghai -e FERRY_ADVERTISE=10.1.2.3 -e FERRY_TOKEN=... -e FERRY_ENCRYPT=... \
 #     -p 7700:7700 -p 7701:7701/tcp -p 7701:7701/udp -p 7702:7702 -v ferry-data:/var/lib/ferry ferry
 FROM golang:1.26 AS build
 WORKDIR /src

@@ -72,8 +72,15 @@ func Start(cfg config.Config, logger *slog.Logger) (*Agent, error) {
 	}
 	a.httpAddr = net.JoinHostPort(cfg.Advertise, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 
+	gossipKey, err := cfg.GossipKey()
+	if err != nil {
+		ln.Close()
+		cancel()
+		return nil, err
+	}
 	a.node, err = cluster.Start(cluster.Config{
-		ID: cfg.ClusterID, Name: cfg.Name, Labels: cfg.Labels, Version: Version,
+		GossipKey: gossipKey,
+		ID:        cfg.ClusterID, Name: cfg.Name, Labels: cfg.Labels, Version: Version,
 		BindAddr: cfg.Bind, AdvertiseAddr: cfg.Advertise, GossipPort: cfg.GossipPort, RaftPort: cfg.RaftPort,
 		APIAddr: a.httpAddr, DataDir: cfg.DataDir, Join: cfg.Join,
 		BootstrapExpect: cfg.BootstrapExpect, MaxVoters: cfg.MaxVoters, Profile: cfg.Profile,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -31,6 +32,9 @@ type Config struct {
 	APIAddr string
 	DataDir string
 	Join    []string
+	// GossipKey encrypts and authenticates gossip (memberlist's keyring);
+	// nil leaves gossip in the clear.
+	GossipKey []byte
 
 	BootstrapExpect         int
 	MaxVoters               int
@@ -147,6 +151,12 @@ func (n *Node) startGossip() error {
 	mc.AdvertiseAddr = n.cfg.AdvertiseAddr
 	mc.AdvertisePort = n.cfg.GossipPort
 	mc.Delegate, mc.Events, mc.Merge, mc.Ping = d, d, d, d
+	if n.cfg.GossipKey != nil {
+		mc.SecretKey = n.cfg.GossipKey
+		mc.GossipVerifyIncoming, mc.GossipVerifyOutgoing = true, true
+	} else if ip := net.ParseIP(n.cfg.BindAddr); ip == nil || !ip.IsLoopback() {
+		n.log.Warn("gossip is not encrypted on a non-loopback address: any host that reaches the gossip port can join; set --encrypt")
+	}
 	mc.Logger = stdLoggerFor(n.log.With("module", "memberlist"))
 	ml, err := memberlist.Create(mc)
 	if err != nil {

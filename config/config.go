@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -34,9 +35,12 @@ type Config struct {
 	Profile         string            `yaml:"profile"`
 	MaxVoters       int               `yaml:"max_voters"`
 	Token           string            `yaml:"token"`
-	NoAuth          bool              `yaml:"no_auth"`
-	LogLevel        string            `yaml:"log_level"`
-	LogFormat       string            `yaml:"log_format"`
+	// Encrypt is the base64 gossip encryption key (16, 24 or 32 bytes:
+	// AES-128/192/256), the same on every agent of a group.
+	Encrypt   string `yaml:"encrypt"`
+	NoAuth    bool   `yaml:"no_auth"`
+	LogLevel  string `yaml:"log_level"`
+	LogFormat string `yaml:"log_format"`
 
 	// ServerStabilizationTime is how long a new member must stay healthy
 	// before the leader promotes it to voter.
@@ -182,6 +186,11 @@ func (c *Config) Validate() error {
 			return bad("token", "is shorter than 16 characters")
 		}
 	}
+	if c.Encrypt != "" {
+		if _, err := c.GossipKey(); err != nil {
+			return bad("encrypt", "%v", err)
+		}
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -219,10 +228,28 @@ func validateLabels(labels map[string]string) error {
 	return nil
 }
 
+// GossipKey decodes Encrypt; nil when gossip is not encrypted.
+func (c Config) GossipKey() ([]byte, error) {
+	if c.Encrypt == "" {
+		return nil, nil
+	}
+	key, err := base64.StdEncoding.DecodeString(c.Encrypt)
+	if err != nil {
+		return nil, fmt.Errorf("not base64: %v", err)
+	}
+	if n := len(key); n != 16 && n != 24 && n != 32 {
+		return nil, fmt.Errorf("key is %d bytes; it must be 16, 24 or 32 (e.g. head -c 32 /dev/urandom | base64)", n)
+	}
+	return key, nil
+}
+
 // Redacted is c with secrets blanked, for /v1/agent/self and logs.
 func (c Config) Redacted() Config {
 	if c.Token != "" {
 		c.Token = "<redacted>"
+	}
+	if c.Encrypt != "" {
+		c.Encrypt = "<redacted>"
 	}
 	return c
 }

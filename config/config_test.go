@@ -814,3 +814,28 @@ func TestLeaderWaitDefaultsByProfile(t *testing.T) {
 		}
 	}
 }
+
+func TestEncryptKey(t *testing.T) {
+	for _, c := range []struct {
+		key string
+		ok  bool
+	}{
+		{"M3Nxb2h4cWZ5bWVyZ2p3c2x0b3B6YnVhdmtpZW5kY2c=", true}, // 32 bytes
+		{"MDEyMzQ1Njc4OWFiY2RlZg==", true},                     // 16 bytes
+		{"MDEyMzQ1Njc4OQ==", false},                            // 10 bytes
+		{"not base64!", false},
+	} {
+		cfg := Default()
+		cfg.ClusterID, cfg.DataDir, cfg.NoAuth, cfg.Encrypt = "a", t.TempDir(), true, c.key
+		err := cfg.Validate()
+		var fe *FieldError
+		if c.ok != (err == nil) || (err != nil && (!errors.As(err, &fe) || fe.Field != "encrypt")) {
+			t.Errorf("encrypt %q: %v", c.key, err)
+		}
+	}
+	c := Default()
+	c.Encrypt = "secret"
+	if c.Redacted().Encrypt == "secret" {
+		t.Fatal("Redacted shows the gossip key")
+	}
+}

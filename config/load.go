@@ -39,6 +39,7 @@ func BindFlags(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.Profile, "profile", c.Profile, "timing profile: lan or wan")
 	fs.IntVar(&c.MaxVoters, "max-voters", c.MaxVoters, "most Raft voters; further agents are non-voters")
 	fs.StringVar(&c.Token, "token", c.Token, "management token (admin policy)")
+	fs.StringVar(&c.Encrypt, "encrypt", c.Encrypt, "base64 gossip encryption key, 16/24/32 bytes, shared by all agents")
 	fs.BoolVar(&c.NoAuth, "no-auth", c.NoAuth, "serve the API without tokens (development only)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")

@@ -161,7 +161,7 @@ func TestBadTokenRequestsChangeNothing(t *testing.T) {
 }
 
 func TestNoAuthServesWithoutTokens(t *testing.T) {
-	n := startNode(t, "open", withBootstrapExpect(1), func(c *config.Config) { c.NoAuth, c.Token = true, "" })
+	n := startNode(t, "open", withBootstrapExpect(1), configure(func(c *config.Config) { c.NoAuth, c.Token = true, "" }))
 	sameLeader(t, 30*time.Second, n)
 	if r := call(t, "POST", n.url()+"/v1/acl/tokens", "", map[string]string{"policy": "read"}); r.status != http.StatusCreated {
 		t.Fatalf("write without a token under --no-auth: %d %s", r.status, r.body)

@@ -28,25 +28,38 @@ type node struct {
 	t   testing.TB
 	cfg config.Config
 	a   *agent.Agent
+	// logs holds the agent's JSON log when the test asked for it.
+	logs *syncBuffer
 }
 
-// nodeOption adjusts an agent's configuration before it starts.
-type nodeOption func(*config.Config)
+// nodeOption adjusts an agent under test before it starts.
+type nodeOption func(*node)
+
+// configure adapts a change of configuration into a nodeOption.
+func configure(f func(*config.Config)) nodeOption { return func(n *node) { f(&n.cfg) } }
 
 func withJoin(nodes ...*node) nodeOption {
-	return func(c *config.Config) {
+	return configure(func(c *config.Config) {
 		for _, n := range nodes {
 			c.Join = append(c.Join, n.a.GossipAddr())
 		}
-	}
+	})
 }
 
-func withBootstrapExpect(n int) nodeOption { return func(c *config.Config) { c.BootstrapExpect = n } }
-func withMaxVoters(n int) nodeOption       { return func(c *config.Config) { c.MaxVoters = n } }
-func withDeadServerTimeout(d time.Duration) nodeOption {
-	return func(c *config.Config) { c.DeadServerTimeout = d }
+// withLogs keeps the agent's JSON log in node.logs for the test to read.
+func withLogs() nodeOption { return func(n *node) { n.logs = &syncBuffer{} } }
+
+func withBootstrapExpect(n int) nodeOption {
+	return configure(func(c *config.Config) { c.BootstrapExpect = n })
 }
-func withLeaderWait(d time.Duration) nodeOption { return func(c *config.Config) { c.LeaderWait = d } }
+func withMaxVoters(n int) nodeOption { return configure(func(c *config.Config) { c.MaxVoters = n }) }
+func withDeadServerTimeout(d time.Duration) nodeOption {
+	return configure(func(c *config.Config) { c.DeadServerTimeout = d })
+}
+func withLeaderWait(d time.Duration) nodeOption {
+	return configure(func(c *config.Config) { c.LeaderWait = d })
+}
+func withEncrypt(key string) nodeOption { return configure(func(c *config.Config) { c.Encrypt = key }) }
 
 func testLogger(id string) *slog.Logger {
 	if os.Getenv("FERRY_TEST_LOG") == "" {
@@ -68,10 +81,10 @@ func startNode(t testing.TB, id string, opts ...nodeOption) *node {
 	cfg.ServerStabilizationTime = time.Second
 	cfg.ReconcileInterval = 500 * time.Millisecond
 	cfg.LeaderWait = 10 * time.Second
-	for _, o := range opts {
-		o(&cfg)
-	}
 	n := &node{t: t, cfg: cfg}
+	for _, o := range opts {
+		o(n)
+	}
 	n.start()
 	t.Cleanup(func() { n.stop() })
 	return n
@@ -79,7 +92,11 @@ func startNode(t testing.TB, id string, opts ...nodeOption) *node {
 
 func (n *node) start() {
 	n.t.Helper()
-	a, err := agent.Start(n.cfg, testLogger(n.cfg.ClusterID))
+	logger := testLogger(n.cfg.ClusterID)
+	if n.logs != nil {
+		logger = slog.New(slog.NewJSONHandler(n.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	a, err := agent.Start(n.cfg, logger)
 	if err != nil {
 		n.t.Fatalf("start %s: %v", n.cfg.ClusterID, err)
 	}
@@ -112,7 +129,7 @@ func (n *node) leave() {
 func (n *node) restart(opts ...nodeOption) {
 	n.t.Helper()
 	for _, o := range opts {
-		o(&n.cfg)
+		o(n)
 	}
 	n.start()
 }
