@@ -52,6 +52,10 @@ func Start(cfg config.Config, logger *slog.Logger) (*Agent, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	gossipKey, err := cfg.GossipKey()
+	if err != nil {
+		return nil, err
+	}
 	log := logger.With("agent", cfg.ClusterID)
 	ctx, cancel := context.WithCancel(context.Background())
 	transport := &http.Transport{
@@ -72,12 +76,6 @@ func Start(cfg config.Config, logger *slog.Logger) (*Agent, error) {
 	}
 	a.httpAddr = net.JoinHostPort(cfg.Advertise, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 
-	gossipKey, err := cfg.GossipKey()
-	if err != nil {
-		ln.Close()
-		cancel()
-		return nil, err
-	}
 	a.node, err = cluster.Start(cluster.Config{
 		GossipKey: gossipKey,
 		ID:        cfg.ClusterID, Name: cfg.Name, Labels: cfg.Labels, Version: Version,

@@ -265,25 +265,27 @@ func leaderOf(n *node) (leaderInfo, error) {
 	return l, err
 }
 
+// getOK reads path on n with the management token into v; anything but 200 fails the test.
+func getOK(t testing.TB, n *node, path string, v any) {
+	t.Helper()
+	r := call(t, "GET", n.url()+path, mgmtToken, nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("%s: GET %s: %d %s", n.id(), path, r.status, r.body)
+	}
+	r.decode(t, v)
+}
+
 func peersOf(t testing.TB, n *node) []peer {
 	t.Helper()
 	var ps []peer
-	r := call(t, "GET", n.url()+"/v1/status/peers", mgmtToken, nil)
-	if r.status != http.StatusOK {
-		t.Fatalf("%s: status/peers %d %s", n.id(), r.status, r.body)
-	}
-	r.decode(t, &ps)
+	getOK(t, n, "/v1/status/peers", &ps)
 	return ps
 }
 
 func membersOf(t testing.TB, n *node) map[string]member {
 	t.Helper()
 	var ms []member
-	r := call(t, "GET", n.url()+"/v1/members", mgmtToken, nil)
-	if r.status != http.StatusOK {
-		t.Fatalf("%s: members %d %s", n.id(), r.status, r.body)
-	}
-	r.decode(t, &ms)
+	getOK(t, n, "/v1/members", &ms)
 	out := map[string]member{}
 	for _, m := range ms {
 		out[m.ID] = m
