@@ -180,6 +180,19 @@ func TestIdempotencyWindowIsPrunedByCommandTime(t *testing.T) {
 	}
 }
 
+func TestIdempotencyMemoryIsBounded(t *testing.T) {
+	s := newState()
+	for i := range maxRememberedIDs + 10 {
+		s.remember(NewID(), uint64(i+1), t0)
+	}
+	if len(s.applied) != maxRememberedIDs || len(s.appliedOrder) != maxRememberedIDs {
+		t.Fatalf("remembers %d/%d ids, cap is %d", len(s.applied), len(s.appliedOrder), maxRememberedIDs)
+	}
+	if s.appliedOrder[0].Index != 11 {
+		t.Fatalf("oldest remembered index %d, want 11 (the oldest are dropped first)", s.appliedOrder[0].Index)
+	}
+}
+
 func TestRefusalsComeBackAsResults(t *testing.T) {
 	a := &applier{f: New()}
 	a.apply(t, command(t, CmdCreateToken, t0, token("acc-1", "s1", PolicyRead)))
