@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 	"github.com/ferrysync/ferry/cluster"
 	"github.com/ferrysync/ferry/config"
 	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -31,6 +33,7 @@ type Agent struct {
 	log       *slog.Logger
 	fsm       *fsm.FSM
 	node      *cluster.Node
+	store     *store.Local
 	http      *http.Server
 	httpAddr  string
 	client    *http.Client // forwards writes to the leader
@@ -69,8 +72,16 @@ func Start(cfg config.Config, logger *slog.Logger) (*Agent, error) {
 		client: &http.Client{Transport: transport, Timeout: 30 * time.Second},
 		ctx:    ctx, cancel: cancel, errCh: make(chan error, 1),
 	}
+	a.store, err = store.Open(filepath.Join(cfg.DataDir, "store"), log)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	storeMetrics := newStoreMetrics(a.registry, a.store)
+	a.store.Observe = storeMetrics
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Bind, strconv.Itoa(cfg.HTTPPort)))
 	if err != nil {
+		a.store.Close()
 		cancel()
 		return nil, fmt.Errorf("http listener: %w", err)
 	}
@@ -88,6 +99,7 @@ func Start(cfg config.Config, logger *slog.Logger) (*Agent, error) {
 	})
 	if err != nil {
 		ln.Close()
+		a.store.Close()
 		cancel()
 		return nil, err
 	}
@@ -159,7 +171,7 @@ func (a *Agent) Shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := a.stopHTTP(ctx)
-	return errors.Join(a.node.Shutdown(), err)
+	return errors.Join(a.node.Shutdown(), err, a.store.Close())
 }
 
 func (a *Agent) stopLoops() {

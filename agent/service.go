@@ -14,6 +14,7 @@ import (
 	"github.com/ferrysync/ferry/cluster"
 	"github.com/ferrysync/ferry/config"
 	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/store"
 )
 
 var _ api.Service = (*Agent)(nil)
@@ -21,13 +22,28 @@ var _ api.Service = (*Agent)(nil)
 // Authenticate implements api.Service. The management token from the
 // configuration is admin on this agent; every agent of a group is expected to
 // share it, as Consul's servers share their initial management token.
-func (a *Agent) Authenticate(secret string) (fsm.Policy, bool) {
+func (a *Agent) Authenticate(secret string) (api.Identity, bool) {
 	sum := sha256.Sum256([]byte(secret))
 	if a.cfg.Token != "" && subtle.ConstantTimeCompare(sum[:], a.mgmtHash[:]) == 1 {
-		return fsm.PolicyAdmin, true
+		return api.Identity{Name: "management", Policy: fsm.PolicyAdmin}, true
 	}
 	t, ok := a.fsm.TokenBySecret(secret)
-	return t.Policy, ok
+	return api.Identity{Name: "token:" + t.AccessorID, Policy: t.Policy}, ok
+}
+
+// ClusterID implements api.Service.
+func (a *Agent) ClusterID() string { return a.cfg.ClusterID }
+
+// Store implements api.Service.
+func (a *Agent) Store() store.Store { return a.store }
+
+// ClusterAPIAddr implements api.Service: from gossip, else the registry.
+func (a *Agent) ClusterAPIAddr(id string) (string, bool) {
+	if m, ok := a.node.Member(id); ok && m.APIAddr != "" {
+		return m.APIAddr, true
+	}
+	rec, ok := a.fsm.Cluster(id)
+	return rec.APIAddr, ok && rec.APIAddr != ""
 }
 
 // AuthDisabled implements api.Service.

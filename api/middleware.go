@@ -32,7 +32,7 @@ type ctxKey int
 const (
 	traceKey ctxKey = iota
 	secretKey
-	policyKey
+	identityKey
 )
 
 // TraceID returns the request's trace id.
@@ -162,7 +162,7 @@ func (s *Server) authorize(need fsm.Policy, next http.Handler) http.Handler {
 		secret := secretFrom(r)
 		ctx := context.WithValue(r.Context(), secretKey, secret)
 		if need == "" || s.svc.AuthDisabled() {
-			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, policyKey, fsm.PolicyAdmin)))
+			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, identityKey, Identity{Name: "anonymous", Policy: fsm.PolicyAdmin})))
 			return
 		}
 		if secret == "" {
@@ -170,17 +170,17 @@ func (s *Server) authorize(need fsm.Policy, next http.Handler) http.Handler {
 			writeError(w, http.StatusUnauthorized, "missing token: send it as X-Auth-Token, Authorization: Bearer, or the Basic auth password")
 			return
 		}
-		policy, ok := s.svc.Authenticate(secret)
+		id, ok := s.svc.Authenticate(secret)
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="ferry"`)
 			writeError(w, http.StatusUnauthorized, "invalid token")
 			return
 		}
-		if !policy.Allows(need) {
-			writeError(w, http.StatusForbidden, "token policy %q does not allow this; it needs %q", policy, need)
+		if !id.Policy.Allows(need) {
+			writeError(w, http.StatusForbidden, "token policy %q does not allow this; it needs %q", id.Policy, need)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, policyKey, policy)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, identityKey, id)))
 	})
 }
 
@@ -190,8 +190,14 @@ func secretOf(r *http.Request) string {
 }
 
 func policyOf(r *http.Request) fsm.Policy {
-	p, _ := r.Context().Value(policyKey).(fsm.Policy)
-	return p
+	id, _ := r.Context().Value(identityKey).(Identity)
+	return id.Policy
+}
+
+// identityOf names the caller for audit fields (createdBy, ...).
+func identityOf(r *http.Request) string {
+	id, _ := r.Context().Value(identityKey).(Identity)
+	return id.Name
 }
 
 // readHeaders says how fresh a local read is, like Consul's X-Consul-* headers.

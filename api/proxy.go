@@ -22,7 +22,17 @@ func (s *Server) proxyToLeader(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "no cluster leader is known; a consistent read needs one")
 		return
 	}
-	target := &url.URL{Scheme: "http", Host: leader.APIAddr}
+	s.proxyTo(w, r, leader.ID, leader.APIAddr)
+}
+
+// proxyTo streams the request, with the caller's credentials and trace id,
+// to the agent of cluster id at addr, and its answer back.
+func (s *Server) proxyTo(w http.ResponseWriter, r *http.Request, id, addr string) {
+	if r.Header.Get(headerProxied) != "" {
+		writeError(w, http.StatusBadGateway, "request for cluster %s was proxied to agent %s, which is not it", id, s.svc.ClusterID())
+		return
+	}
+	target := &url.URL{Scheme: "http", Host: addr}
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
@@ -34,9 +44,10 @@ func (s *Server) proxyToLeader(w http.ResponseWriter, r *http.Request) {
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
-			writeError(w, http.StatusBadGateway, "leader %s at %s did not answer: %v", leader.ID, leader.APIAddr, err)
+			writeError(w, http.StatusBadGateway, "agent of %s at %s did not answer: %v", id, addr, err)
 		},
-		Transport: s.transport,
+		Transport:     s.transport,
+		FlushInterval: -1, // stream downloads as they come
 	}
 	proxy.ServeHTTP(w, r)
 }

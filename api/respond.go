@@ -39,6 +39,9 @@ func statusOf(err error) int {
 	if errors.As(err, &sc) {
 		return sc.StatusCode()
 	}
+	if code, ok := storeStatus(err); ok {
+		return code
+	}
 	switch fsm.KindOf(err) {
 	case fsm.KindInvalid:
 		return http.StatusBadRequest

@@ -82,4 +82,6 @@ func (s *Server) routes() {
 	// A follower forwards writes here on its caller's behalf; the command's
 	// own required policy is checked against the caller's token.
 	s.handle(http.MethodPost, "/v1/internal/apply", fsm.PolicyRead, s.internalApply)
+
+	s.artifactRoutes()
 }

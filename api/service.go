@@ -6,12 +6,13 @@ import (
 
 	"github.com/ferrysync/ferry/cluster"
 	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/store"
 )
 
 // Service is what the HTTP layer needs from the agent.
 type Service interface {
-	// Authenticate returns the policy of the token whose secret is given.
-	Authenticate(secret string) (fsm.Policy, bool)
+	// Authenticate returns who holds the token whose secret is given.
+	Authenticate(secret string) (Identity, bool)
 	// AuthDisabled is true when the agent runs with --no-auth.
 	AuthDisabled() bool
 
@@ -33,6 +34,18 @@ type Service interface {
 	DeleteToken(ctx context.Context, secret, accessorID string) error
 	// ApplyForwarded applies a command a follower forwarded; only on the leader.
 	ApplyForwarded(ctx context.Context, cmd fsm.Command) (fsm.Result, error)
+
+	// ClusterID is this agent's cluster; Store is its artifact store.
+	ClusterID() string
+	Store() store.Store
+	// ClusterAPIAddr is the API address of a registered cluster's agent.
+	ClusterAPIAddr(id string) (string, bool)
+}
+
+// Identity is an authenticated caller: a name for audit fields and a policy.
+type Identity struct {
+	Name   string
+	Policy fsm.Policy
 }
 
 // ReadState describes how fresh this agent's local state is.

@@ -1,0 +1,375 @@
+package api
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/store"
+	"github.com/julienschmidt/httprouter"
+)
+
+// Artifact API: this agent's store, or with ?cluster=<id> another region's,
+// reached through its agent. Handlers translate HTTP to store calls.
+
+// HeaderMetaPrefix marks metadata headers on generic uploads and downloads.
+const (
+	HeaderMetaPrefix = "X-Ferry-Meta-"
+	HeaderSHA256     = "X-Checksum-Sha256"
+	HeaderMD5        = "X-Checksum-Md5"
+	HeaderOverwrite  = "X-Ferry-Overwrite"
+)
+
+func (s *Server) artifactRoutes() {
+	r, w := fsm.PolicyRead, fsm.PolicyWrite
+	s.handle(http.MethodPost, "/v1/projects", w, s.regional(s.createProject))
+	s.handle(http.MethodGet, "/v1/projects", r, s.regional(s.listProjects))
+	s.handle(http.MethodGet, "/v1/projects/:project", r, s.regional(s.getProject))
+	s.handle(http.MethodDelete, "/v1/projects/:project", w, s.regional(s.deleteProject))
+	s.handle(http.MethodPost, "/v1/projects/:project/repos", w, s.regional(s.createRepo))
+	s.handle(http.MethodGet, "/v1/projects/:project/repos", r, s.regional(s.listRepos))
+	s.handle(http.MethodGet, "/v1/projects/:project/repos/:repo", r, s.regional(s.getRepo))
+	s.handle(http.MethodDelete, "/v1/projects/:project/repos/:repo", w, s.regional(s.deleteRepo))
+	s.handle(http.MethodGet, "/v1/projects/:project/repos/:repo/nodes", r, s.regional(s.inRepo(s.listNodes)))
+	s.handle(http.MethodPut, "/v1/projects/:project/repos/:repo/metadata", w, s.regional(s.inRepo(s.setMetadata)))
+	s.handle(http.MethodGet, "/v1/projects/:project/repos/:repo/changes", r, s.regional(s.inRepo(s.listChanges)))
+	s.handle(http.MethodPost, "/v1/projects/:project/repos/:repo/packages", w, s.regional(s.inRepo(s.putVersion)))
+	s.handle(http.MethodGet, "/v1/projects/:project/repos/:repo/packages", r, s.regional(s.inRepo(s.listPackages)))
+	s.handle(http.MethodGet, "/v1/projects/:project/repos/:repo/packages/versions", r, s.regional(s.inRepo(s.listVersions)))
+	s.handle(http.MethodGet, "/v1/projects/:project/repos/:repo/packages/version", r, s.regional(s.inRepo(s.getVersion)))
+	s.handle(http.MethodDelete, "/v1/projects/:project/repos/:repo/packages/version", w, s.regional(s.inRepo(s.deleteVersion)))
+
+	for _, m := range []string{http.MethodGet, http.MethodHead} {
+		s.handle(m, "/generic/:project/:repo/*path", r, s.regional(s.inRepo(s.download)))
+	}
+	s.handle(http.MethodPut, "/generic/:project/:repo/*path", w, s.regional(s.inRepo(s.upload)))
+	s.handle(http.MethodDelete, "/generic/:project/:repo/*path", w, s.regional(s.inRepo(s.deleteNode)))
+}
+
+// regional serves a store call here, or proxies it to the agent of the
+// cluster named by ?cluster=<id>.
+func (s *Server) regional(next httprouter.Handle) httprouter.Handle {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+		id := r.URL.Query().Get("cluster")
+		if id == "" || id == s.svc.ClusterID() {
+			next(w, r, ps)
+			return
+		}
+		addr, ok := s.svc.ClusterAPIAddr(id)
+		if !ok {
+			writeError(w, http.StatusNotFound, "unknown cluster %q: see GET /v1/clusters", id)
+			return
+		}
+		s.proxyTo(w, r, id, addr)
+	}
+}
+
+// repoHandle is a handler inside one repository.
+type repoHandle func(w http.ResponseWriter, r *http.Request, repo store.Repository, ps httprouter.Params)
+
+func (s *Server) inRepo(next repoHandle) httprouter.Handle {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+		repo, err := s.svc.Store().Repository(r.Context(), ps.ByName("project"), ps.ByName("repo"))
+		if err != nil {
+			writeServiceError(w, err)
+			return
+		}
+		next(w, r, repo, ps)
+	}
+}
+
+func (s *Server) createProject(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var p store.Project
+	if !decodeBody(w, r, &struct {
+		Name        *string `json:"name"`
+		DisplayName *string `json:"displayName"`
+		Description *string `json:"description"`
+	}{&p.Name, &p.DisplayName, &p.Description}) {
+		return
+	}
+	p.CreatedBy = identityOf(r)
+	out, err := s.svc.Store().CreateProject(r.Context(), p)
+	if err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	out, err := s.svc.Store().Projects(r.Context())
+	respond(w, out, err)
+}
+
+func (s *Server) getProject(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	out, err := s.svc.Store().Project(r.Context(), ps.ByName("project"))
+	respond(w, out, err)
+}
+
+func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	respondNoContent(w, s.svc.Store().DeleteProject(r.Context(), ps.ByName("project")))
+}
+
+func (s *Server) createRepo(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	repo := store.Repo{Project: ps.ByName("project")}
+	if !decodeBody(w, r, &struct {
+		Name        *string         `json:"name"`
+		Type        *store.RepoType `json:"type"`
+		Description *string         `json:"description"`
+	}{&repo.Name, &repo.Type, &repo.Description}) {
+		return
+	}
+	repo.CreatedBy = identityOf(r)
+	out, err := s.svc.Store().CreateRepo(r.Context(), repo)
+	if err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Server) listRepos(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	out, err := s.svc.Store().Repos(r.Context(), ps.ByName("project"))
+	respond(w, out, err)
+}
+
+func (s *Server) getRepo(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	repo, err := s.svc.Store().Repository(r.Context(), ps.ByName("project"), ps.ByName("repo"))
+	if err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, repo.Info())
+}
+
+func (s *Server) deleteRepo(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	respondNoContent(w, s.svc.Store().DeleteRepo(r.Context(), ps.ByName("project"), ps.ByName("repo")))
+}
+
+func (s *Server) listNodes(w http.ResponseWriter, r *http.Request, repo store.Repository, _ httprouter.Params) {
+	q := r.URL.Query()
+	page, ok := pageOf(w, q.Get("pageNumber"), q.Get("pageSize"))
+	if !ok {
+		return
+	}
+	path := q.Get("path")
+	if path == "" {
+		path = "/"
+	}
+	out, err := repo.List(r.Context(), store.ListOptions{Path: path, Recursive: q.Get("recursive") == "true", Page: page})
+	respond(w, out, err)
+}
+
+func (s *Server) setMetadata(w http.ResponseWriter, r *http.Request, repo store.Repository, _ httprouter.Params) {
+	var body struct {
+		Metadata map[string]string `json:"metadata"`
+	}
+	if !decodeBody(w, r, &body) {
+		return
+	}
+	out, err := repo.SetMetadata(r.Context(), r.URL.Query().Get("path"), body.Metadata, identityOf(r))
+	respond(w, out, err)
+}
+
+func (s *Server) listChanges(w http.ResponseWriter, r *http.Request, repo store.Repository, _ httprouter.Params) {
+	q := r.URL.Query()
+	from, limit := uint64(1), 0
+	var err error
+	if v := q.Get("from"); v != "" {
+		if from, err = strconv.ParseUint(v, 10, 64); err != nil {
+			writeError(w, http.StatusBadRequest, "from=%q is not a sequence number", v)
+			return
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 {
+			writeError(w, http.StatusBadRequest, "limit=%q is not a positive number", v)
+			return
+		}
+	}
+	out, err := repo.Changes(r.Context(), from, limit)
+	respond(w, out, err)
+}
+
+func (s *Server) putVersion(w http.ResponseWriter, r *http.Request, repo store.Repository, _ httprouter.Params) {
+	var v store.PackageVersion
+	if !decodeBody(w, r, &struct {
+		PackageKey *string            `json:"packageKey"`
+		Version    *string            `json:"version"`
+		Paths      *[]string          `json:"paths"`
+		Metadata   *map[string]string `json:"metadata"`
+	}{&v.PackageKey, &v.Version, &v.Paths, &v.Metadata}) {
+		return
+	}
+	v.ModifiedBy = identityOf(r)
+	out, err := repo.PutVersion(r.Context(), v)
+	respond(w, out, err)
+}
+
+func (s *Server) listPackages(w http.ResponseWriter, r *http.Request, repo store.Repository, _ httprouter.Params) {
+	q := r.URL.Query()
+	page, ok := pageOf(w, q.Get("pageNumber"), q.Get("pageSize"))
+	if !ok {
+		return
+	}
+	out, err := repo.Packages(r.Context(), q.Get("prefix"), page)
+	respond(w, out, err)
+}
+
+func (s *Server) listVersions(w http.ResponseWriter, r *http.Request, repo store.Repository, _ httprouter.Params) {
+	q := r.URL.Query()
+	page, ok := pageOf(w, q.Get("pageNumber"), q.Get("pageSize"))
+	if !ok || !required(w, q.Get("packageKey"), "packageKey") {
+		return
+	}
+	out, err := repo.Versions(r.Context(), q.Get("packageKey"), page)
+	respond(w, out, err)
+}
+
+func (s *Server) getVersion(w http.ResponseWriter, r *http.Request, repo store.Repository, _ httprouter.Params) {
+	q := r.URL.Query()
+	if !required(w, q.Get("packageKey"), "packageKey") || !required(w, q.Get("version"), "version") {
+		return
+	}
+	out, err := repo.Version(r.Context(), q.Get("packageKey"), q.Get("version"))
+	respond(w, out, err)
+}
+
+func (s *Server) deleteVersion(w http.ResponseWriter, r *http.Request, repo store.Repository, _ httprouter.Params) {
+	q := r.URL.Query()
+	if !required(w, q.Get("packageKey"), "packageKey") || !required(w, q.Get("version"), "version") {
+		return
+	}
+	respondNoContent(w, repo.DeleteVersion(r.Context(), q.Get("packageKey"), q.Get("version"), identityOf(r)))
+}
+
+// upload is PUT /generic/...: the body is the content.
+func (s *Server) upload(w http.ResponseWriter, r *http.Request, repo store.Repository, ps httprouter.Params) {
+	opt := store.WriteOptions{Size: r.ContentLength, By: identityOf(r)}
+	if sum := r.Header.Get(HeaderSHA256); sum != "" {
+		if b, err := hex.DecodeString(sum); err != nil || len(b) != 32 {
+			writeError(w, http.StatusBadRequest, "%s %q is not a hex SHA-256", HeaderSHA256, sum)
+			return
+		}
+		opt.SHA256 = strings.ToLower(sum)
+	}
+	switch v := strings.ToLower(r.Header.Get(HeaderOverwrite)); v {
+	case "", "true":
+	case "false":
+		opt.NoOverwrite = true
+	default:
+		writeError(w, http.StatusBadRequest, "%s %q is not true or false", HeaderOverwrite, v)
+		return
+	}
+	for k, vs := range r.Header {
+		if name, ok := strings.CutPrefix(k, HeaderMetaPrefix); ok && name != "" {
+			if opt.Metadata == nil {
+				opt.Metadata = map[string]string{}
+			}
+			opt.Metadata[strings.ToLower(name)] = vs[0]
+		}
+	}
+	existed := false
+	if _, err := repo.Stat(r.Context(), ps.ByName("path")); err == nil {
+		existed = true
+	}
+	node, err := repo.Write(r.Context(), ps.ByName("path"), r.Body, opt)
+	if err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	status := http.StatusCreated
+	if existed {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, node)
+}
+
+// download is GET/HEAD /generic/...: content with its checksums; Range,
+// If-None-Match and If-Modified-Since through http.ServeContent.
+func (s *Server) download(w http.ResponseWriter, r *http.Request, repo store.Repository, ps httprouter.Params) {
+	rd, err := repo.Open(r.Context(), ps.ByName("path"))
+	if err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	defer rd.Close()
+	n := rd.Node()
+	h := w.Header()
+	h.Set("ETag", `"`+n.SHA256+`"`)
+	h.Set(HeaderSHA256, n.SHA256)
+	h.Set(HeaderMD5, n.MD5)
+	h.Set("Content-Type", "application/octet-stream")
+	for k, v := range n.Metadata {
+		h.Set(HeaderMetaPrefix+k, v)
+	}
+	http.ServeContent(w, r, n.Name, n.ModifiedAt, rd)
+}
+
+func (s *Server) deleteNode(w http.ResponseWriter, r *http.Request, repo store.Repository, ps httprouter.Params) {
+	respondNoContent(w, repo.Delete(r.Context(), ps.ByName("path"), identityOf(r)))
+}
+
+func respond(w http.ResponseWriter, v any, err error) {
+	if err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func respondNoContent(w http.ResponseWriter, err error) {
+	if err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func required(w http.ResponseWriter, v, name string) bool {
+	if v == "" {
+		writeError(w, http.StatusBadRequest, "query parameter %s is required", name)
+		return false
+	}
+	return true
+}
+
+func pageOf(w http.ResponseWriter, number, size string) (store.PageRequest, bool) {
+	var p store.PageRequest
+	for _, f := range []struct {
+		name, v string
+		dst     *int
+	}{{"pageNumber", number, &p.Number}, {"pageSize", size, &p.Size}} {
+		if f.v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f.v)
+		if err != nil || n < 1 {
+			writeError(w, http.StatusBadRequest, "%s=%q is not a positive number", f.name, f.v)
+			return p, false
+		}
+		*f.dst = n
+	}
+	return p, true
+}
+
+// storeStatus maps store errors to HTTP statuses.
+func storeStatus(err error) (int, bool) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound, true
+	case errors.Is(err, store.ErrExists), errors.Is(err, store.ErrNotEmpty):
+		return http.StatusConflict, true
+	case errors.Is(err, store.ErrInvalid), errors.Is(err, store.ErrChecksum):
+		return http.StatusBadRequest, true
+	case errors.Is(err, store.ErrInsufficientSpace):
+		return http.StatusInsufficientStorage, true
+	case errors.Is(err, context.Canceled):
+		return 499, true // the client went away
+	}
+	return 0, false
+}

@@ -1,0 +1,17 @@
+// Package store owns this cluster's artifacts behind one interface: projects,
+// repositories of a type (GENERIC, MAVEN, NPM, ...), nodes (files at paths with
+// size, sha256, md5, times, authors and metadata), packages (a packageKey such
+// as gav://com.alibaba:fastjson with versions, each a set of node paths plus
+// metadata), and an ordered per-repository change log.
+//
+// The built-in driver (Open) keeps content-addressed blobs on disk by sha256
+// and metadata in bbolt. Writes stream to a temporary file while hashing, are
+// verified against the expected sha256 and size, fsynced and renamed into
+// place, then committed with the change-log entry in one bbolt transaction:
+// a crash leaves the old or the new artifact, never half of one. Identical
+// content is stored once and reference counted; unreferenced blobs are
+// removed.
+//
+// It must not know about other clusters: replication reads from one store
+// and writes into another through this interface.
+package store

@@ -1,0 +1,518 @@
+package store
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Layout under the store's directory:
+//
+//	meta.db                    bbolt: projects, repos, blob refcounts, stats, one bucket per repository
+//	blobs/sha256/ab/cd/<hex>   content, named by its sha256, written once
+//	tmp/                       uploads in progress; emptied at start
+var (
+	bucketProjects = []byte("projects")
+	bucketRepos    = []byte("repos")
+	bucketBlobs    = []byte("blobs") // sha256 hex -> refs(8) size(8)
+	bucketStats    = []byte("stats")
+	keyBlobCount   = []byte("blobs")
+	keyBlobBytes   = []byte("bytes")
+
+	// Inside a repository's bucket.
+	bucketNodes    = []byte("nodes")    // path -> Node
+	bucketVersions = []byte("versions") // packageKey \x00 version -> PackageVersion
+	bucketPathVer  = []byte("pathver")  // path -> packageKey \x00 version
+	bucketChanges  = []byte("changes")  // seq (big endian) -> Change
+)
+
+// Local is the built-in store: blobs on disk, metadata in bbolt.
+type Local struct {
+	dir string
+	db  *bolt.DB
+	log *slog.Logger
+	// publish serialises making a blob visible and committing the node that
+	// references it with removing blobs whose last reference went, so that a
+	// blob is never removed under a write that is about to reference it.
+	publish sync.Mutex
+	// Observe, when set, is told about every write's outcome and byte counts.
+	Observe Observer
+}
+
+// Observer receives the store's events for metrics.
+type Observer interface {
+	WriteDone(result string, bytes int64)
+	ReadBytes(n int64)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) WriteDone(string, int64) {}
+func (nopObserver) ReadBytes(int64)         {}
+
+var _ Store = (*Local)(nil)
+
+// Open opens (creating if needed) the built-in store in dir. It finishes what
+// a crash interrupted: uploads in progress are discarded and blobs that no
+// committed node references are removed.
+func Open(dir string, log *slog.Logger) (*Local, error) {
+	for _, d := range []string{dir, filepath.Join(dir, "blobs", "sha256"), filepath.Join(dir, "tmp")} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+	}
+	db, err := bolt.Open(filepath.Join(dir, "meta.db"), 0o640, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", filepath.Join(dir, "meta.db"), err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketProjects, bucketRepos, bucketBlobs, bucketStats} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: init: %w", err)
+	}
+	s := &Local{dir: dir, db: db, log: log, Observe: nopObserver{}}
+	if err := s.recover(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// recover empties tmp/ and removes blob files no committed node references
+// (a crash between making a blob visible and committing its node).
+func (s *Local) recover() error {
+	tmp := filepath.Join(s.dir, "tmp")
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		return fmt.Errorf("store: recover: %w", err)
+	}
+	for _, e := range entries {
+		_ = os.RemoveAll(filepath.Join(tmp, e.Name()))
+	}
+	orphans := 0
+	err = s.db.View(func(tx *bolt.Tx) error {
+		refs := tx.Bucket(bucketBlobs)
+		return filepath.WalkDir(filepath.Join(s.dir, "blobs", "sha256"), func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			if refs.Get([]byte(d.Name())) == nil {
+				orphans++
+				return os.Remove(p)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("store: recover: %w", err)
+	}
+	if orphans > 0 {
+		s.log.Info("store: removed unreferenced blobs left by an interrupted write", "count", orphans)
+	}
+	return nil
+}
+
+// Close closes the metadata database.
+func (s *Local) Close() error { return s.db.Close() }
+
+// Stats implements Store.
+func (s *Local) Stats() Stats {
+	var st Stats
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketStats)
+		st.Blobs, st.BlobBytes = int64(getUint(b, keyBlobCount)), int64(getUint(b, keyBlobBytes))
+		return nil
+	})
+	return st
+}
+
+func (s *Local) blobPath(sum string) string {
+	return filepath.Join(s.dir, "blobs", "sha256", sum[:2], sum[2:4], sum)
+}
+
+func repoKey(project, repo string) []byte { return []byte(project + "/" + repo) }
+func repoBucketName(project, repo string) []byte {
+	return []byte("r:" + project + "/" + repo)
+}
+
+func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+
+// ---- projects and repositories ----
+
+// CreateProject implements Store.
+func (s *Local) CreateProject(_ context.Context, p Project) (Project, error) {
+	if err := ValidateProjectName(p.Name); err != nil {
+		return Project{}, err
+	}
+	p.CreatedAt = now()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketProjects)
+		if b.Get([]byte(p.Name)) != nil {
+			return fmt.Errorf("project %q: %w", p.Name, ErrExists)
+		}
+		return putJSON(b, []byte(p.Name), p)
+	})
+	return p, err
+}
+
+// Project implements Store.
+func (s *Local) Project(_ context.Context, name string) (Project, error) {
+	var p Project
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return getJSON(tx.Bucket(bucketProjects), []byte(name), &p, "project "+quote(name))
+	})
+	return p, err
+}
+
+// Projects implements Store.
+func (s *Local) Projects(context.Context) ([]Project, error) {
+	out := []Project{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketProjects).ForEach(func(_, v []byte) error {
+			var p Project
+			if err := json.Unmarshal(v, &p); err != nil {
+				return err
+			}
+			out = append(out, p)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// DeleteProject implements Store.
+func (s *Local) DeleteProject(_ context.Context, name string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketProjects)
+		if b.Get([]byte(name)) == nil {
+			return fmt.Errorf("project %q: %w", name, ErrNotFound)
+		}
+		c := tx.Bucket(bucketRepos).Cursor()
+		prefix := []byte(name + "/")
+		if k, _ := c.Seek(prefix); k != nil && strings.HasPrefix(string(k), string(prefix)) {
+			return fmt.Errorf("project %q has repositories: %w", name, ErrNotEmpty)
+		}
+		return b.Delete([]byte(name))
+	})
+}
+
+// CreateRepo implements Store.
+func (s *Local) CreateRepo(_ context.Context, r Repo) (Repo, error) {
+	if err := ValidateRepoName(r.Name); err != nil {
+		return Repo{}, err
+	}
+	if !r.Type.Valid() {
+		return Repo{}, fmt.Errorf("%w: repository type %q is not one of %v", ErrInvalid, r.Type, RepoTypes)
+	}
+	r.CreatedAt = now()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketProjects).Get([]byte(r.Project)) == nil {
+			return fmt.Errorf("project %q: %w", r.Project, ErrNotFound)
+		}
+		repos := tx.Bucket(bucketRepos)
+		if repos.Get(repoKey(r.Project, r.Name)) != nil {
+			return fmt.Errorf("repository %s/%s: %w", r.Project, r.Name, ErrExists)
+		}
+		rb, err := tx.CreateBucket(repoBucketName(r.Project, r.Name))
+		if err != nil {
+			return err
+		}
+		for _, b := range [][]byte{bucketNodes, bucketVersions, bucketPathVer, bucketChanges} {
+			if _, err := rb.CreateBucket(b); err != nil {
+				return err
+			}
+		}
+		return putJSON(repos, repoKey(r.Project, r.Name), r)
+	})
+	return r, err
+}
+
+// Repos implements Store.
+func (s *Local) Repos(_ context.Context, project string) ([]Repo, error) {
+	out := []Repo{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketProjects).Get([]byte(project)) == nil {
+			return fmt.Errorf("project %q: %w", project, ErrNotFound)
+		}
+		c := tx.Bucket(bucketRepos).Cursor()
+		prefix := project + "/"
+		for k, v := c.Seek([]byte(prefix)); k != nil && strings.HasPrefix(string(k), prefix); k, v = c.Next() {
+			var r Repo
+			if err := json.Unmarshal(v, &r); err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Repository implements Store.
+func (s *Local) Repository(_ context.Context, project, name string) (Repository, error) {
+	var r Repo
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return getJSON(tx.Bucket(bucketRepos), repoKey(project, name), &r, "repository "+quote(project+"/"+name))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &localRepo{s: s, info: r, bucket: repoBucketName(project, name)}, nil
+}
+
+// DeleteRepo implements Store: the repository goes with all it holds.
+func (s *Local) DeleteRepo(_ context.Context, project, name string) error {
+	s.publish.Lock()
+	defer s.publish.Unlock()
+	var gone []string
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		repos := tx.Bucket(bucketRepos)
+		if repos.Get(repoKey(project, name)) == nil {
+			return fmt.Errorf("repository %s/%s: %w", project, name, ErrNotFound)
+		}
+		rb := tx.Bucket(repoBucketName(project, name))
+		err := rb.Bucket(bucketNodes).ForEach(func(_, v []byte) error {
+			var n Node
+			if err := json.Unmarshal(v, &n); err != nil {
+				return err
+			}
+			if last, err := unref(tx, n.SHA256); err != nil {
+				return err
+			} else if last {
+				gone = append(gone, n.SHA256)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteBucket(repoBucketName(project, name)); err != nil {
+			return err
+		}
+		return repos.Delete(repoKey(project, name))
+	})
+	if err == nil {
+		s.removeBlobs(gone)
+	}
+	return err
+}
+
+// ---- blob reference counting (callers hold a bbolt write transaction) ----
+
+func blobEntry(b *bolt.Bucket, sum string) (refs, size uint64) {
+	v := b.Get([]byte(sum))
+	if len(v) != 16 {
+		return 0, 0
+	}
+	return binary.BigEndian.Uint64(v[:8]), binary.BigEndian.Uint64(v[8:])
+}
+
+func putBlobEntry(b *bolt.Bucket, sum string, refs, size uint64) error {
+	if refs == 0 {
+		return b.Delete([]byte(sum))
+	}
+	v := make([]byte, 16)
+	binary.BigEndian.PutUint64(v[:8], refs)
+	binary.BigEndian.PutUint64(v[8:], size)
+	return b.Put([]byte(sum), v)
+}
+
+func ref(tx *bolt.Tx, sum string, size int64) error {
+	b := tx.Bucket(bucketBlobs)
+	refs, _ := blobEntry(b, sum)
+	if refs == 0 {
+		if err := addStats(tx, 1, size); err != nil {
+			return err
+		}
+	}
+	return putBlobEntry(b, sum, refs+1, uint64(size))
+}
+
+// unref drops one reference and reports whether it was the last.
+func unref(tx *bolt.Tx, sum string) (bool, error) {
+	b := tx.Bucket(bucketBlobs)
+	refs, size := blobEntry(b, sum)
+	if refs == 0 {
+		return false, nil
+	}
+	if refs == 1 {
+		if err := addStats(tx, -1, -int64(size)); err != nil {
+			return false, err
+		}
+	}
+	return refs == 1, putBlobEntry(b, sum, refs-1, size)
+}
+
+func addStats(tx *bolt.Tx, blobs, bytes int64) error {
+	b := tx.Bucket(bucketStats)
+	if err := putUint(b, keyBlobCount, uint64(int64(getUint(b, keyBlobCount))+blobs)); err != nil {
+		return err
+	}
+	return putUint(b, keyBlobBytes, uint64(int64(getUint(b, keyBlobBytes))+bytes))
+}
+
+// removeBlobs deletes blob files whose last reference is gone. Callers hold s.publish.
+func (s *Local) removeBlobs(sums []string) {
+	for _, sum := range sums {
+		if err := os.Remove(s.blobPath(sum)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			s.log.Warn("store: remove unreferenced blob", "sha256", sum, "err", err)
+		}
+	}
+}
+
+// ---- staging content ----
+
+// staged is content written to tmp/, verified, fsynced and closed.
+type staged struct {
+	path   string
+	sha256 string
+	md5    string
+	size   int64
+}
+
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
+// stage streams content into a temporary file while hashing it, checks it
+// against what the caller expects, and fsyncs it. On any failure the
+// temporary file is gone.
+func (s *Local) stage(ctx context.Context, content io.Reader, opt WriteOptions) (st staged, err error) {
+	f, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "upload-*")
+	if err != nil {
+		return staged{}, diskError(err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	sh, mh := sha256.New(), md5.New()
+	buf := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(buf)
+	n, err := io.CopyBuffer(io.MultiWriter(f, hashWriter{sh}, hashWriter{mh}), ctxReader{ctx, content}, *buf)
+	if err != nil {
+		return staged{}, diskError(err)
+	}
+	st = staged{path: f.Name(), sha256: hex.EncodeToString(sh.Sum(nil)), md5: hex.EncodeToString(mh.Sum(nil)), size: n}
+	if opt.Size >= 0 && opt.Size != n {
+		return staged{}, fmt.Errorf("%w: got %d bytes, expected %d", ErrChecksum, n, opt.Size)
+	}
+	if opt.SHA256 != "" && !strings.EqualFold(opt.SHA256, st.sha256) {
+		return staged{}, fmt.Errorf("%w: sha256 is %s, expected %s", ErrChecksum, st.sha256, strings.ToLower(opt.SHA256))
+	}
+	if err := f.Sync(); err != nil {
+		return staged{}, diskError(err)
+	}
+	if err := f.Close(); err != nil {
+		return staged{}, diskError(err)
+	}
+	return st, nil
+}
+
+// hashWriter hides the hash's other methods from io.MultiWriter.
+type hashWriter struct{ h hash.Hash }
+
+func (w hashWriter) Write(p []byte) (int, error) { return w.h.Write(p) }
+
+// ctxReader stops a copy when its context ends (a client gone mid-upload).
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+func diskError(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("%w: %v", ErrInsufficientSpace, err)
+	}
+	return err
+}
+
+// makeVisible moves staged content to its blob path, unless that content is
+// already stored. Callers hold s.publish.
+func (s *Local) makeVisible(st staged) error {
+	dst := s.blobPath(st.sha256)
+	if _, err := os.Stat(dst); err == nil {
+		return os.Remove(st.path)
+	}
+	dir := filepath.Dir(dst)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return diskError(err)
+	}
+	if err := os.Rename(st.path, dst); err != nil {
+		return diskError(err)
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// ---- small bbolt helpers ----
+
+func putJSON(b *bolt.Bucket, key []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, raw)
+}
+
+func getJSON(b *bolt.Bucket, key []byte, v any, what string) error {
+	raw := b.Get(key)
+	if raw == nil {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return json.Unmarshal(raw, v)
+}
+
+func getUint(b *bolt.Bucket, key []byte) uint64 {
+	v := b.Get(key)
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+func putUint(b *bolt.Bucket, key []byte, v uint64) error {
+	raw := make([]byte, 8)
+	binary.BigEndian.PutUint64(raw, v)
+	return b.Put(key, raw)
+}
+
+func quote(s string) string { return fmt.Sprintf("%q", s) }

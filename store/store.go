@@ -1,0 +1,215 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// RepoType is what a repository holds; it decides the package layout.
+type RepoType string
+
+const (
+	TypeGeneric  RepoType = "GENERIC"
+	TypeMaven    RepoType = "MAVEN"
+	TypeNPM      RepoType = "NPM"
+	TypeDocker   RepoType = "DOCKER"
+	TypeHelm     RepoType = "HELM"
+	TypeRPM      RepoType = "RPM"
+	TypePyPI     RepoType = "PYPI"
+	TypeNuGet    RepoType = "NUGET"
+	TypeComposer RepoType = "COMPOSER"
+	TypeGo       RepoType = "GO"
+	TypeOCI      RepoType = "OCI"
+)
+
+// RepoTypes lists every known type.
+var RepoTypes = []RepoType{TypeGeneric, TypeMaven, TypeNPM, TypeDocker, TypeHelm, TypeRPM, TypePyPI, TypeNuGet, TypeComposer, TypeGo, TypeOCI}
+
+// Valid reports whether t is a known type.
+func (t RepoType) Valid() bool {
+	for _, k := range RepoTypes {
+		if t == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Project groups repositories.
+type Project struct {
+	Name        string    `json:"name"`
+	DisplayName string    `json:"displayName,omitempty"`
+	Description string    `json:"description,omitempty"`
+	CreatedBy   string    `json:"createdBy"`
+	CreatedAt   time.Time `json:"createdDate,omitzero"`
+}
+
+// Repo is a repository of one project.
+type Repo struct {
+	Project     string    `json:"projectId"`
+	Name        string    `json:"name"`
+	Type        RepoType  `json:"type"`
+	Description string    `json:"description,omitempty"`
+	CreatedBy   string    `json:"createdBy"`
+	CreatedAt   time.Time `json:"createdDate,omitzero"`
+}
+
+// Node is a file at a path in a repository (or, in listings, a folder).
+type Node struct {
+	Path       string            `json:"fullPath"`
+	Name       string            `json:"name"`
+	Folder     bool              `json:"folder"`
+	Size       int64             `json:"size"`
+	SHA256     string            `json:"sha256,omitempty"`
+	MD5        string            `json:"md5,omitempty"`
+	CreatedBy  string            `json:"createdBy,omitempty"`
+	CreatedAt  time.Time         `json:"createdDate,omitzero"`
+	ModifiedBy string            `json:"lastModifiedBy,omitempty"`
+	ModifiedAt time.Time         `json:"lastModifiedDate,omitzero"`
+	Metadata   map[string]string `json:"metadata,omitempty"`
+}
+
+// PackageVersion is one version of a package: a set of node paths and metadata.
+type PackageVersion struct {
+	PackageKey string            `json:"packageKey"`
+	Version    string            `json:"name"`
+	Paths      []string          `json:"paths"`
+	Metadata   map[string]string `json:"metadata,omitempty"`
+	CreatedBy  string            `json:"createdBy,omitempty"`
+	CreatedAt  time.Time         `json:"createdDate,omitzero"`
+	ModifiedBy string            `json:"lastModifiedBy,omitempty"`
+	ModifiedAt time.Time         `json:"lastModifiedDate,omitzero"`
+}
+
+// Package summarises a packageKey's versions.
+type Package struct {
+	Key           string    `json:"key"`
+	Name          string    `json:"name"`
+	LatestVersion string    `json:"latest"`
+	Versions      int       `json:"versions"`
+	ModifiedAt    time.Time `json:"lastModifiedDate,omitzero"`
+}
+
+// ChangeKind is what a change-log entry records.
+type ChangeKind string
+
+const (
+	NodeCreated    ChangeKind = "NODE_CREATED"
+	NodeUpdated    ChangeKind = "NODE_UPDATED"
+	NodeDeleted    ChangeKind = "NODE_DELETED"
+	VersionCreated ChangeKind = "VERSION_CREATED"
+	VersionUpdated ChangeKind = "VERSION_UPDATED"
+	VersionDeleted ChangeKind = "VERSION_DELETED"
+)
+
+// Change is one entry of a repository's change log.
+type Change struct {
+	Seq        uint64     `json:"seq"`
+	Kind       ChangeKind `json:"kind"`
+	Time       time.Time  `json:"time"`
+	Path       string     `json:"path,omitempty"`
+	SHA256     string     `json:"sha256,omitempty"`
+	Size       int64      `json:"size,omitempty"`
+	PackageKey string     `json:"packageKey,omitempty"`
+	Version    string     `json:"version,omitempty"`
+	By         string     `json:"by,omitempty"`
+}
+
+// Page is one page of a listing.
+type Page[T any] struct {
+	PageNumber   int   `json:"pageNumber"`
+	PageSize     int   `json:"pageSize"`
+	TotalRecords int64 `json:"totalRecords"`
+	TotalPages   int64 `json:"totalPages"`
+	Records      []T   `json:"records"`
+}
+
+// PageRequest selects a page; numbers start at 1.
+type PageRequest struct {
+	Number int
+	Size   int
+}
+
+// ListOptions select nodes under a folder.
+type ListOptions struct {
+	Path      string // folder, "/" for the root
+	Recursive bool   // files at any depth (no folders); else direct children, folders first
+	Page      PageRequest
+}
+
+// WriteOptions govern a write.
+type WriteOptions struct {
+	// SHA256 (hex) and Size, when given, must match the content or nothing is stored.
+	SHA256 string
+	Size   int64 // -1: unknown
+	// Metadata replaces the node's metadata.
+	Metadata map[string]string
+	// NoOverwrite refuses (ErrExists) when the path already holds a file.
+	NoOverwrite bool
+	By          string
+}
+
+// Reader reads one node's content; it supports io.Seeker for ranges.
+type Reader interface {
+	io.ReadSeekCloser
+	Node() Node
+}
+
+// Store is one cluster's artifact store.
+type Store interface {
+	CreateProject(ctx context.Context, p Project) (Project, error)
+	Project(ctx context.Context, name string) (Project, error)
+	Projects(ctx context.Context) ([]Project, error)
+	// DeleteProject deletes an empty project (no repositories).
+	DeleteProject(ctx context.Context, name string) error
+
+	CreateRepo(ctx context.Context, r Repo) (Repo, error)
+	Repos(ctx context.Context, project string) ([]Repo, error)
+	// Repository opens a repository for its files, packages and changes.
+	Repository(ctx context.Context, project, name string) (Repository, error)
+	// DeleteRepo deletes a repository with everything in it.
+	DeleteRepo(ctx context.Context, project, name string) error
+
+	Stats() Stats
+	Close() error
+}
+
+// Repository is one repository's content. A driver for a real registry (OCI
+// distribution) implements the same interface.
+type Repository interface {
+	Info() Repo
+
+	Stat(ctx context.Context, path string) (Node, error)
+	List(ctx context.Context, opt ListOptions) (Page[Node], error)
+	Open(ctx context.Context, path string) (Reader, error)
+	Write(ctx context.Context, path string, content io.Reader, opt WriteOptions) (Node, error)
+	Delete(ctx context.Context, path, by string) error
+	SetMetadata(ctx context.Context, path string, metadata map[string]string, by string) (Node, error)
+
+	PutVersion(ctx context.Context, v PackageVersion) (PackageVersion, error)
+	Version(ctx context.Context, packageKey, version string) (PackageVersion, error)
+	Versions(ctx context.Context, packageKey string, page PageRequest) (Page[PackageVersion], error)
+	Packages(ctx context.Context, prefix string, page PageRequest) (Page[Package], error)
+	DeleteVersion(ctx context.Context, packageKey, version, by string) error
+
+	// Changes returns up to limit change-log entries with Seq >= from, in order.
+	Changes(ctx context.Context, from uint64, limit int) ([]Change, error)
+}
+
+// Stats are the store's totals, for metrics.
+type Stats struct {
+	Blobs     int64 // distinct contents stored
+	BlobBytes int64 // their total size
+}
+
+// Errors a caller can tell apart with errors.Is.
+var (
+	ErrNotFound          = errors.New("not found")
+	ErrExists            = errors.New("already exists")
+	ErrInvalid           = errors.New("invalid")
+	ErrChecksum          = errors.New("content does not match the expected checksum or size")
+	ErrNotEmpty          = errors.New("not empty")
+	ErrInsufficientSpace = errors.New("insufficient storage")
+)
