@@ -1,0 +1,517 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+var ctx = context.Background()
+
+func openStore(t testing.TB, dir string) *Local {
+	t.Helper()
+	s, err := Open(dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// newRepo opens a store in a temp dir with project "demo" and a repository.
+func newRepo(t testing.TB, typ RepoType) (*Local, Repository, string) {
+	t.Helper()
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.CreateProject(ctx, Project{Name: "demo"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateRepo(ctx, Repo{Project: "demo", Name: "repo", Type: typ}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Repository(ctx, "demo", "repo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, r, dir
+}
+
+func md5hex(b []byte) string {
+	h := md5.Sum(b)
+	return hex.EncodeToString(h[:])
+}
+
+func sum(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+func write(t testing.TB, r Repository, path string, content []byte) Node {
+	t.Helper()
+	n, err := r.Write(ctx, path, bytes.NewReader(content), WriteOptions{Size: int64(len(content)), SHA256: sum(content)})
+	if err != nil {
+		t.Fatalf("write %s: %v", path, err)
+	}
+	return n
+}
+
+func readAll(t testing.TB, r Repository, path string) []byte {
+	t.Helper()
+	rd, err := r.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	defer rd.Close()
+	b, err := io.ReadAll(rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// blobFiles counts the content files on disk.
+func blobFiles(t testing.TB, dir string) int {
+	t.Helper()
+	n := 0
+	filepath.WalkDir(filepath.Join(dir, "blobs"), func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return nil
+	})
+	return n
+}
+
+func tmpFiles(t testing.TB, dir string) int {
+	t.Helper()
+	es, err := os.ReadDir(filepath.Join(dir, "tmp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(es)
+}
+
+func TestWriteReadAndMetadata(t *testing.T) {
+	_, r, _ := newRepo(t, TypeGeneric)
+	content := []byte("hello, ferry")
+	n, err := r.Write(ctx, "dir/./sub//file.txt", bytes.NewReader(content), WriteOptions{Size: -1, Metadata: map[string]string{"build": "42"}, By: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Path != "/dir/sub/file.txt" || n.Name != "file.txt" || n.Size != int64(len(content)) || n.SHA256 != sum(content) ||
+		n.MD5 != md5hex(content) || n.CreatedBy != "alice" || n.Metadata["build"] != "42" {
+		t.Fatalf("node %+v", n)
+	}
+	if got := readAll(t, r, "/dir/sub/file.txt"); !bytes.Equal(got, content) {
+		t.Fatalf("read %q", got)
+	}
+	n2, err := r.SetMetadata(ctx, "/dir/sub/file.txt", map[string]string{"stage": "release"}, "bob")
+	if err != nil || n2.Metadata["stage"] != "release" || n2.Metadata["build"] != "" || n2.ModifiedBy != "bob" || n2.CreatedBy != "alice" {
+		t.Fatalf("set metadata: %+v %v", n2, err)
+	}
+	if _, err := r.Stat(ctx, "/nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("stat of a missing path: %v", err)
+	}
+}
+
+func TestRangeReadsSeek(t *testing.T) {
+	_, r, _ := newRepo(t, TypeGeneric)
+	content := bytes.Repeat([]byte("0123456789"), 1000)
+	write(t, r, "/r", content)
+	rd, err := r.Open(ctx, "/r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	if _, err := rd.Seek(4321, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	part := make([]byte, 10)
+	if _, err := io.ReadFull(rd, part); err != nil || !bytes.Equal(part, content[4321:4331]) {
+		t.Fatalf("range read %q, %v", part, err)
+	}
+}
+
+func TestSameContentIsStoredOnceAndCollectedAfterDelete(t *testing.T) {
+	s, r, dir := newRepo(t, TypeGeneric)
+	content := []byte("shared bytes")
+	write(t, r, "/a", content)
+	write(t, r, "/b/c", content)
+	if st := s.Stats(); st.Blobs != 1 || st.BlobBytes != int64(len(content)) || blobFiles(t, dir) != 1 {
+		t.Fatalf("two paths, one content: stats %+v, %d blob files", st, blobFiles(t, dir))
+	}
+	if err := r.Delete(ctx, "/a", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, r, "/b/c"); !bytes.Equal(got, content) {
+		t.Fatal("deleting one path lost the other's content")
+	}
+	if err := r.Delete(ctx, "/b/c", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Blobs != 0 || st.BlobBytes != 0 || blobFiles(t, dir) != 0 {
+		t.Fatalf("after deleting both: stats %+v, %d blob files", st, blobFiles(t, dir))
+	}
+	// Overwriting a path releases the old content.
+	write(t, r, "/o", []byte("v1"))
+	write(t, r, "/o", []byte("v2"))
+	if st := s.Stats(); st.Blobs != 1 || blobFiles(t, dir) != 1 {
+		t.Fatalf("after overwrite: stats %+v, %d blob files", st, blobFiles(t, dir))
+	}
+	if err := r.Delete(ctx, "/o", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Delete(ctx, "/o", "x"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+}
+
+func TestBadContentStoresNothing(t *testing.T) {
+	s, r, dir := newRepo(t, TypeGeneric)
+	content := []byte("the real content")
+	cases := []struct {
+		name string
+		opt  WriteOptions
+		body io.Reader
+		want error
+	}{
+		{"wrong sha256", WriteOptions{Size: -1, SHA256: sum([]byte("other"))}, bytes.NewReader(content), ErrChecksum},
+		{"short body", WriteOptions{Size: int64(len(content)) + 5}, bytes.NewReader(content), ErrChecksum},
+		{"long body", WriteOptions{Size: 3}, bytes.NewReader(content), ErrChecksum},
+		{"body breaks mid-stream", WriteOptions{Size: -1}, io.MultiReader(bytes.NewReader(content), failingReader{}), errBroken},
+		{"escaping path", WriteOptions{Size: -1}, bytes.NewReader(content), ErrInvalid},
+	}
+	for _, c := range cases {
+		path := "/x"
+		if c.name == "escaping path" {
+			path = "/../etc/passwd"
+		}
+		if _, err := r.Write(ctx, path, c.body, c.opt); !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		}
+	}
+	if _, err := r.Stat(ctx, "/x"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a refused write left a node: %v", err)
+	}
+	if st := s.Stats(); st.Blobs != 0 || blobFiles(t, dir) != 0 || tmpFiles(t, dir) != 0 {
+		t.Fatalf("a refused write left content: stats %+v, %d blobs, %d tmp", st, blobFiles(t, dir), tmpFiles(t, dir))
+	}
+	changes, _ := r.Changes(ctx, 1, 0)
+	if len(changes) != 0 {
+		t.Fatalf("refused writes logged changes: %+v", changes)
+	}
+	// A refused write does not disturb an existing file either.
+	write(t, r, "/keep", content)
+	r.Write(ctx, "/keep", bytes.NewReader([]byte("new")), WriteOptions{Size: -1, SHA256: sum([]byte("nope"))})
+	if got := readAll(t, r, "/keep"); !bytes.Equal(got, content) {
+		t.Fatalf("a refused overwrite changed the file: %q", got)
+	}
+}
+
+var errBroken = errors.New("connection broke")
+
+type failingReader struct{}
+
+func (failingReader) Read([]byte) (int, error) { return 0, errBroken }
+
+func TestNoOverwrite(t *testing.T) {
+	_, r, _ := newRepo(t, TypeGeneric)
+	write(t, r, "/f", []byte("one"))
+	if _, err := r.Write(ctx, "/f", strings.NewReader("two"), WriteOptions{Size: -1, NoOverwrite: true}); !errors.Is(err, ErrExists) {
+		t.Fatalf("no-overwrite write over a file: %v", err)
+	}
+	if got := readAll(t, r, "/f"); string(got) != "one" {
+		t.Fatalf("content %q", got)
+	}
+}
+
+func TestConcurrentWritersToOnePathLeaveOneWholeVersion(t *testing.T) {
+	s, r, dir := newRepo(t, TypeGeneric)
+	const writers = 8
+	contents := make([][]byte, writers)
+	var wg sync.WaitGroup
+	for i := range writers {
+		contents[i] = bytes.Repeat([]byte{byte('a' + i)}, 256<<10+i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := r.Write(ctx, "/same", bytes.NewReader(contents[i]), WriteOptions{Size: -1}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	got := readAll(t, r, "/same")
+	n, _ := r.Stat(ctx, "/same")
+	whole := false
+	for _, c := range contents {
+		whole = whole || bytes.Equal(got, c)
+	}
+	if !whole || n.SHA256 != sum(got) || n.Size != int64(len(got)) {
+		t.Fatalf("final content is not one writer's whole version (%d bytes, node %+v)", len(got), n)
+	}
+	if st := s.Stats(); st.Blobs != 1 || blobFiles(t, dir) != 1 || tmpFiles(t, dir) != 0 {
+		t.Fatalf("superseded versions left behind: stats %+v, %d blobs, %d tmp", st, blobFiles(t, dir), tmpFiles(t, dir))
+	}
+	changes, _ := r.Changes(ctx, 1, 0)
+	if len(changes) != writers || changes[0].Kind != NodeCreated || changes[writers-1].Kind != NodeUpdated {
+		t.Fatalf("%d changes logged for %d writes", len(changes), writers)
+	}
+}
+
+func TestChangeLogSurvivesRestartInOrder(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	s.CreateProject(ctx, Project{Name: "demo"})
+	s.CreateRepo(ctx, Repo{Project: "demo", Name: "m", Type: TypeMaven})
+	r, _ := s.Repository(ctx, "demo", "m")
+	write(t, r, "/a.txt", []byte("a"))
+	write(t, r, "/a.txt", []byte("b"))
+	write(t, r, "/com/x/lib/1.0/lib-1.0.jar", []byte("jar"))
+	r.Delete(ctx, "/a.txt", "x")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openStore(t, dir)
+	defer s.Close()
+	r, err := s.Repository(ctx, "demo", "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes, err := r.Changes(ctx, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i, c := range changes {
+		if c.Seq != uint64(i+1) {
+			t.Fatalf("change %d has seq %d", i, c.Seq)
+		}
+		got = append(got, string(c.Kind)+" "+c.Path+c.PackageKey)
+	}
+	want := []string{
+		"NODE_CREATED /a.txt", "NODE_UPDATED /a.txt", "NODE_CREATED /com/x/lib/1.0/lib-1.0.jar",
+		"VERSION_CREATED gav://com.x:lib", "NODE_DELETED /a.txt",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("change log after restart:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	from3, _ := r.Changes(ctx, 3, 2)
+	if len(from3) != 2 || from3[0].Seq != 3 || from3[1].Seq != 4 {
+		t.Fatalf("changes from 3, limit 2: %+v", from3)
+	}
+	// The next change continues the sequence.
+	write(t, r, "/b.txt", []byte("b"))
+	if next, _ := r.Changes(ctx, 6, 0); len(next) != 1 || next[0].Seq != 6 {
+		t.Fatalf("sequence after restart: %+v", next)
+	}
+}
+
+func TestRecoveryRemovesWhatACrashLeft(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	s.CreateProject(ctx, Project{Name: "demo"})
+	s.CreateRepo(ctx, Repo{Project: "demo", Name: "g", Type: TypeGeneric})
+	r, _ := s.Repository(ctx, "demo", "g")
+	write(t, r, "/kept", []byte("kept"))
+	s.Close()
+	// A crash mid-upload leaves a temp file; a crash between making a blob
+	// visible and committing its node leaves an unreferenced blob.
+	os.WriteFile(filepath.Join(dir, "tmp", "upload-123"), []byte("half"), 0o640)
+	orphan := sum([]byte("orphan"))
+	os.MkdirAll(filepath.Join(dir, "blobs", "sha256", orphan[:2], orphan[2:4]), 0o750)
+	os.WriteFile(filepath.Join(dir, "blobs", "sha256", orphan[:2], orphan[2:4], orphan), []byte("orphan"), 0o640)
+
+	s = openStore(t, dir)
+	defer s.Close()
+	if tmpFiles(t, dir) != 0 || blobFiles(t, dir) != 1 {
+		t.Fatalf("after recovery: %d tmp, %d blobs (want 0, 1)", tmpFiles(t, dir), blobFiles(t, dir))
+	}
+	r, _ = s.Repository(ctx, "demo", "g")
+	if got := readAll(t, r, "/kept"); string(got) != "kept" {
+		t.Fatalf("committed file after recovery: %q", got)
+	}
+}
+
+func TestAutoRegistrationOfPackages(t *testing.T) {
+	_, mvn, _ := newRepo(t, TypeMaven)
+	write(t, mvn, "/com/alibaba/fastjson/1.2.47/fastjson-1.2.47.jar", []byte("jar"))
+	write(t, mvn, "/com/alibaba/fastjson/1.2.47/fastjson-1.2.47.pom", []byte("pom"))
+	write(t, mvn, "/com/alibaba/fastjson/1.2.47/fastjson-1.2.47.jar.sha1", []byte("sha1"))
+	v, err := mvn.Version(ctx, "gav://com.alibaba:fastjson", "1.2.47")
+	if err != nil || len(v.Paths) != 2 {
+		t.Fatalf("maven version: %+v %v", v, err)
+	}
+	pkgs, _ := mvn.Packages(ctx, "gav://", PageRequest{})
+	if pkgs.TotalRecords != 1 || pkgs.Records[0].Name != "fastjson" || pkgs.Records[0].LatestVersion != "1.2.47" {
+		t.Fatalf("packages: %+v", pkgs)
+	}
+	// Deleting a version's last file deletes the version.
+	mvn.Delete(ctx, "/com/alibaba/fastjson/1.2.47/fastjson-1.2.47.jar", "x")
+	mvn.Delete(ctx, "/com/alibaba/fastjson/1.2.47/fastjson-1.2.47.pom", "x")
+	if _, err := mvn.Version(ctx, "gav://com.alibaba:fastjson", "1.2.47"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("version without files: %v", err)
+	}
+
+	_, npm, _ := newRepo(t, TypeNPM)
+	write(t, npm, "/helloworld/-/helloworld-1.0.0.tgz", []byte("tgz"))
+	write(t, npm, "/@scope/pkg/-/pkg-2.1.0.tgz", []byte("tgz2"))
+	if _, err := npm.Version(ctx, "npm://helloworld", "1.0.0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := npm.Version(ctx, "npm://@scope/pkg", "2.1.0"); err != nil {
+		t.Fatal(err)
+	}
+
+	// A GENERIC repository registers nothing.
+	_, gen, _ := newRepo(t, TypeGeneric)
+	write(t, gen, "/com/alibaba/fastjson/1.2.47/fastjson-1.2.47.jar", []byte("jar"))
+	if p, _ := gen.Packages(ctx, "", PageRequest{}); p.TotalRecords != 0 {
+		t.Fatalf("generic repo registered %+v", p.Records)
+	}
+}
+
+func TestPackageVersionsByHand(t *testing.T) {
+	_, r, _ := newRepo(t, TypeGeneric)
+	write(t, r, "/rel/app-1.bin", []byte("1"))
+	write(t, r, "/rel/app-2.bin", []byte("2"))
+	if _, err := r.PutVersion(ctx, PackageVersion{PackageKey: "generic://app", Version: "1", Paths: []string{"rel/app-1.bin"}, Metadata: map[string]string{"k": "v"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.PutVersion(ctx, PackageVersion{PackageKey: "generic://app", Version: "2", Paths: []string{"/rel/app-2.bin"}}); err != nil {
+		t.Fatal(err)
+	}
+	bad := []PackageVersion{
+		{PackageKey: "generic://app", Version: "3", Paths: []string{"/missing"}},
+		{PackageKey: "no-scheme", Version: "3", Paths: []string{"/rel/app-1.bin"}},
+		{PackageKey: "generic://app", Version: "", Paths: []string{"/rel/app-1.bin"}},
+		{PackageKey: "generic://app", Version: "3"},
+		{PackageKey: "generic://other", Version: "1", Paths: []string{"/rel/app-1.bin"}}, // path owned by app 1
+	}
+	for _, v := range bad {
+		if _, err := r.PutVersion(ctx, v); err == nil {
+			t.Errorf("accepted %+v", v)
+		}
+	}
+	vs, err := r.Versions(ctx, "generic://app", PageRequest{Size: 1})
+	if err != nil || vs.TotalRecords != 2 || vs.TotalPages != 2 || len(vs.Records) != 1 {
+		t.Fatalf("versions page: %+v %v", vs, err)
+	}
+	if err := r.DeleteVersion(ctx, "generic://app", "1", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Stat(ctx, "/rel/app-1.bin"); err != nil {
+		t.Fatalf("deleting a version deleted its file: %v", err)
+	}
+	// Its path is free for another version now.
+	if _, err := r.PutVersion(ctx, PackageVersion{PackageKey: "generic://other", Version: "1", Paths: []string{"/rel/app-1.bin"}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestListing(t *testing.T) {
+	_, r, _ := newRepo(t, TypeGeneric)
+	for _, p := range []string{"/a/1", "/a/2", "/a/sub/3", "/a/sub/deeper/4", "/b/5", "/top"} {
+		write(t, r, p, []byte(p))
+	}
+	names := func(pg Page[Node]) string {
+		var out []string
+		for _, n := range pg.Records {
+			s := n.Name
+			if n.Folder {
+				s += "/"
+			}
+			out = append(out, s)
+		}
+		return strings.Join(out, ",")
+	}
+	root, _ := r.List(ctx, ListOptions{Path: "/"})
+	if got := names(root); got != "a/,b/,top" {
+		t.Fatalf("root: %s", got)
+	}
+	a, _ := r.List(ctx, ListOptions{Path: "/a"})
+	if got := names(a); got != "sub/,1,2" {
+		t.Fatalf("/a: %s", got)
+	}
+	rec, _ := r.List(ctx, ListOptions{Path: "/a", Recursive: true, Page: PageRequest{Number: 2, Size: 3}})
+	if rec.TotalRecords != 4 || rec.TotalPages != 2 || names(rec) != "4" {
+		t.Fatalf("/a recursive page 2: %+v", rec)
+	}
+	if _, err := r.List(ctx, ListOptions{Path: "/a/../.."}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("escaping listing: %v", err)
+	}
+}
+
+func TestProjectsAndRepos(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	for _, bad := range []string{"A", "x", "1abc", "has space", strings.Repeat("a", 65)} {
+		if _, err := s.CreateProject(ctx, Project{Name: bad}); !errors.Is(err, ErrInvalid) {
+			t.Errorf("project %q: %v", bad, err)
+		}
+	}
+	s.CreateProject(ctx, Project{Name: "demo"})
+	if _, err := s.CreateProject(ctx, Project{Name: "demo"}); !errors.Is(err, ErrExists) {
+		t.Fatalf("duplicate project: %v", err)
+	}
+	if _, err := s.CreateRepo(ctx, Repo{Project: "demo", Name: "r", Type: "TARBALL"}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("unknown type: %v", err)
+	}
+	if _, err := s.CreateRepo(ctx, Repo{Project: "nope", Name: "r", Type: TypeGeneric}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("repo in a missing project: %v", err)
+	}
+	s.CreateRepo(ctx, Repo{Project: "demo", Name: "r", Type: TypeGeneric})
+	if err := s.DeleteProject(ctx, "demo"); !errors.Is(err, ErrNotEmpty) {
+		t.Fatalf("deleting a project with repos: %v", err)
+	}
+	r, _ := s.Repository(ctx, "demo", "r")
+	write(t, r, "/f", []byte("f"))
+	if err := s.DeleteRepo(ctx, "demo", "r"); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Blobs != 0 {
+		t.Fatalf("deleted repository's content remains: %+v", st)
+	}
+	if _, err := r.Stat(ctx, "/f"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("stat in a deleted repository: %v", err)
+	}
+	if err := s.DeleteProject(ctx, "demo"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A full disk refuses the write with ErrInsufficientSpace and leaves nothing.
+func TestFullDiskStoresNothing(t *testing.T) {
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small tmpfs here (needs root): %v %s", err, out)
+	}
+	defer exec.Command("umount", dir).Run()
+	s := openStore(t, dir)
+	defer s.Close()
+	s.CreateProject(ctx, Project{Name: "demo"})
+	s.CreateRepo(ctx, Repo{Project: "demo", Name: "g", Type: TypeGeneric})
+	r, _ := s.Repository(ctx, "demo", "g")
+	big := bytes.Repeat([]byte("x"), 2<<20)
+	_, err := r.Write(ctx, "/big", bytes.NewReader(big), WriteOptions{Size: -1})
+	if !errors.Is(err, ErrInsufficientSpace) {
+		t.Fatalf("write larger than the disk: %v", err)
+	}
+	if tmpFiles(t, dir) != 0 || blobFiles(t, dir) != 0 {
+		t.Fatalf("a failed write left %d tmp and %d blob files", tmpFiles(t, dir), blobFiles(t, dir))
+	}
+	// Space is back: a small write works.
+	write(t, r, "/small", []byte("fits"))
+}
