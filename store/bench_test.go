@@ -1,0 +1,193 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// The store beside cp, same data, same disk, same run. The store fsyncs every
+// object it commits; plain cp does not, so "cp+fsync" (cp, then fsync of the
+// copy) is shown too. Ratios are store throughput / peer throughput.
+//
+//	go test -run '^$' -bench . -benchtime 10x ./store/
+
+func sourceFile(b *testing.B, dir string, size int) string {
+	b.Helper()
+	p := filepath.Join(dir, "source.bin")
+	f, err := os.Create(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	chunk := bytes.Repeat([]byte("ferry-bench-0123456789abcdef"), 1<<15)
+	for written := 0; written < size; {
+		n := min(len(chunk), size-written)
+		f.Write(chunk[:n])
+		written += n
+	}
+	f.Close()
+	return p
+}
+
+func runCp(b *testing.B, src, dst string, fsync bool) time.Duration {
+	b.Helper()
+	os.Remove(dst)
+	start := time.Now()
+	if out, err := exec.Command("cp", src, dst).CombinedOutput(); err != nil {
+		b.Fatalf("cp: %v %s", err, out)
+	}
+	if fsync {
+		f, err := os.Open(dst)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.Sync()
+		f.Close()
+	}
+	return time.Since(start)
+}
+
+func report(b *testing.B, bytes int64, store, cp, cpSync time.Duration) {
+	mbps := func(d time.Duration) float64 { return float64(bytes) / d.Seconds() / (1 << 20) }
+	b.ReportMetric(mbps(store), "store-MiB/s")
+	b.ReportMetric(mbps(cp), "cp-MiB/s")
+	b.ReportMetric(cp.Seconds()/store.Seconds(), "x-cp")
+	b.ReportMetric(cpSync.Seconds()/store.Seconds(), "x-cp+fsync")
+}
+
+func BenchmarkLargeObject(b *testing.B) {
+	const size = 64 << 20
+	dir := b.TempDir()
+	src := sourceFile(b, dir, size)
+	_, r, _ := newRepo(b, TypeGeneric)
+	dst := filepath.Join(dir, "copy.bin")
+
+	b.Run("upload-64MiB", func(b *testing.B) {
+		b.SetBytes(size)
+		var store, cp, cpSync time.Duration
+		for i := 0; b.Loop(); i++ {
+			f, _ := os.Open(src)
+			start := time.Now()
+			if _, err := r.Write(ctx, "/big", f, WriteOptions{Size: size}); err != nil {
+				b.Fatal(err)
+			}
+			store += time.Since(start)
+			f.Close()
+			b.StopTimer()
+			r.Delete(ctx, "/big", "bench") // the next write stores the content anew
+			cp += runCp(b, src, dst, false)
+			cpSync += runCp(b, src, dst, true)
+			b.StartTimer()
+		}
+		report(b, size*int64(b.N), store, cp, cpSync)
+	})
+
+	b.Run("download-64MiB", func(b *testing.B) {
+		if _, err := r.Write(ctx, "/big", must(os.Open(src)), WriteOptions{Size: size}); err != nil {
+			b.Fatal(err)
+		}
+		blob := filepath.Join(r.(*localRepo).s.blobPath(mustStat(b, r, "/big").SHA256))
+		b.SetBytes(size)
+		var store, cp, cpSync time.Duration
+		for b.Loop() {
+			start := time.Now()
+			rd, err := r.Open(ctx, "/big")
+			if err != nil {
+				b.Fatal(err)
+			}
+			out, _ := os.Create(dst)
+			if _, err := io.Copy(out, rd); err != nil {
+				b.Fatal(err)
+			}
+			out.Close()
+			rd.Close()
+			store += time.Since(start)
+			b.StopTimer()
+			cp += runCp(b, blob, dst, false)
+			cpSync += runCp(b, blob, dst, true)
+			b.StartTimer()
+		}
+		report(b, size*int64(b.N), store, cp, cpSync)
+	})
+}
+
+// Small objects: the store writes N 4 KiB objects one by one; the peer is one
+// cp -r of a directory holding the same N files.
+func BenchmarkSmallObjects(b *testing.B) {
+	const n, size = 1000, 4 << 10
+	dir := b.TempDir()
+	srcDir := filepath.Join(dir, "src")
+	os.Mkdir(srcDir, 0o750)
+	contents := make([][]byte, n)
+	for i := range n {
+		contents[i] = bytes.Repeat([]byte{byte(i), byte(i >> 8), 'x', 'y'}, size/4)
+		os.WriteFile(filepath.Join(srcDir, fmt.Sprintf("f%04d", i)), contents[i], 0o640)
+	}
+	_, r, _ := newRepo(b, TypeGeneric)
+	b.Run("upload-1000x4KiB", func(b *testing.B) {
+		b.SetBytes(n * size)
+		var store, cp time.Duration
+		for iter := 0; b.Loop(); iter++ {
+			start := time.Now()
+			for i := range n {
+				if _, err := r.Write(ctx, fmt.Sprintf("/it%d/f%04d", iter, i), bytes.NewReader(contents[i]), WriteOptions{Size: size}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			store += time.Since(start)
+			b.StopTimer()
+			dst := filepath.Join(dir, fmt.Sprintf("copy%d", iter))
+			start = time.Now()
+			if out, err := exec.Command("cp", "-r", srcDir, dst).CombinedOutput(); err != nil {
+				b.Fatalf("cp -r: %v %s", err, out)
+			}
+			cp += time.Since(start)
+			os.RemoveAll(dst)
+			b.StartTimer()
+		}
+		b.ReportMetric(float64(n*b.N)/store.Seconds(), "store-objects/s")
+		b.ReportMetric(float64(n*b.N)/cp.Seconds(), "cp-files/s")
+		b.ReportMetric(cp.Seconds()/store.Seconds(), "x-cp")
+	})
+	b.Run("download-1000x4KiB", func(b *testing.B) {
+		b.SetBytes(n * size)
+		for i := range n {
+			r.Write(ctx, fmt.Sprintf("/dl/f%04d", i), bytes.NewReader(contents[i]), WriteOptions{Size: size})
+		}
+		var store time.Duration
+		buf := make([]byte, size)
+		for b.Loop() {
+			start := time.Now()
+			for i := range n {
+				rd, err := r.Open(ctx, fmt.Sprintf("/dl/f%04d", i))
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.ReadFull(rd, buf)
+				rd.Close()
+			}
+			store += time.Since(start)
+		}
+		b.ReportMetric(float64(n*b.N)/store.Seconds(), "store-objects/s")
+	})
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func mustStat(b *testing.B, r Repository, p string) Node {
+	n, err := r.Stat(ctx, p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
