@@ -207,3 +207,47 @@ func TestAgentRefusesInvalidConfiguration(t *testing.T) {
 		}
 	}
 }
+
+// ferry put / get / ls, through beijing into shanghai's store (--cluster).
+func TestArtifactCLI(t *testing.T) {
+	bin := ferryBinary(t)
+	nodes := startGroup(t, regions[:2], withBootstrapExpect(2))
+	sameLeader(t, 30*time.Second, nodes...)
+	shanghai, beijing := nodeByID(nodes, "shanghai"), nodeByID(nodes, "beijing")
+	makeRepo(t, shanghai.url(), "", "demo", "files", "GENERIC")
+
+	dir := t.TempDir()
+	src := filepath.Join(dir, "in.bin")
+	content := bytes.Repeat([]byte("ferry cli "), 300_000) // 3 MB
+	if err := os.WriteFile(src, content, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	via := []string{"--address", beijing.a.HTTPAddr(), "--token", mgmtToken, "--cluster", "shanghai"}
+	out := runFerry(t, bin, 0, append([]string{"put", src, "demo/files/dir/in.bin", "--meta", "build=7"}, via...)...)
+	if !strings.Contains(out, sha(content)) {
+		t.Fatalf("ferry put did not report the sha256:\n%s", out)
+	}
+	r := do(t, "GET", shanghai.url()+"/generic/demo/files/dir/in.bin", nil, nil)
+	if !bytes.Equal(r.body, content) || r.header.Get("X-Ferry-Meta-Build") != "7" {
+		t.Fatalf("shanghai holds %d bytes, meta %q", len(r.body), r.header.Get("X-Ferry-Meta-Build"))
+	}
+	dst := filepath.Join(dir, "out.bin")
+	runFerry(t, bin, 0, append([]string{"get", "demo/files/dir/in.bin", "-o", dst}, via...)...)
+	if got, _ := os.ReadFile(dst); !bytes.Equal(got, content) {
+		t.Fatalf("ferry get wrote %d bytes, want %d identical", len(got), len(content))
+	}
+	ls := runFerry(t, bin, 0, append([]string{"ls", "demo/files"}, via...)...)
+	if !strings.Contains(ls, "dir/") {
+		t.Fatalf("ferry ls:\n%s", ls)
+	}
+	ls = runFerry(t, bin, 0, append([]string{"ls", "demo/files/dir"}, via...)...)
+	if !strings.Contains(ls, "in.bin") || !strings.Contains(ls, sha(content)[:12]) {
+		t.Fatalf("ferry ls dir:\n%s", ls)
+	}
+	// A missing file is an error, and leaves no output file.
+	missing := filepath.Join(dir, "missing.bin")
+	runFerry(t, bin, 1, append([]string{"get", "demo/files/nope", "-o", missing}, via...)...)
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Fatalf("a failed get left %s", missing)
+	}
+}

@@ -16,5 +16,6 @@ replicated state through Raft, and answer the whole API on every node.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newAgentCmd(), newDevCmd(), newMembersCmd(), newStatusCmd())
+	root.AddCommand(newPutCmd(), newGetCmd(), newLsCmd())
 	return root
 }

@@ -1,0 +1,416 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/ferrysync/ferry/client"
+	"github.com/spf13/cobra"
+)
+
+// parseArtifactRef splits "project/repo/path/to/file" into its parts. The
+// path is returned without a leading slash; with needPath false it may be ""
+// ("project/repo" or "project/repo/" name the repository's root) and a
+// trailing slash is allowed (it names a folder).
+func parseArtifactRef(s string, needPath bool) (project, repo, path string, err error) {
+	want := "project/repo/path"
+	if !needPath {
+		want = "project/repo[/path]"
+	}
+	if s == "" {
+		return "", "", "", fmt.Errorf("empty artifact reference: want %s", want)
+	}
+	if strings.HasPrefix(s, "/") {
+		return "", "", "", fmt.Errorf("artifact reference %q starts with \"/\": want %s", s, want)
+	}
+	project, rest, ok := strings.Cut(s, "/")
+	if !ok || project == "" {
+		return "", "", "", fmt.Errorf("artifact reference %q has no repository: want %s", s, want)
+	}
+	repo, path, _ = strings.Cut(rest, "/")
+	if repo == "" {
+		return "", "", "", fmt.Errorf("artifact reference %q has an empty repository name: want %s", s, want)
+	}
+	if project == "." || project == ".." {
+		return "", "", "", fmt.Errorf("artifact reference %q: invalid project name %q", s, project)
+	}
+	if repo == "." || repo == ".." {
+		return "", "", "", fmt.Errorf("artifact reference %q: invalid repository name %q", s, repo)
+	}
+	if !needPath {
+		path = strings.TrimSuffix(path, "/")
+	}
+	if path == "" {
+		if needPath {
+			return "", "", "", fmt.Errorf("artifact reference %q has no file path: want %s", s, want)
+		}
+		return project, repo, "", nil
+	}
+	if needPath && strings.HasSuffix(path, "/") {
+		return "", "", "", fmt.Errorf("artifact reference %q ends with \"/\": want a file path", s)
+	}
+	for _, seg := range strings.Split(path, "/") {
+		switch seg {
+		case "":
+			return "", "", "", fmt.Errorf("artifact reference %q: empty path segment (\"//\")", s)
+		case ".", "..":
+			return "", "", "", fmt.Errorf("artifact reference %q: %q is not allowed in a path", s, seg)
+		}
+	}
+	return project, repo, path, nil
+}
+
+// artifactFlags are the flags every artifact command takes.
+type artifactFlags struct {
+	clientFlags
+	cluster string
+}
+
+func (f *artifactFlags) bind(cmd *cobra.Command) {
+	f.clientFlags.bind(cmd)
+	cmd.Flags().StringVar(&f.cluster, "cluster", "", "reach another cluster's store through the addressed agent")
+}
+
+func newPutCmd() *cobra.Command {
+	var (
+		f           artifactFlags
+		metaFlags   []string
+		noOverwrite bool
+	)
+	cmd := &cobra.Command{
+		Use:   "put FILE project/repo/path",
+		Short: "Upload a file to a generic repository",
+		Long: `Upload FILE to project/repo/path. The file's SHA-256 is computed first and the
+agent stores nothing unless what it receives matches. A path ending in "/"
+names a folder: the file keeps its own name there.`,
+		Example: `  ferry put build/app.tar.gz releases/generic/app/1.2.0/
+  ferry put app.tar.gz releases/generic/app/1.2.0/app.tar.gz --meta commit=abc123 --no-overwrite`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			file, ref := args[0], args[1]
+			if strings.HasSuffix(ref, "/") {
+				ref += filepath.Base(file)
+			}
+			project, repo, path, err := parseArtifactRef(ref, true)
+			if err != nil {
+				return err
+			}
+			meta := map[string]string{}
+			for _, kv := range metaFlags {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || k == "" {
+					return fmt.Errorf("--meta %q: want key=value", kv)
+				}
+				if !validMetaKey(k) {
+					return fmt.Errorf("--meta %q: keys are letters, digits, '-', '_' and '.'", kv)
+				}
+				if strings.ContainsAny(v, "\r\n\x00") {
+					return fmt.Errorf("--meta %q: value holds a control character", kv)
+				}
+				meta[k] = v
+			}
+
+			fh, err := os.Open(file)
+			if err != nil {
+				return err
+			}
+			defer fh.Close()
+			fi, err := fh.Stat()
+			if err != nil {
+				return err
+			}
+			if !fi.Mode().IsRegular() {
+				return fmt.Errorf("%s is not a regular file", file)
+			}
+			size := fi.Size()
+
+			// Hash first, so the agent can check the content as it arrives.
+			h := sha256.New()
+			hp := stderrProgress(cmd.ErrOrStderr(), "sha256", size)
+			n, err := io.Copy(h, hp.reader(fh))
+			hp.finish()
+			if err != nil {
+				return fmt.Errorf("read %s: %w", file, err)
+			}
+			if n != size {
+				return fmt.Errorf("%s changed while being read (%d bytes, expected %d)", file, n, size)
+			}
+			sum := hex.EncodeToString(h.Sum(nil))
+			if _, err := fh.Seek(0, io.SeekStart); err != nil {
+				return err
+			}
+
+			up := stderrProgress(cmd.ErrOrStderr(), "upload", size)
+			node, err := f.client().Upload(cmd.Context(), project, repo, path, up.reader(fh), size, sum, meta, !noOverwrite, f.cluster)
+			up.finish()
+			if err != nil {
+				return fmt.Errorf("upload %s to %s/%s/%s: %w", file, project, repo, path, err)
+			}
+			if node.SHA256 != "" && !strings.EqualFold(node.SHA256, sum) {
+				return fmt.Errorf("agent stored sha256 %s, but %s has %s", node.SHA256, file, sum)
+			}
+			stored := strings.TrimPrefix(node.FullPath, "/")
+			if stored == "" {
+				stored = path
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "stored: %s/%s/%s\n", project, repo, stored)
+			fmt.Fprintf(out, "size:   %d bytes (%s)\n", size, formatSize(size))
+			fmt.Fprintf(out, "sha256: %s\n", sum)
+			return nil
+		},
+	}
+	f.bind(cmd)
+	cmd.Flags().StringArrayVar(&metaFlags, "meta", nil, "metadata key=value (repeatable)")
+	cmd.Flags().BoolVar(&noOverwrite, "no-overwrite", false, "fail if the path already holds a file")
+	return cmd
+}
+
+func validMetaKey(k string) bool {
+	for _, r := range k {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.'
+		if !ok {
+			return false
+		}
+	}
+	return k != ""
+}
+
+func newGetCmd() *cobra.Command {
+	var (
+		f      artifactFlags
+		output string
+	)
+	cmd := &cobra.Command{
+		Use:   "get project/repo/path",
+		Short: "Download a file from a generic repository",
+		Long: `Download project/repo/path to stdout, or with -o to FILE (or into FILE when it is
+a directory). The content's SHA-256 is checked against the one the agent
+announces; on a mismatch the command fails and leaves no output file. FILE
+appears complete or not at all: the download goes to a temporary file in the
+same directory that is renamed over FILE once verified. On stdout the bytes
+are already written when a mismatch is found; the exit status still says so.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			project, repo, path, err := parseArtifactRef(args[0], true)
+			if err != nil {
+				return err
+			}
+			body, info, err := f.client().Download(cmd.Context(), project, repo, path, f.cluster)
+			if err != nil {
+				return fmt.Errorf("get %s: %w", args[0], err)
+			}
+			defer body.Close()
+			if info.SHA256 == "" {
+				return fmt.Errorf("get %s: the agent sent no X-Checksum-Sha256, so the content cannot be verified", args[0])
+			}
+			p := stderrProgress(cmd.ErrOrStderr(), "download", info.Size)
+			defer p.finish()
+			src := p.reader(body)
+
+			if output == "" || output == "-" {
+				if err := copyVerified(cmd.OutOrStdout(), src, info.SHA256, info.Size); err != nil {
+					return fmt.Errorf("get %s: %w", args[0], err)
+				}
+				return nil
+			}
+			target := output
+			fi, statErr := os.Stat(target)
+			if statErr == nil && fi.IsDir() {
+				target = filepath.Join(target, filepath.Base(filepath.FromSlash(path)))
+				fi, statErr = os.Stat(target)
+			}
+			if statErr == nil && !fi.Mode().IsRegular() {
+				if fi.IsDir() {
+					return fmt.Errorf("%s is a directory", target)
+				}
+				// A device or pipe (say /dev/null): write straight to it;
+				// renaming a file over it would replace it.
+				w, err := os.OpenFile(target, os.O_WRONLY, 0)
+				if err != nil {
+					return err
+				}
+				err = copyVerified(w, src, info.SHA256, info.Size)
+				if cerr := w.Close(); err == nil {
+					err = cerr
+				}
+				if err != nil {
+					return fmt.Errorf("get %s: %w", args[0], err)
+				}
+				return nil
+			}
+			var mode os.FileMode
+			if statErr == nil {
+				mode = fi.Mode().Perm()
+			}
+			if err := writeFileAtomic(target, mode, func(w io.Writer) error {
+				return copyVerified(w, src, info.SHA256, info.Size)
+			}); err != nil {
+				return fmt.Errorf("get %s: %w", args[0], err)
+			}
+			return nil
+		},
+	}
+	f.bind(cmd)
+	cmd.Flags().StringVarP(&output, "output", "o", "", `write to FILE instead of stdout ("-" for stdout)`)
+	return cmd
+}
+
+// errChecksum is a download whose content does not match its announced sha256.
+var errChecksum = errors.New("checksum mismatch")
+
+// copyVerified copies src to dst, then checks what was copied against the
+// sha256 (hex) and, when size >= 0, the length the agent announced.
+func copyVerified(dst io.Writer, src io.Reader, wantSHA256 string, size int64) error {
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(dst, h), src)
+	if err != nil {
+		return err
+	}
+	if size >= 0 && n != size {
+		return fmt.Errorf("received %d bytes, the agent announced %d", n, size)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(got, wantSHA256) {
+		return fmt.Errorf("%w: received sha256 %s, the agent announced %s", errChecksum, got, wantSHA256)
+	}
+	return nil
+}
+
+// writeFileAtomic creates target with the content write produces: it writes a
+// temporary file in target's directory, syncs it and renames it over target,
+// so target is either untouched or complete. The temporary file is removed
+// on any error. mode, when not 0, is the new file's permission bits
+// (otherwise 0666 less the umask, as for any new file).
+func writeFileAtomic(target string, mode os.FileMode, write func(io.Writer) error) (err error) {
+	dir, base := filepath.Split(target)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := createTemp(dir, "."+base+".ferry-")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := write(tmp); err != nil {
+		return err
+	}
+	if mode != 0 {
+		if err := tmp.Chmod(mode); err != nil {
+			return err
+		}
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), target); err != nil {
+		return err
+	}
+	// Make the rename itself durable; not every platform can sync a directory.
+	if d, derr := os.Open(dir); derr == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// createTemp is os.CreateTemp with mode 0666 (less the umask) rather than
+// 0600, so the renamed file gets the permissions a new file normally has.
+func createTemp(dir, prefix string) (*os.File, error) {
+	for range 100 {
+		name := filepath.Join(dir, prefix+strconv.FormatUint(rand.Uint64(), 36)+".tmp")
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		return f, err
+	}
+	return nil, fmt.Errorf("create a temporary file in %s: too many collisions", dir)
+}
+
+func newLsCmd() *cobra.Command {
+	var (
+		f         artifactFlags
+		recursive bool
+	)
+	const pageSize = 500
+	cmd := &cobra.Command{
+		Use:   "ls project/repo[/path]",
+		Short: "List a folder of a generic repository",
+		Long: `List the files and folders directly in a folder (the repository's root when no
+path is given), or with -r every file below it. Folders end with "/".`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			project, repo, path, err := parseArtifactRef(args[0], false)
+			if err != nil {
+				return err
+			}
+			dir := "/" + path
+			c := f.client()
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "NAME\tSIZE\tMODIFIED\tSHA256")
+			for page := 1; ; page++ {
+				res, err := c.List(cmd.Context(), project, repo, dir, recursive, page, pageSize, f.cluster)
+				if err != nil {
+					return fmt.Errorf("ls %s: %w", args[0], err)
+				}
+				for _, n := range res.Records {
+					fmt.Fprintln(w, lsRow(n, dir, recursive))
+				}
+				if len(res.Records) == 0 || int64(page) >= res.TotalPages {
+					break
+				}
+			}
+			return w.Flush()
+		},
+	}
+	f.bind(cmd)
+	cmd.Flags().BoolVarP(&recursive, "recursive", "r", false, "list every file below the folder")
+	return cmd
+}
+
+// lsRow is one tab-separated line of ferry ls. Recursive listings name files
+// by their path below dir, others by their name.
+func lsRow(n client.Node, dir string, recursive bool) string {
+	name := n.Name
+	if recursive || name == "" {
+		rel := "/" + strings.TrimPrefix(n.FullPath, "/")
+		if prefix := strings.TrimSuffix(dir, "/") + "/"; strings.HasPrefix(rel, prefix) {
+			rel = rel[len(prefix):]
+		} else {
+			rel = strings.TrimPrefix(rel, "/")
+		}
+		name = rel
+	}
+	sizeText, mod, short := "-", "-", "-"
+	if n.Folder {
+		name += "/"
+	} else {
+		sizeText = formatSize(n.Size)
+		if len(n.SHA256) > 12 {
+			short = n.SHA256[:12]
+		} else if n.SHA256 != "" {
+			short = n.SHA256
+		}
+	}
+	if !n.LastModifiedDate.IsZero() {
+		mod = n.LastModifiedDate.Local().Format("2006-01-02 15:04")
+	}
+	return name + "\t" + sizeText + "\t" + mod + "\t" + short
+}
