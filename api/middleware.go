@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -49,10 +50,11 @@ func newTraceID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// statusRecorder remembers the status a handler wrote.
+// statusRecorder remembers the status a handler wrote and counts the body.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	bytes  int64
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
@@ -66,7 +68,33 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
 	}
-	return r.ResponseWriter.Write(b)
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+// ReadFrom keeps net/http's zero-copy path (sendfile from an *os.File) open
+// through the recorder.
+func (r *statusRecorder) ReadFrom(src io.Reader) (int64, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	rf, ok := r.ResponseWriter.(io.ReaderFrom)
+	if !ok {
+		rf = writerOnlyReaderFrom{r.ResponseWriter}
+	}
+	n, err := rf.ReadFrom(src)
+	r.bytes += n
+	return n, err
+}
+
+// BytesWritten is the body size written so far.
+func (r *statusRecorder) BytesWritten() int64 { return r.bytes }
+
+type writerOnlyReaderFrom struct{ w io.Writer }
+
+func (w writerOnlyReaderFrom) ReadFrom(src io.Reader) (int64, error) {
+	return io.Copy(struct{ io.Writer }{w.w}, src)
 }
 
 func (r *statusRecorder) Flush() {

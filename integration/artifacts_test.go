@@ -10,11 +10,16 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferrysync/ferry/config"
 )
 
 // do sends a request with a body reader and headers, management token.
@@ -175,6 +180,11 @@ func TestGenericFiles(t *testing.T) {
 		t.Fatalf("head: %d %v", head.status, head.header)
 	}
 	mustStatus(t, do(t, "GET", base+"/dir/missing", nil, nil), http.StatusNotFound, "missing path")
+	// Reads are counted even when the content goes out by sendfile.
+	readBytes := regexp.MustCompile(`(?m)^ferry_store_read_bytes_total (\d+)`)
+	if m := readBytes.FindSubmatch(call(t, "GET", n.url()+"/metrics", "", nil).body); m == nil || string(m[1]) != strconv.Itoa(len(content)+100) {
+		t.Fatalf("read bytes counted: %s, want %d (one full read and a 100-byte range)", m, len(content)+100)
+	}
 
 	// Overwrite control.
 	mustStatus(t, do(t, "PUT", base+"/dir/a.txt", strings.NewReader("x"), map[string]string{"X-Ferry-Overwrite": "false"}), http.StatusConflict, "no-overwrite")
@@ -407,4 +417,25 @@ func TestPackagesAPI(t *testing.T) {
 		"packageKey": "gav://x:y", "version": "1", "paths": []string{"/not/there"}}), 400, "version with a missing path")
 	mustStatus(t, call(t, "DELETE", u+"maven/packages/version?packageKey=gav://com.alibaba:fastjson&version=1.2.48", mgmtToken, nil), 204, "delete version")
 	mustStatus(t, call(t, "GET", u+"maven/packages/version?packageKey=gav://com.alibaba:fastjson&version=1.2.48", mgmtToken, nil), 404, "deleted version")
+}
+
+// A full disk answers 507 and leaves nothing behind.
+func TestFullDiskIs507(t *testing.T) {
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small tmpfs here (needs root): %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	n := startNode(t, "small", withBootstrapExpect(1), configure(func(c *config.Config) { c.DataDir = dir }))
+	sameLeader(t, 30*time.Second, n)
+	makeRepo(t, n.url(), "", "demo", "files", "GENERIC")
+	r := do(t, "PUT", n.url()+"/generic/demo/files/big.bin", patterned(3, 8<<20), nil)
+	if r.status != http.StatusInsufficientStorage || r.errorMessage() == "" {
+		t.Fatalf("upload larger than the disk: %d %s", r.status, r.body)
+	}
+	mustStatus(t, do(t, "GET", n.url()+"/generic/demo/files/big.bin", nil, nil), http.StatusNotFound, "after 507")
+	if left, _ := os.ReadDir(filepath.Join(dir, "store", "tmp")); len(left) != 0 {
+		t.Fatalf("a refused upload left %d temporary files", len(left))
+	}
+	mustStatus(t, do(t, "PUT", n.url()+"/generic/demo/files/small.txt", strings.NewReader("fits"), nil), http.StatusCreated, "small upload after 507")
 }

@@ -150,15 +150,25 @@ func paginate[T any](all []T, pr PageRequest) Page[T] {
 
 // blobReader is an open blob with its node.
 type blobReader struct {
-	*os.File
+	f    *os.File
 	node Node
 	obs  Observer
 }
 
 func (b *blobReader) Node() Node { return b.node }
 
+// File is the blob's file, for zero-copy sending; reads through it are
+// reported with Served.
+func (b *blobReader) File() *os.File { return b.f }
+
+func (b *blobReader) Seek(off int64, whence int) (int64, error) { return b.f.Seek(off, whence) }
+func (b *blobReader) Close() error                              { return b.f.Close() }
+
+// Served implements Reader.
+func (b *blobReader) Served(n int64) { b.obs.ReadBytes(n) }
+
 func (b *blobReader) Read(p []byte) (int, error) {
-	n, err := b.File.Read(p)
+	n, err := b.f.Read(p)
 	b.obs.ReadBytes(int64(n))
 	return n, err
 }
@@ -174,7 +184,7 @@ func (r *localRepo) Open(ctx context.Context, path string) (Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: content of %s missing: %w", n.Path, n.SHA256, err)
 	}
-	return &blobReader{File: f, node: n, obs: r.s.Observe}, nil
+	return &blobReader{f: f, node: n, obs: r.s.Observe}, nil
 }
 
 // Write implements Repository: stream, verify, fsync, make visible, then

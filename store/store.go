@@ -155,6 +155,9 @@ type WriteOptions struct {
 type Reader interface {
 	io.ReadSeekCloser
 	Node() Node
+	// Served reports bytes sent to a client by means other than Read
+	// (sendfile), so that the store's read counters stay true.
+	Served(n int64)
 }
 
 // Store is one cluster's artifact store.
