@@ -43,7 +43,7 @@ func BenchmarkHTTPLargeObject(b *testing.B) {
 			req.ContentLength = size
 			req.Header.Set("X-Auth-Token", mgmtToken)
 			req.Header.Set("X-Checksum-Sha256", sum)
-			resp, err := httpClient.Do(req)
+			resp, err := bulkClient.Do(req)
 			if err != nil || resp.StatusCode >= 300 {
 				b.Fatalf("upload: %v %v", err, resp.Status)
 			}
