@@ -107,7 +107,11 @@ func Start(cfg config.Config, logger *slog.Logger) (*Agent, error) {
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &stateCollector{a: a})
 	srv := api.New(a, api.Options{
 		Logger: log, Registerer: a.registry, Gatherer: prometheus.Gatherers{a.registry, raftMetrics()},
-		Transport: transport,
+		Transport: transport, BulkTransport: &http.Transport{
+			Proxy: nil, MaxIdleConnsPerHost: 16, IdleConnTimeout: time.Minute,
+			DialContext:    (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+			ReadBufferSize: 1 << 20, WriteBufferSize: 1 << 20,
+		},
 	})
 	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ferrysync/ferry/fsm"
 	"github.com/ferrysync/ferry/store"
@@ -66,7 +67,7 @@ func (s *Server) regional(next httprouter.Handle) httprouter.Handle {
 			writeError(w, http.StatusNotFound, "unknown cluster %q: see GET /v1/clusters", id)
 			return
 		}
-		s.proxyTo(w, r, id, addr)
+		s.proxyTo(w, r, id, addr, s.bulkTransport)
 	}
 }
 
@@ -275,20 +276,33 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, repo store.Repos
 			opt.Metadata[strings.ToLower(name)] = vs[0]
 		}
 	}
-	existed := false
-	if _, err := repo.Stat(r.Context(), ps.ByName("path")); err == nil {
-		existed = true
-	}
-	node, err := repo.Write(r.Context(), ps.ByName("path"), r.Body, opt)
+	body := &idleReader{r: r.Body, rc: http.NewResponseController(w), idle: uploadIdleTimeout}
+	node, err := repo.Write(r.Context(), ps.ByName("path"), body, opt)
 	if err != nil {
 		writeServiceError(w, err)
 		return
 	}
-	status := http.StatusCreated
-	if existed {
-		status = http.StatusOK
+	status := http.StatusOK
+	if node.Created {
+		status = http.StatusCreated
 	}
 	writeJSON(w, status, node)
+}
+
+// uploadIdleTimeout is how long an upload may send nothing before it is cut
+// off: a stalled client must not hold a temporary file and its hashers forever.
+const uploadIdleTimeout = 2 * time.Minute
+
+// idleReader pushes the connection's read deadline forward before each read.
+type idleReader struct {
+	r    io.Reader
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (i *idleReader) Read(p []byte) (int, error) {
+	_ = i.rc.SetReadDeadline(time.Now().Add(i.idle))
+	return i.r.Read(p)
 }
 
 // download is GET/HEAD /generic/...: content with its checksums; Range,

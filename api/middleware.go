@@ -58,11 +58,14 @@ type statusRecorder struct {
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 {
+	if r.status == 0 && code >= 200 { // 1xx (100 Continue) is not the answer
 		r.status = code
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection (read deadlines).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func (r *statusRecorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
@@ -137,6 +140,9 @@ func (s *Server) observe(route string, next http.Handler) http.Handler {
 		r = r.WithContext(context.WithValue(r.Context(), traceKey, trace))
 		defer func() {
 			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler { // a proxied stream cut short: net/http's to handle
+					panic(p)
+				}
 				s.log.Error("handler panic", "route", route, "trace", trace, "panic", p)
 				if rec.status == 0 {
 					writeError(rec, http.StatusInternalServerError, "internal error (trace %s)", trace)

@@ -22,12 +22,12 @@ func (s *Server) proxyToLeader(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "no cluster leader is known; a consistent read needs one")
 		return
 	}
-	s.proxyTo(w, r, leader.ID, leader.APIAddr)
+	s.proxyTo(w, r, leader.ID, leader.APIAddr, s.transport)
 }
 
 // proxyTo streams the request, with the caller's credentials and trace id,
 // to the agent of cluster id at addr, and its answer back.
-func (s *Server) proxyTo(w http.ResponseWriter, r *http.Request, id, addr string) {
+func (s *Server) proxyTo(w http.ResponseWriter, r *http.Request, id, addr string, transport http.RoundTripper) {
 	if r.Header.Get(headerProxied) != "" {
 		writeError(w, http.StatusBadGateway, "request for cluster %s was proxied to agent %s, which is not it", id, s.svc.ClusterID())
 		return
@@ -46,7 +46,7 @@ func (s *Server) proxyTo(w http.ResponseWriter, r *http.Request, id, addr string
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			writeError(w, http.StatusBadGateway, "agent of %s at %s did not answer: %v", id, addr, err)
 		},
-		Transport:     s.transport,
+		Transport:     transport,
 		FlushInterval: -1, // stream downloads as they come
 	}
 	proxy.ServeHTTP(w, r)

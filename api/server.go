@@ -18,6 +18,9 @@ type Server struct {
 	router    *httprouter.Router
 	gatherer  prometheus.Gatherer
 	transport http.RoundTripper
+	// bulkTransport carries proxied artifact calls: no response-header
+	// timeout, since a large upload is answered only after its fsync.
+	bulkTransport http.RoundTripper
 }
 
 // Options configure a Server.
@@ -26,15 +29,17 @@ type Options struct {
 	// Registerer receives the HTTP metrics; Gatherer is what /metrics serves.
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
-	// Transport carries requests proxied to the leader.
-	Transport http.RoundTripper
+	// Transport carries requests proxied to the leader; BulkTransport
+	// artifact calls proxied to another cluster's agent.
+	Transport     http.RoundTripper
+	BulkTransport http.RoundTripper
 }
 
 // New builds the router with every route and its middleware.
 func New(svc Service, o Options) *Server {
 	s := &Server{
 		svc: svc, log: o.Logger, metrics: newHTTPMetrics(o.Registerer),
-		router: httprouter.New(), gatherer: o.Gatherer, transport: o.Transport,
+		router: httprouter.New(), gatherer: o.Gatherer, transport: o.Transport, bulkTransport: o.BulkTransport,
 	}
 	s.router.NotFound = s.observe("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)

@@ -141,6 +141,28 @@ func TestFilePutThroughAnotherRegionReadsBackIdentical(t *testing.T) {
 		resp.Header.Get("Content-Length") != strconv.Itoa(size) {
 		t.Fatalf("read back from shanghai: %d, %d bytes, sha %s (want %s), headers %v", resp.StatusCode, n, got, want, resp.Header)
 	}
+	// Reads through beijing reach shanghai's file too: whole, HEAD, Range, If-None-Match.
+	r := do(t, "GET", beijing.url()+"/generic/demo/files/big/blob.bin"+via, nil, map[string]string{"Range": "bytes=1000-1999"})
+	whole, _ := io.ReadAll(io.LimitReader(patterned(1, size), 2000))
+	if r.status != http.StatusPartialContent || !bytes.Equal(r.body, whole[1000:2000]) {
+		t.Fatalf("range through beijing: %d, %d bytes", r.status, len(r.body))
+	}
+	if h := do(t, "HEAD", beijing.url()+"/generic/demo/files/big/blob.bin"+via, nil, nil); h.status != http.StatusOK || h.header.Get("X-Checksum-Sha256") != want {
+		t.Fatalf("head through beijing: %d %v", h.status, h.header)
+	}
+	mustStatus(t, do(t, "GET", beijing.url()+"/generic/demo/files/big/blob.bin"+via, nil, map[string]string{"If-None-Match": `"` + want + `"`}), http.StatusNotModified, "if-none-match through beijing")
+	get2, _ := http.NewRequest("GET", beijing.url()+"/generic/demo/files/big/blob.bin"+via, nil)
+	get2.Header.Set("X-Auth-Token", mgmtToken)
+	resp2, err := httpClient.Do(get2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got2, n2 := shaOf(t, resp2.Body)
+	resp2.Body.Close()
+	if got2 != want || n2 != size {
+		t.Fatalf("full read through beijing: %d bytes, sha %s", n2, got2)
+	}
+
 	// Not in beijing's own store.
 	if r := call(t, "GET", beijing.url()+"/v1/projects/demo", mgmtToken, nil); r.status != http.StatusNotFound {
 		t.Fatalf("beijing's own store has the project: %d", r.status)

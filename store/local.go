@@ -32,8 +32,12 @@ var (
 	bucketRepos    = []byte("repos")
 	bucketBlobs    = []byte("blobs") // sha256 hex -> refs(8) size(8)
 	bucketStats    = []byte("stats")
-	keyBlobCount   = []byte("blobs")
-	keyBlobBytes   = []byte("bytes")
+	// bucketLastSeq keeps each repository's last change-log sequence across
+	// its deletion, so a re-created repository continues the numbering and a
+	// consumer waiting at a sequence never misses events.
+	bucketLastSeq = []byte("lastseq")
+	keyBlobCount  = []byte("blobs")
+	keyBlobBytes  = []byte("bytes")
 
 	// Inside a repository's bucket.
 	bucketNodes    = []byte("nodes")    // path -> Node
@@ -82,7 +86,7 @@ func Open(dir string, log *slog.Logger) (*Local, error) {
 		return nil, fmt.Errorf("store: open %s: %w", filepath.Join(dir, "meta.db"), err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketProjects, bucketRepos, bucketBlobs, bucketStats} {
+		for _, b := range [][]byte{bucketProjects, bucketRepos, bucketBlobs, bucketStats, bucketLastSeq} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -245,6 +249,11 @@ func (s *Local) CreateRepo(_ context.Context, r Repo) (Repo, error) {
 				return err
 			}
 		}
+		if last := getUint(tx.Bucket(bucketLastSeq), repoKey(r.Project, r.Name)); last > 0 {
+			if err := rb.Bucket(bucketChanges).SetSequence(last); err != nil {
+				return err
+			}
+		}
 		return putJSON(repos, repoKey(r.Project, r.Name), r)
 	})
 	return r, err
@@ -294,6 +303,9 @@ func (s *Local) DeleteRepo(_ context.Context, project, name string) error {
 			return fmt.Errorf("repository %s/%s: %w", project, name, ErrNotFound)
 		}
 		rb := tx.Bucket(repoBucketName(project, name))
+		if err := putUint(tx.Bucket(bucketLastSeq), repoKey(project, name), rb.Bucket(bucketChanges).Sequence()); err != nil {
+			return err
+		}
 		err := rb.Bucket(bucketNodes).ForEach(func(_, v []byte) error {
 			var n Node
 			if err := json.Unmarshal(v, &n); err != nil {
@@ -524,14 +536,31 @@ func (s *Local) makeVisible(st staged) error {
 	if _, err := os.Stat(dst); err == nil {
 		return os.Remove(st.path)
 	}
-	dir := filepath.Dir(dst)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := s.makeBlobDir(filepath.Dir(dst)); err != nil {
 		return diskError(err)
 	}
 	if err := os.Rename(st.path, dst); err != nil {
 		return diskError(err)
 	}
-	return syncDir(dir)
+	return syncDir(filepath.Dir(dst))
+}
+
+// makeBlobDir creates blobs/sha256/ab/cd as needed, fsyncing the parent of
+// every directory it creates so the new entries survive a power loss.
+func (s *Local) makeBlobDir(dir string) error {
+	mid := filepath.Dir(dir)
+	for _, d := range []string{mid, dir} {
+		if _, err := os.Stat(d); err == nil {
+			continue
+		}
+		if err := os.Mkdir(d, 0o750); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
+		if err := syncDir(filepath.Dir(d)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func syncDir(dir string) error {

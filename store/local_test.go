@@ -481,8 +481,8 @@ func TestProjectsAndRepos(t *testing.T) {
 	if err := s.DeleteRepo(ctx, "demo", "r"); err != nil {
 		t.Fatal(err)
 	}
-	if st := s.Stats(); st.Blobs != 0 {
-		t.Fatalf("deleted repository's content remains: %+v", st)
+	if st := s.Stats(); st.Blobs != 0 || blobFiles(t, s.dir) != 0 {
+		t.Fatalf("deleted repository's content remains: %+v, %d blob files", st, blobFiles(t, s.dir))
 	}
 	if _, err := r.Stat(ctx, "/f"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("stat in a deleted repository: %v", err)
@@ -514,4 +514,115 @@ func TestFullDiskStoresNothing(t *testing.T) {
 	}
 	// Space is back: a small write works.
 	write(t, r, "/small", []byte("fits"))
+}
+
+// Reads racing overwrites and deletes see a whole version or ErrNotFound,
+// never a missing-content error.
+func TestReadsDuringOverwritesNeverFail(t *testing.T) {
+	_, r, _ := newRepo(t, TypeGeneric)
+	versions := [][]byte{bytes.Repeat([]byte("a"), 4096), bytes.Repeat([]byte("b"), 8192)}
+	write(t, r, "/f", versions[0])
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 300 {
+			if i%50 == 49 {
+				r.Delete(ctx, "/f", "w")
+			}
+			r.Write(ctx, "/f", bytes.NewReader(versions[i%2]), WriteOptions{Size: -1})
+		}
+	}()
+	reads := 0
+	for running := true; running; reads++ {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		rd, err := r.Open(ctx, "/f")
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("open during overwrites: %v", err)
+		}
+		got, err := io.ReadAll(rd)
+		rd.Close()
+		if err != nil || (!bytes.Equal(got, versions[0]) && !bytes.Equal(got, versions[1])) {
+			t.Fatalf("read %d bytes that are no whole version (%v)", len(got), err)
+		}
+	}
+	if reads < 10 {
+		t.Fatalf("only %d reads raced the writer", reads)
+	}
+}
+
+func TestChangeSequenceContinuesAfterRepoIsRecreated(t *testing.T) {
+	s, r, _ := newRepo(t, TypeGeneric)
+	write(t, r, "/a", []byte("a"))
+	write(t, r, "/b", []byte("b"))
+	if err := s.DeleteRepo(ctx, "demo", "repo"); err != nil {
+		t.Fatal(err)
+	}
+	s.CreateRepo(ctx, Repo{Project: "demo", Name: "repo", Type: TypeGeneric})
+	r, _ = s.Repository(ctx, "demo", "repo")
+	write(t, r, "/c", []byte("c"))
+	changes, _ := r.Changes(ctx, 1, 0)
+	if len(changes) != 1 || changes[0].Seq != 3 {
+		t.Fatalf("changes of the re-created repository: %+v (want one, numbered 3)", changes)
+	}
+}
+
+func TestWriteReportsCreationAndIdenticalOverwriteKeepsContent(t *testing.T) {
+	s, r, dir := newRepo(t, TypeGeneric)
+	if n := write(t, r, "/x", []byte("same")); !n.Created {
+		t.Fatal("first write not reported as created")
+	}
+	if n := write(t, r, "/x", []byte("same")); n.Created {
+		t.Fatal("overwrite reported as created")
+	}
+	if got := readAll(t, r, "/x"); string(got) != "same" || s.Stats().Blobs != 1 || blobFiles(t, dir) != 1 {
+		t.Fatalf("identical overwrite: %q, stats %+v, %d blob files", got, s.Stats(), blobFiles(t, dir))
+	}
+}
+
+func TestFileAndFolderMayNotShareAName(t *testing.T) {
+	_, r, _ := newRepo(t, TypeGeneric)
+	write(t, r, "/a/b", []byte("file below a"))
+	if _, err := r.Write(ctx, "/a", strings.NewReader("x"), WriteOptions{Size: -1}); !errors.Is(err, ErrExists) {
+		t.Fatalf("file over a folder: %v", err)
+	}
+	if _, err := r.Write(ctx, "/a/b/c", strings.NewReader("x"), WriteOptions{Size: -1}); !errors.Is(err, ErrExists) {
+		t.Fatalf("file below a file: %v", err)
+	}
+	write(t, r, "/a/b", []byte("overwriting the file itself is fine"))
+}
+
+func TestLatestVersionIsTheNewestCreated(t *testing.T) {
+	_, r, _ := newRepo(t, TypeMaven)
+	write(t, r, "/g/lib/1.0/lib-1.0.jar", []byte("1"))
+	write(t, r, "/g/lib/2.0/lib-2.0.jar", []byte("2"))
+	write(t, r, "/g/lib/1.0/lib-1.0.pom", []byte("1 pom")) // 1.0 modified later
+	p, _ := r.Packages(ctx, "gav://g:lib", PageRequest{})
+	if p.TotalRecords != 1 || p.Records[0].LatestVersion != "2.0" || p.Records[0].Versions != 2 {
+		t.Fatalf("packages: %+v", p.Records)
+	}
+}
+
+func TestAutoRegistrationLeavesHandMadeVersionsAlone(t *testing.T) {
+	_, r, _ := newRepo(t, TypeMaven)
+	jar := "/com/x/lib/1.0/lib-1.0.jar"
+	write(t, r, jar, []byte("jar"))
+	r.DeleteVersion(ctx, "gav://com.x:lib", "1.0", "x")
+	if _, err := r.PutVersion(ctx, PackageVersion{PackageKey: "gav://other:x", Version: "9", Paths: []string{jar}}); err != nil {
+		t.Fatal(err)
+	}
+	write(t, r, jar, []byte("jar v2"))
+	if _, err := r.Version(ctx, "gav://com.x:lib", "1.0"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("auto-registration took over a hand-made version's path: %v", err)
+	}
+	r.Delete(ctx, jar, "x")
+	if _, err := r.Version(ctx, "gav://other:x", "9"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("version whose only file was deleted: %v", err)
+	}
 }

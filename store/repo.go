@@ -176,15 +176,24 @@ func (b *blobReader) Read(p []byte) (int, error) {
 // Open implements Repository. The file stays readable even if the node is
 // deleted meanwhile: the open descriptor keeps the blob's data.
 func (r *localRepo) Open(ctx context.Context, path string) (Reader, error) {
-	n, err := r.Stat(ctx, path)
-	if err != nil {
-		return nil, err
+	// An overwrite or delete may commit and remove the blob between reading
+	// the node and opening its file. Look again while the node keeps changing;
+	// the same content missing twice is real damage.
+	missing := ""
+	for {
+		n, err := r.Stat(ctx, path)
+		if err != nil {
+			return nil, err
+		}
+		f, err := os.Open(r.s.blobPath(n.SHA256))
+		if err == nil {
+			return &blobReader{f: f, node: n, obs: r.s.Observe}, nil
+		}
+		if !errors.Is(err, os.ErrNotExist) || n.SHA256 == missing {
+			return nil, fmt.Errorf("%s: content %s is missing: %w", n.Path, n.SHA256, err)
+		}
+		missing = n.SHA256
 	}
-	f, err := os.Open(r.s.blobPath(n.SHA256))
-	if err != nil {
-		return nil, fmt.Errorf("%s: content of %s missing: %w", n.Path, n.SHA256, err)
-	}
-	return &blobReader{f: f, node: n, obs: r.s.Observe}, nil
 }
 
 // Write implements Repository: stream, verify, fsync, make visible, then
@@ -246,7 +255,11 @@ func (r *localRepo) commitWrite(p string, st staged, opt WriteOptions) (Node, er
 		if err != nil {
 			return err
 		}
+		if err := checkNoFileFolderClash(rb.Bucket(bucketNodes), p, exists); err != nil {
+			return err
+		}
 		kind := NodeCreated
+		node.Created = !exists
 		if exists {
 			if opt.NoOverwrite {
 				return fmt.Errorf("%s: %w", p, ErrExists)
@@ -271,11 +284,15 @@ func (r *localRepo) commitWrite(p string, st staged, opt WriteOptions) (Node, er
 			return err
 		}
 		if key, version, ok := PackageForPath(r.info.Type, p); ok {
+			if owner := rb.Bucket(bucketPathVer).Get([]byte(p)); owner != nil && string(owner) != string(versionKey(key, version)) {
+				return nil // a version made by hand owns this path; leave it there
+			}
 			return r.addPathToVersion(rb, key, version, p, opt.By, t)
 		}
 		return nil
 	})
 	if err != nil {
+		err = diskError(err)
 		// Nothing references the content if it was new: take it away again.
 		if nothingRefers(s, st.sha256) {
 			s.removeBlobs([]string{st.sha256})
@@ -284,6 +301,27 @@ func (r *localRepo) commitWrite(p string, st staged, opt WriteOptions) (Node, er
 	}
 	s.removeBlobs(gone)
 	return node, nil
+}
+
+// checkNoFileFolderClash refuses a file at p when an ancestor of p is a file,
+// or when p is a folder (files exist below it).
+func checkNoFileFolderClash(nodes *bolt.Bucket, p string, exists bool) error {
+	for dir := p; ; {
+		dir, _ = parentAndName(dir)
+		if dir == "/" {
+			break
+		}
+		if nodes.Get([]byte(dir)) != nil {
+			return fmt.Errorf("%s: %s is a file, not a folder: %w", p, dir, ErrExists)
+		}
+	}
+	if !exists {
+		below := p + "/"
+		if k, _ := nodes.Cursor().Seek([]byte(below)); k != nil && strings.HasPrefix(string(k), below) {
+			return fmt.Errorf("%s is a folder: %w", p, ErrExists)
+		}
+	}
+	return nil
 }
 
 func nothingRefers(s *Local, sum string) bool {
@@ -574,6 +612,7 @@ func (r *localRepo) Versions(_ context.Context, key string, page PageRequest) (P
 // Packages implements Repository: packages whose key starts with prefix.
 func (r *localRepo) Packages(_ context.Context, prefix string, page PageRequest) (Page[Package], error) {
 	byKey := map[string]*Package{}
+	newest := map[string]time.Time{} // creation time of each package's latest version
 	var order []string
 	err := r.tx(false, func(_ *bolt.Tx, rb *bolt.Bucket) error {
 		c := rb.Bucket(bucketVersions).Cursor()
@@ -590,8 +629,8 @@ func (r *localRepo) Packages(_ context.Context, prefix string, page PageRequest)
 				order = append(order, key)
 			}
 			p.Versions++
-			if v.CreatedAt.After(p.ModifiedAt) || p.LatestVersion == "" {
-				p.LatestVersion = v.Version
+			if p.LatestVersion == "" || v.CreatedAt.After(newest[key]) {
+				p.LatestVersion, newest[key] = v.Version, v.CreatedAt
 			}
 			if v.ModifiedAt.After(p.ModifiedAt) {
 				p.ModifiedAt = v.ModifiedAt

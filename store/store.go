@@ -69,6 +69,8 @@ type Node struct {
 	ModifiedBy string            `json:"lastModifiedBy,omitempty"`
 	ModifiedAt time.Time         `json:"lastModifiedDate,omitzero"`
 	Metadata   map[string]string `json:"metadata,omitempty"`
+	// Created is set on the node a Write returns when the write created it.
+	Created bool `json:"-"`
 }
 
 // PackageVersion is one version of a package: a set of node paths and metadata.
@@ -141,9 +143,11 @@ type ListOptions struct {
 
 // WriteOptions govern a write.
 type WriteOptions struct {
-	// SHA256 (hex) and Size, when given, must match the content or nothing is stored.
+	// SHA256 (hex), when given, must match the content or nothing is stored.
 	SHA256 string
-	Size   int64 // -1: unknown
+	// Size is the exact length the content must have; -1 when unknown. Note
+	// that the zero value expects an empty body (an HTTP Content-Length: 0).
+	Size int64
 	// Metadata replaces the node's metadata.
 	Metadata map[string]string
 	// NoOverwrite refuses (ErrExists) when the path already holds a file.
