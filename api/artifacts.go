@@ -326,11 +326,12 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, repo store.Rep
 	// Serve the file itself when the store has one: net/http then sends it
 	// with sendfile, without copying through this process.
 	var content io.ReadSeeker = rd
-	if f, ok := rd.(interface{ File() *os.File }); ok {
+	f, byFile := rd.(interface{ File() *os.File })
+	if byFile {
 		content = f.File()
 	}
 	http.ServeContent(w, r, n.Name, n.ModifiedAt, content)
-	if c, ok := w.(interface{ BytesWritten() int64 }); ok && r.Method == http.MethodGet {
+	if c, ok := w.(interface{ BytesWritten() int64 }); ok && byFile && r.Method == http.MethodGet {
 		rd.Served(c.BytesWritten())
 	}
 }

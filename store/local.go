@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
@@ -24,13 +25,14 @@ import (
 
 // Layout under the store's directory:
 //
-//	meta.db                    bbolt: projects, repos, blob refcounts, stats, one bucket per repository
-//	blobs/sha256/ab/cd/<hex>   content, named by its sha256, written once
+//	meta.db                    bbolt: projects, repos, blob refcounts, stats, small contents, one bucket per repository
+//	blobs/sha256/ab/cd/<hex>   content larger than InlineMax, named by its sha256, written once
 //	tmp/                       uploads in progress; emptied at start
 var (
 	bucketProjects = []byte("projects")
 	bucketRepos    = []byte("repos")
-	bucketBlobs    = []byte("blobs") // sha256 hex -> refs(8) size(8)
+	bucketBlobs    = []byte("blobs")  // sha256 hex -> refs(8) size(8)
+	bucketInline   = []byte("inline") // sha256 hex -> content, for contents of at most InlineMax bytes
 	bucketStats    = []byte("stats")
 	// bucketLastSeq keeps each repository's last change-log sequence across
 	// its deletion, so a re-created repository continues the numbering and a
@@ -86,7 +88,7 @@ func Open(dir string, log *slog.Logger) (*Local, error) {
 		return nil, fmt.Errorf("store: open %s: %w", filepath.Join(dir, "meta.db"), err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketProjects, bucketRepos, bucketBlobs, bucketStats, bucketLastSeq} {
+		for _, b := range [][]byte{bucketProjects, bucketRepos, bucketBlobs, bucketInline, bucketStats, bucketLastSeq} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -352,12 +354,19 @@ func putBlobEntry(b *bolt.Bucket, sum string, refs, size uint64) error {
 	return b.Put([]byte(sum), v)
 }
 
-func ref(tx *bolt.Tx, sum string, size int64) error {
+// ref adds a reference to content; the first reference to inline content
+// stores it.
+func ref(tx *bolt.Tx, sum string, size int64, inline []byte) error {
 	b := tx.Bucket(bucketBlobs)
 	refs, _ := blobEntry(b, sum)
 	if refs == 0 {
 		if err := addStats(tx, 1, size); err != nil {
 			return err
+		}
+		if inline != nil {
+			if err := tx.Bucket(bucketInline).Put([]byte(sum), inline); err != nil {
+				return err
+			}
 		}
 	}
 	return putBlobEntry(b, sum, refs+1, uint64(size))
@@ -372,6 +381,11 @@ func unref(tx *bolt.Tx, sum string) (bool, error) {
 	}
 	if refs == 1 {
 		if err := addStats(tx, -1, -int64(size)); err != nil {
+			return false, err
+		}
+		// Inline content goes with its last reference, in this transaction;
+		// a file is removed by the caller after the commit.
+		if err := tx.Bucket(bucketInline).Delete([]byte(sum)); err != nil {
 			return false, err
 		}
 	}
@@ -397,20 +411,58 @@ func (s *Local) removeBlobs(sums []string) {
 
 // ---- staging content ----
 
-// staged is content written to tmp/, verified, fsynced and closed.
+// staged is verified content: small content in memory (inline), larger
+// content written to tmp/, fsynced and closed (path).
 type staged struct {
 	path   string
+	inline []byte
 	sha256 string
 	md5    string
 	size   int64
 }
 
+// InlineMax is the largest content kept in the metadata database instead of
+// a file of its own: a small write then costs one transaction (one fsync of
+// the database) rather than a file, its fsync and its directory's.
+const InlineMax = 64 << 10
+
+var inlineBuffers = sync.Pool{New: func() any { b := make([]byte, InlineMax+1); return &b }}
+
+// stage verifies content and readies it for commit: small content stays in
+// memory, larger content streams to a temporary file (see stageFile).
+func (s *Local) stage(ctx context.Context, content io.Reader, opt WriteOptions) (staged, error) {
+	bufp := inlineBuffers.Get().(*[]byte)
+	defer inlineBuffers.Put(bufp)
+	n, err := io.ReadFull(ctxReader{ctx, content}, *bufp)
+	switch {
+	case err == nil: // more than InlineMax: the prefix and the rest go to a file
+		return s.stageFile(ctx, io.MultiReader(bytes.NewReader((*bufp)[:n]), content), opt)
+	case !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF):
+		return staged{}, err
+	}
+	data := bytes.Clone((*bufp)[:n])
+	sh, mh := sha256.Sum256(data), md5.Sum(data)
+	st := staged{inline: data, sha256: hex.EncodeToString(sh[:]), md5: hex.EncodeToString(mh[:]), size: int64(n)}
+	return st, st.check(opt)
+}
+
+// check compares staged content with what the writer promised.
+func (st staged) check(opt WriteOptions) error {
+	if opt.Size >= 0 && opt.Size != st.size {
+		return fmt.Errorf("%w: got %d bytes, expected %d", ErrChecksum, st.size, opt.Size)
+	}
+	if opt.SHA256 != "" && !strings.EqualFold(opt.SHA256, st.sha256) {
+		return fmt.Errorf("%w: sha256 is %s, expected %s", ErrChecksum, st.sha256, strings.ToLower(opt.SHA256))
+	}
+	return nil
+}
+
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
-// stage streams content into a temporary file while hashing it, checks it
-// against what the caller expects, and fsyncs it. On any failure the
+// stageFile streams content into a temporary file while hashing it, checks
+// it against what the caller expects, and fsyncs it. On any failure the
 // temporary file is gone.
-func (s *Local) stage(ctx context.Context, content io.Reader, opt WriteOptions) (st staged, err error) {
+func (s *Local) stageFile(ctx context.Context, content io.Reader, opt WriteOptions) (st staged, err error) {
 	f, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "upload-*")
 	if err != nil {
 		return staged{}, diskError(err)
@@ -431,11 +483,8 @@ func (s *Local) stage(ctx context.Context, content io.Reader, opt WriteOptions) 
 		return staged{}, diskError(err)
 	}
 	st = staged{path: f.Name(), sha256: hex.EncodeToString(sh.sum()), md5: hex.EncodeToString(mh.sum()), size: n}
-	if opt.Size >= 0 && opt.Size != n {
-		return staged{}, fmt.Errorf("%w: got %d bytes, expected %d", ErrChecksum, n, opt.Size)
-	}
-	if opt.SHA256 != "" && !strings.EqualFold(opt.SHA256, st.sha256) {
-		return staged{}, fmt.Errorf("%w: sha256 is %s, expected %s", ErrChecksum, st.sha256, strings.ToLower(opt.SHA256))
+	if err := st.check(opt); err != nil {
+		return staged{}, err
 	}
 	if err := f.Sync(); err != nil {
 		return staged{}, diskError(err)
@@ -532,6 +581,9 @@ func diskError(err error) error {
 // makeVisible moves staged content to its blob path, unless that content is
 // already stored. Callers hold s.publish.
 func (s *Local) makeVisible(st staged) error {
+	if st.inline != nil {
+		return nil // committed into the database with its node
+	}
 	dst := s.blobPath(st.sha256)
 	if _, err := os.Stat(dst); err == nil {
 		return os.Remove(st.path)

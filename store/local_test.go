@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 var ctx = context.Background()
@@ -78,6 +81,18 @@ func readAll(t testing.TB, r Repository, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// stored counts the distinct contents held: blob files on disk plus inline
+// entries in the database.
+func stored(t testing.TB, s *Local) int {
+	t.Helper()
+	n := blobFiles(t, s.dir)
+	s.db.View(func(tx *bolt.Tx) error {
+		n += tx.Bucket(bucketInline).Stats().KeyN
+		return nil
+	})
+	return n
 }
 
 // blobFiles counts the content files on disk.
@@ -144,36 +159,44 @@ func TestRangeReadsSeek(t *testing.T) {
 }
 
 func TestSameContentIsStoredOnceAndCollectedAfterDelete(t *testing.T) {
-	s, r, dir := newRepo(t, TypeGeneric)
-	content := []byte("shared bytes")
-	write(t, r, "/a", content)
-	write(t, r, "/b/c", content)
-	if st := s.Stats(); st.Blobs != 1 || st.BlobBytes != int64(len(content)) || blobFiles(t, dir) != 1 {
-		t.Fatalf("two paths, one content: stats %+v, %d blob files", st, blobFiles(t, dir))
-	}
-	if err := r.Delete(ctx, "/a", "x"); err != nil {
-		t.Fatal(err)
-	}
-	if got := readAll(t, r, "/b/c"); !bytes.Equal(got, content) {
-		t.Fatal("deleting one path lost the other's content")
-	}
-	if err := r.Delete(ctx, "/b/c", "x"); err != nil {
-		t.Fatal(err)
-	}
-	if st := s.Stats(); st.Blobs != 0 || st.BlobBytes != 0 || blobFiles(t, dir) != 0 {
-		t.Fatalf("after deleting both: stats %+v, %d blob files", st, blobFiles(t, dir))
-	}
-	// Overwriting a path releases the old content.
-	write(t, r, "/o", []byte("v1"))
-	write(t, r, "/o", []byte("v2"))
-	if st := s.Stats(); st.Blobs != 1 || blobFiles(t, dir) != 1 {
-		t.Fatalf("after overwrite: stats %+v, %d blob files", st, blobFiles(t, dir))
-	}
-	if err := r.Delete(ctx, "/o", "x"); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Delete(ctx, "/o", "x"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("second delete: %v", err)
+	for _, size := range []int{12, InlineMax, InlineMax + 1, 200 << 10} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			s, r, dir := newRepo(t, TypeGeneric)
+			content := bytes.Repeat([]byte("s"), size)
+			write(t, r, "/a", content)
+			write(t, r, "/b/c", content)
+			wantFiles := 0
+			if size > InlineMax {
+				wantFiles = 1
+			}
+			if st := s.Stats(); st.Blobs != 1 || st.BlobBytes != int64(size) || stored(t, s) != 1 || blobFiles(t, dir) != wantFiles {
+				t.Fatalf("two paths, one content: stats %+v, %d stored, %d files", st, stored(t, s), blobFiles(t, dir))
+			}
+			if err := r.Delete(ctx, "/a", "x"); err != nil {
+				t.Fatal(err)
+			}
+			if got := readAll(t, r, "/b/c"); !bytes.Equal(got, content) {
+				t.Fatal("deleting one path lost the other's content")
+			}
+			if err := r.Delete(ctx, "/b/c", "x"); err != nil {
+				t.Fatal(err)
+			}
+			if st := s.Stats(); st.Blobs != 0 || st.BlobBytes != 0 || stored(t, s) != 0 {
+				t.Fatalf("after deleting both: stats %+v, %d stored", st, stored(t, s))
+			}
+			// Overwriting a path releases the old content.
+			write(t, r, "/o", append([]byte("v1"), content...))
+			write(t, r, "/o", append([]byte("v2"), content...))
+			if st := s.Stats(); st.Blobs != 1 || stored(t, s) != 1 {
+				t.Fatalf("after overwrite: stats %+v, %d stored", st, stored(t, s))
+			}
+			if err := r.Delete(ctx, "/o", "x"); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Delete(ctx, "/o", "x"); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("second delete: %v", err)
+			}
+		})
 	}
 }
 
@@ -204,8 +227,8 @@ func TestBadContentStoresNothing(t *testing.T) {
 	if _, err := r.Stat(ctx, "/x"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("a refused write left a node: %v", err)
 	}
-	if st := s.Stats(); st.Blobs != 0 || blobFiles(t, dir) != 0 || tmpFiles(t, dir) != 0 {
-		t.Fatalf("a refused write left content: stats %+v, %d blobs, %d tmp", st, blobFiles(t, dir), tmpFiles(t, dir))
+	if st := s.Stats(); st.Blobs != 0 || stored(t, s) != 0 || tmpFiles(t, dir) != 0 {
+		t.Fatalf("a refused write left content: stats %+v, %d stored, %d tmp", st, stored(t, s), tmpFiles(t, dir))
 	}
 	changes, _ := r.Changes(ctx, 1, 0)
 	if len(changes) != 0 {
@@ -336,8 +359,8 @@ func TestRecoveryRemovesWhatACrashLeft(t *testing.T) {
 
 	s = openStore(t, dir)
 	defer s.Close()
-	if tmpFiles(t, dir) != 0 || blobFiles(t, dir) != 1 {
-		t.Fatalf("after recovery: %d tmp, %d blobs (want 0, 1)", tmpFiles(t, dir), blobFiles(t, dir))
+	if tmpFiles(t, dir) != 0 || blobFiles(t, dir) != 0 || stored(t, s) != 1 {
+		t.Fatalf("after recovery: %d tmp, %d blob files, %d stored (want 0, 0, 1)", tmpFiles(t, dir), blobFiles(t, dir), stored(t, s))
 	}
 	r, _ = s.Repository(ctx, "demo", "g")
 	if got := readAll(t, r, "/kept"); string(got) != "kept" {
@@ -478,11 +501,15 @@ func TestProjectsAndRepos(t *testing.T) {
 	}
 	r, _ := s.Repository(ctx, "demo", "r")
 	write(t, r, "/f", []byte("f"))
+	write(t, r, "/big", bytes.Repeat([]byte("b"), InlineMax+1))
+	if blobFiles(t, s.dir) != 1 {
+		t.Fatalf("large content is not a file")
+	}
 	if err := s.DeleteRepo(ctx, "demo", "r"); err != nil {
 		t.Fatal(err)
 	}
-	if st := s.Stats(); st.Blobs != 0 || blobFiles(t, s.dir) != 0 {
-		t.Fatalf("deleted repository's content remains: %+v, %d blob files", st, blobFiles(t, s.dir))
+	if st := s.Stats(); st.Blobs != 0 || stored(t, s) != 0 {
+		t.Fatalf("deleted repository's content remains: %+v, %d stored", st, stored(t, s))
 	}
 	if _, err := r.Stat(ctx, "/f"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("stat in a deleted repository: %v", err)
@@ -574,15 +601,15 @@ func TestChangeSequenceContinuesAfterRepoIsRecreated(t *testing.T) {
 }
 
 func TestWriteReportsCreationAndIdenticalOverwriteKeepsContent(t *testing.T) {
-	s, r, dir := newRepo(t, TypeGeneric)
+	s, r, _ := newRepo(t, TypeGeneric)
 	if n := write(t, r, "/x", []byte("same")); !n.Created {
 		t.Fatal("first write not reported as created")
 	}
 	if n := write(t, r, "/x", []byte("same")); n.Created {
 		t.Fatal("overwrite reported as created")
 	}
-	if got := readAll(t, r, "/x"); string(got) != "same" || s.Stats().Blobs != 1 || blobFiles(t, dir) != 1 {
-		t.Fatalf("identical overwrite: %q, stats %+v, %d blob files", got, s.Stats(), blobFiles(t, dir))
+	if got := readAll(t, r, "/x"); string(got) != "same" || s.Stats().Blobs != 1 || stored(t, s) != 1 {
+		t.Fatalf("identical overwrite: %q, stats %+v, %d stored", got, s.Stats(), stored(t, s))
 	}
 }
 

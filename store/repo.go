@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -181,9 +182,12 @@ func (r *localRepo) Open(ctx context.Context, path string) (Reader, error) {
 	// the same content missing twice is real damage.
 	missing := ""
 	for {
-		n, err := r.Stat(ctx, path)
+		n, inline, err := r.statWithInline(path)
 		if err != nil {
 			return nil, err
+		}
+		if inline != nil {
+			return &memReader{Reader: bytes.NewReader(inline), node: n, obs: r.s.Observe}, nil
 		}
 		f, err := os.Open(r.s.blobPath(n.SHA256))
 		if err == nil {
@@ -194,6 +198,46 @@ func (r *localRepo) Open(ctx context.Context, path string) (Reader, error) {
 		}
 		missing = n.SHA256
 	}
+}
+
+// statWithInline reads a node and, when its content is inline, a copy of the
+// content, in one transaction.
+func (r *localRepo) statWithInline(path string) (Node, []byte, error) {
+	p, err := NormalizeFilePath(path)
+	if err != nil {
+		return Node{}, nil, err
+	}
+	var n Node
+	var inline []byte
+	err = r.tx(false, func(tx *bolt.Tx, rb *bolt.Bucket) error {
+		var ok bool
+		if n, ok, err = getNode(rb, p); err != nil {
+			return err
+		} else if !ok {
+			return nodeNotFound(p)
+		}
+		if v := tx.Bucket(bucketInline).Get([]byte(n.SHA256)); v != nil {
+			inline = bytes.Clone(v)
+		}
+		return nil
+	})
+	return n, inline, err
+}
+
+// memReader reads inline content.
+type memReader struct {
+	*bytes.Reader
+	node Node
+	obs  Observer
+}
+
+func (m *memReader) Node() Node   { return m.node }
+func (m *memReader) Close() error { return nil }
+func (m *memReader) Served(int64) {} // every byte went through Read
+func (m *memReader) Read(p []byte) (int, error) {
+	n, err := m.Reader.Read(p)
+	m.obs.ReadBytes(int64(n))
+	return n, err
 }
 
 // Write implements Repository: stream, verify, fsync, make visible, then
@@ -267,7 +311,7 @@ func (r *localRepo) commitWrite(p string, st staged, opt WriteOptions) (Node, er
 			kind = NodeUpdated
 			node.CreatedBy, node.CreatedAt = old.CreatedBy, old.CreatedAt
 		}
-		if err := ref(tx, st.sha256, st.size); err != nil {
+		if err := ref(tx, st.sha256, st.size, st.inline); err != nil {
 			return err
 		}
 		if exists {

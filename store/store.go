@@ -159,8 +159,8 @@ type WriteOptions struct {
 type Reader interface {
 	io.ReadSeekCloser
 	Node() Node
-	// Served reports bytes sent to a client by means other than Read
-	// (sendfile), so that the store's read counters stay true.
+	// Served reports bytes sent from the reader's file by means other than
+	// Read (sendfile), so that the store's read counters stay true.
 	Served(n int64)
 }
 
