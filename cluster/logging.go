@@ -33,6 +33,9 @@ func (w *hclogWriter) Write(p []byte) (int, error) {
 			continue
 		}
 		level := slogLevel(asString(rec["@level"]))
+		if shutdownNoise(asString(rec["error"])) {
+			level = slog.LevelDebug // raft's transport racing its own shutdown
+		}
 		if !w.log.Enabled(context.Background(), level) {
 			continue
 		}
@@ -64,12 +67,18 @@ func (w *levelPrefixWriter) Write(p []byte) (int, error) {
 				level, msg = slogLevel(line[1:end]), strings.TrimSpace(line[end+1:])
 			}
 		}
-		if strings.Contains(msg, "use of closed network connection") {
+		if shutdownNoise(msg) {
 			level = slog.LevelDebug // memberlist racing its own shutdown
 		}
 		w.log.Log(context.Background(), level, msg)
 	}
 	return len(p), nil
+}
+
+// shutdownNoise recognises errors that only say a connection or transport
+// was closed under a goroutine during an orderly shutdown.
+func shutdownNoise(s string) bool {
+	return strings.Contains(s, "use of closed network connection") || strings.Contains(s, "transport shutdown")
 }
 
 func slogLevel(s string) slog.Level {

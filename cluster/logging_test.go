@@ -174,3 +174,26 @@ func TestSlogLevel(t *testing.T) {
 		}
 	}
 }
+
+func TestShutdownNoiseIsDebug(t *testing.T) {
+	for _, line := range []string{
+		`{"@level":"error","@message":"failed to decode incoming command","@module":"raft-net","error":"transport shutdown"}`,
+	} {
+		h := &shutdownCapture{}
+		w := &hclogWriter{log: slog.New(h)}
+		w.Write([]byte(line))
+		if h.level != slog.LevelDebug {
+			t.Fatalf("%s logged at %v, want debug", line, h.level)
+		}
+	}
+}
+
+type shutdownCapture struct{ level slog.Level }
+
+func (h *shutdownCapture) Enabled(context.Context, slog.Level) bool { return true }
+func (h *shutdownCapture) Handle(_ context.Context, r slog.Record) error {
+	h.level = r.Level
+	return nil
+}
+func (h *shutdownCapture) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *shutdownCapture) WithGroup(string) slog.Handler      { return h }
