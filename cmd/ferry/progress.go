@@ -156,14 +156,6 @@ func (p *progress) reader(r io.Reader) io.Reader {
 	return &progressReader{r: r, p: p}
 }
 
-// writer counts what is written to w.
-func (p *progress) writer(w io.Writer) io.Writer {
-	if p == nil {
-		return w
-	}
-	return &progressWriter{w: w, p: p}
-}
-
 type progressReader struct {
 	r io.Reader
 	p *progress
@@ -172,17 +164,6 @@ type progressReader struct {
 func (r *progressReader) Read(b []byte) (int, error) {
 	n, err := r.r.Read(b)
 	r.p.add(n)
-	return n, err
-}
-
-type progressWriter struct {
-	w io.Writer
-	p *progress
-}
-
-func (w *progressWriter) Write(b []byte) (int, error) {
-	n, err := w.w.Write(b)
-	w.p.add(n)
 	return n, err
 }
 
