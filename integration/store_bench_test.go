@@ -6,11 +6,12 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ferrysync/ferry/internal/benchpeer"
 )
 
 // Artifact throughput through the HTTP API of a real agent on loopback,
@@ -52,11 +53,11 @@ func BenchmarkHTTPLargeObject(b *testing.B) {
 			in.Close()
 			b.StopTimer()
 			do(b, "DELETE", url, nil, nil) // the next upload stores the content anew
-			cp += cpTime(b, src, dst, false)
-			cpSync += cpTime(b, src, dst, true)
+			cp += benchpeer.Cp(b, src, dst, false)
+			cpSync += benchpeer.Cp(b, src, dst, true)
 			b.StartTimer()
 		}
-		reportRatios(b, size*int64(b.N), api, cp, cpSync)
+		benchpeer.ReportThroughput(b, "api", size*int64(b.N), api, cp, cpSync)
 	})
 
 	b.Run("download-64MiB", func(b *testing.B) {
@@ -88,11 +89,11 @@ func BenchmarkHTTPLargeObject(b *testing.B) {
 			resp.Body.Close()
 			api += time.Since(start)
 			b.StopTimer()
-			cp += cpTime(b, src, dst, false)
-			cpSync += cpTime(b, src, dst, true)
+			cp += benchpeer.Cp(b, src, dst, false)
+			cpSync += benchpeer.Cp(b, src, dst, true)
 			b.StartTimer()
 		}
-		reportRatios(b, size*int64(b.N), api, cp, cpSync)
+		benchpeer.ReportThroughput(b, "api", size*int64(b.N), api, cp, cpSync)
 	})
 }
 
@@ -127,18 +128,10 @@ func BenchmarkHTTPSmallObjects(b *testing.B) {
 			}
 			api += time.Since(start)
 			b.StopTimer()
-			d := filepath.Join(dir, fmt.Sprintf("copy%d", iter))
-			start = time.Now()
-			if out, err := exec.Command("cp", "-r", srcDir, d).CombinedOutput(); err != nil {
-				b.Fatalf("cp: %v %s", err, out)
-			}
-			cp += time.Since(start)
-			os.RemoveAll(d)
+			cp += benchpeer.Cp(b, srcDir, filepath.Join(dir, "copy"), false)
 			b.StartTimer()
 		}
-		b.ReportMetric(float64(count*b.N)/api.Seconds(), "api-objects/s")
-		b.ReportMetric(float64(count*b.N)/cp.Seconds(), "cp-files/s")
-		b.ReportMetric(cp.Seconds()/api.Seconds(), "x-cp")
+		benchpeer.ReportRate(b, "api", count*b.N, api, cp)
 	})
 	b.Run("download-500x4KiB", func(b *testing.B) {
 		b.SetBytes(count * size)
@@ -153,7 +146,7 @@ func BenchmarkHTTPSmallObjects(b *testing.B) {
 			}
 			api += time.Since(start)
 		}
-		b.ReportMetric(float64(count*b.N)/api.Seconds(), "api-objects/s")
+		benchpeer.ReportRate(b, "api", count*b.N, api, 0)
 	})
 }
 
@@ -162,28 +155,6 @@ var benchRound atomic.Int64
 // bulkClient reads with large buffers, as a bulk download client should
 // (net/http's default is 4 KiB, which makes the client the bottleneck).
 var bulkClient = &http.Client{Transport: &http.Transport{ReadBufferSize: 1 << 20, WriteBufferSize: 1 << 20}}
-
-func cpTime(b *testing.B, src, dst string, fsync bool) time.Duration {
-	os.Remove(dst)
-	start := time.Now()
-	if out, err := exec.Command("cp", src, dst).CombinedOutput(); err != nil {
-		b.Fatalf("cp: %v %s", err, out)
-	}
-	if fsync {
-		f := must(os.Open(dst))
-		f.Sync()
-		f.Close()
-	}
-	return time.Since(start)
-}
-
-func reportRatios(b *testing.B, bytes int64, api, cp, cpSync time.Duration) {
-	mbps := func(d time.Duration) float64 { return float64(bytes) / d.Seconds() / (1 << 20) }
-	b.ReportMetric(mbps(api), "api-MiB/s")
-	b.ReportMetric(mbps(cp), "cp-MiB/s")
-	b.ReportMetric(cp.Seconds()/api.Seconds(), "x-cp")
-	b.ReportMetric(cpSync.Seconds()/api.Seconds(), "x-cp+fsync")
-}
 
 func must[T any](v T, err error) T {
 	if err != nil {

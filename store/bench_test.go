@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/ferrysync/ferry/internal/benchpeer"
 )
 
 // The store beside cp, same data, same disk, same run. The store fsyncs every
@@ -34,32 +35,6 @@ func sourceFile(b *testing.B, dir string, size int) string {
 	return p
 }
 
-func runCp(b *testing.B, src, dst string, fsync bool) time.Duration {
-	b.Helper()
-	os.Remove(dst)
-	start := time.Now()
-	if out, err := exec.Command("cp", src, dst).CombinedOutput(); err != nil {
-		b.Fatalf("cp: %v %s", err, out)
-	}
-	if fsync {
-		f, err := os.Open(dst)
-		if err != nil {
-			b.Fatal(err)
-		}
-		f.Sync()
-		f.Close()
-	}
-	return time.Since(start)
-}
-
-func report(b *testing.B, bytes int64, store, cp, cpSync time.Duration) {
-	mbps := func(d time.Duration) float64 { return float64(bytes) / d.Seconds() / (1 << 20) }
-	b.ReportMetric(mbps(store), "store-MiB/s")
-	b.ReportMetric(mbps(cp), "cp-MiB/s")
-	b.ReportMetric(cp.Seconds()/store.Seconds(), "x-cp")
-	b.ReportMetric(cpSync.Seconds()/store.Seconds(), "x-cp+fsync")
-}
-
 func BenchmarkLargeObject(b *testing.B) {
 	const size = 64 << 20
 	dir := b.TempDir()
@@ -80,11 +55,11 @@ func BenchmarkLargeObject(b *testing.B) {
 			f.Close()
 			b.StopTimer()
 			r.Delete(ctx, "/big", "bench") // the next write stores the content anew
-			cp += runCp(b, src, dst, false)
-			cpSync += runCp(b, src, dst, true)
+			cp += benchpeer.Cp(b, src, dst, false)
+			cpSync += benchpeer.Cp(b, src, dst, true)
 			b.StartTimer()
 		}
-		report(b, size*int64(b.N), store, cp, cpSync)
+		benchpeer.ReportThroughput(b, "store", size*int64(b.N), store, cp, cpSync)
 	})
 
 	b.Run("download-64MiB", func(b *testing.B) {
@@ -108,11 +83,11 @@ func BenchmarkLargeObject(b *testing.B) {
 			rd.Close()
 			store += time.Since(start)
 			b.StopTimer()
-			cp += runCp(b, blob, dst, false)
-			cpSync += runCp(b, blob, dst, true)
+			cp += benchpeer.Cp(b, blob, dst, false)
+			cpSync += benchpeer.Cp(b, blob, dst, true)
 			b.StartTimer()
 		}
-		report(b, size*int64(b.N), store, cp, cpSync)
+		benchpeer.ReportThroughput(b, "store", size*int64(b.N), store, cp, cpSync)
 	})
 }
 
@@ -141,18 +116,10 @@ func BenchmarkSmallObjects(b *testing.B) {
 			}
 			store += time.Since(start)
 			b.StopTimer()
-			dst := filepath.Join(dir, fmt.Sprintf("copy%d", iter))
-			start = time.Now()
-			if out, err := exec.Command("cp", "-r", srcDir, dst).CombinedOutput(); err != nil {
-				b.Fatalf("cp -r: %v %s", err, out)
-			}
-			cp += time.Since(start)
-			os.RemoveAll(dst)
+			cp += benchpeer.Cp(b, srcDir, filepath.Join(dir, "copy"), false)
 			b.StartTimer()
 		}
-		b.ReportMetric(float64(n*b.N)/store.Seconds(), "store-objects/s")
-		b.ReportMetric(float64(n*b.N)/cp.Seconds(), "cp-files/s")
-		b.ReportMetric(cp.Seconds()/store.Seconds(), "x-cp")
+		benchpeer.ReportRate(b, "store", n*b.N, store, cp)
 	})
 	b.Run("download-1000x4KiB", func(b *testing.B) {
 		b.SetBytes(n * size)
@@ -173,7 +140,7 @@ func BenchmarkSmallObjects(b *testing.B) {
 			}
 			store += time.Since(start)
 		}
-		b.ReportMetric(float64(n*b.N)/store.Seconds(), "store-objects/s")
+		benchpeer.ReportRate(b, "store", n*b.N, store, 0)
 	})
 }
 
