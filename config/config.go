@@ -21,39 +21,39 @@ const (
 // underscores (labels: the map behind the repeatable --label flag);
 // environment variables are FERRY_ plus the flag name in capitals.
 type Config struct {
-	ClusterID       string            `yaml:"cluster_id"`
-	Name            string            `yaml:"name"`
-	Labels          map[string]string `yaml:"labels"`
-	DataDir         string            `yaml:"data_dir"`
-	Bind            string            `yaml:"bind"`
-	Advertise       string            `yaml:"advertise"`
-	HTTPPort        int               `yaml:"http_port"`
-	GossipPort      int               `yaml:"gossip_port"`
-	RaftPort        int               `yaml:"raft_port"`
-	Join            []string          `yaml:"join"`
-	BootstrapExpect int               `yaml:"bootstrap_expect"`
-	Profile         string            `yaml:"profile"`
-	MaxVoters       int               `yaml:"max_voters"`
-	Token           string            `yaml:"token"`
+	ClusterID       string            `yaml:"cluster_id" json:"cluster_id"`
+	Name            string            `yaml:"name" json:"name"`
+	Labels          map[string]string `yaml:"labels" json:"labels"`
+	DataDir         string            `yaml:"data_dir" json:"data_dir"`
+	Bind            string            `yaml:"bind" json:"bind"`
+	Advertise       string            `yaml:"advertise" json:"advertise"`
+	HTTPPort        int               `yaml:"http_port" json:"http_port"`
+	GossipPort      int               `yaml:"gossip_port" json:"gossip_port"`
+	RaftPort        int               `yaml:"raft_port" json:"raft_port"`
+	Join            []string          `yaml:"join" json:"join"`
+	BootstrapExpect int               `yaml:"bootstrap_expect" json:"bootstrap_expect"`
+	Profile         string            `yaml:"profile" json:"profile"`
+	MaxVoters       int               `yaml:"max_voters" json:"max_voters"`
+	Token           string            `yaml:"token" json:"token,omitempty"`
 	// Encrypt is the base64 gossip encryption key (16, 24 or 32 bytes:
 	// AES-128/192/256), the same on every agent of a group.
-	Encrypt   string `yaml:"encrypt"`
-	NoAuth    bool   `yaml:"no_auth"`
-	LogLevel  string `yaml:"log_level"`
-	LogFormat string `yaml:"log_format"`
+	Encrypt   string `yaml:"encrypt" json:"encrypt,omitempty"`
+	NoAuth    bool   `yaml:"no_auth" json:"no_auth"`
+	LogLevel  string `yaml:"log_level" json:"log_level"`
+	LogFormat string `yaml:"log_format" json:"log_format"`
 
 	// ServerStabilizationTime is how long a new member must stay healthy
 	// before the leader promotes it to voter.
-	ServerStabilizationTime time.Duration `yaml:"server_stabilization_time"`
+	ServerStabilizationTime time.Duration `yaml:"server_stabilization_time" json:"server_stabilization_time"`
 	// DeadServerTimeout is how long a failed member stays in the Raft
 	// configuration before the leader removes it.
-	DeadServerTimeout time.Duration `yaml:"dead_server_timeout"`
+	DeadServerTimeout time.Duration `yaml:"dead_server_timeout" json:"dead_server_timeout"`
 	// ReconcileInterval is how often the leader reconciles membership even
 	// when gossip reports nothing new.
-	ReconcileInterval time.Duration `yaml:"reconcile_interval"`
+	ReconcileInterval time.Duration `yaml:"reconcile_interval" json:"reconcile_interval"`
 	// LeaderWait is how long a write waits for a leader before it fails with
 	// 503. Zero means the profile's default: an election must fit in it.
-	LeaderWait time.Duration `yaml:"leader_wait"`
+	LeaderWait time.Duration `yaml:"leader_wait" json:"leader_wait"`
 }
 
 // Default returns the defaults every source overrides.

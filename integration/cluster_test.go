@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferrysync/ferry/config"
 )
 
 var regions = []string{"shanghai", "beijing", "guangzhou"}
@@ -322,5 +324,23 @@ func TestWholeGroupLeavesTogether(t *testing.T) {
 	}
 	for _, n := range nodes {
 		n.a = nil // already stopped
+	}
+}
+
+// The wan profile (memberlist's WAN config, raft timeouts ×5) forms a group
+// and takes writes through a follower like lan does.
+func TestWANProfileFormsAGroup(t *testing.T) {
+	nodes := startGroup(t, regions, configure(func(c *config.Config) { c.Profile = config.ProfileWAN }))
+	leader := sameLeader(t, 60*time.Second, nodes...)
+	createToken(t, followerOf(nodes, leader.ID), mgmtToken, "read")
+	var self struct {
+		Config struct {
+			Profile string `json:"profile"`
+			Token   string `json:"token"`
+		} `json:"config"`
+	}
+	getOK(t, nodes[0], "/v1/agent/self", &self)
+	if self.Config.Profile != "wan" || self.Config.Token != "<redacted>" {
+		t.Fatalf("agent/self config: %+v", self.Config)
 	}
 }
