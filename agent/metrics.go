@@ -83,7 +83,7 @@ func newStoreMetrics(reg prometheus.Registerer, st store.Store) *storeMetrics {
 	m := &storeMetrics{
 		st: st,
 		writes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ferry_store_writes_total", Help: "Artifact writes by result (ok, checksum_mismatch, conflict, no_space, invalid, canceled, error).",
+			Name: "ferry_store_writes_total", Help: "Artifact writes by result (ok, linked, checksum_mismatch, conflict, no_space, invalid, canceled, error).",
 		}, []string{"result"}),
 		read:    prometheus.NewCounter(prometheus.CounterOpts{Name: "ferry_store_read_bytes_total", Help: "Content bytes read from the store."}),
 		written: prometheus.NewCounter(prometheus.CounterOpts{Name: "ferry_store_written_bytes_total", Help: "Content bytes written to the store."}),

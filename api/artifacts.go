@@ -25,6 +25,10 @@ const (
 	HeaderSHA256     = "X-Checksum-Sha256"
 	HeaderMD5        = "X-Checksum-Md5"
 	HeaderOverwrite  = "X-Ferry-Overwrite"
+	// HeaderChecksumDeploy: true asks to create the file from content the
+	// store already holds, named by X-Checksum-Sha256, without a body (as
+	// Artifactory's checksum deploy). 404 means: send the body.
+	HeaderChecksumDeploy = "X-Checksum-Deploy"
 )
 
 func (s *Server) artifactRoutes() {
@@ -276,8 +280,23 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, repo store.Repos
 			opt.Metadata[strings.ToLower(name)] = vs[0]
 		}
 	}
-	body := &idleReader{r: r.Body, rc: http.NewResponseController(w), idle: uploadIdleTimeout}
-	node, err := repo.Write(r.Context(), ps.ByName("path"), body, opt)
+	var node store.Node
+	var err error
+	switch v := strings.ToLower(r.Header.Get(HeaderChecksumDeploy)); v {
+	case "true":
+		if opt.SHA256 == "" {
+			writeError(w, http.StatusBadRequest, "%s: true needs %s", HeaderChecksumDeploy, HeaderSHA256)
+			return
+		}
+		opt.Size = -1 // the request has no body; the stored content has its own size
+		node, err = repo.Link(r.Context(), ps.ByName("path"), opt.SHA256, opt)
+	case "", "false":
+		body := &idleReader{r: r.Body, rc: http.NewResponseController(w), idle: uploadIdleTimeout}
+		node, err = repo.Write(r.Context(), ps.ByName("path"), body, opt)
+	default:
+		writeError(w, http.StatusBadRequest, "%s %q is not true or false", HeaderChecksumDeploy, v)
+		return
+	}
 	if err != nil {
 		writeServiceError(w, err)
 		return

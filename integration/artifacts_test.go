@@ -214,6 +214,17 @@ func TestGenericFiles(t *testing.T) {
 	if r := do(t, "GET", base+"/dir/a.txt", nil, nil); string(r.body) != "v2" {
 		t.Fatalf("after overwrite: %q", r.body)
 	}
+	// Deploy by checksum: no body, content the store already holds.
+	dep := do(t, "PUT", base+"/copy/a.txt", nil, map[string]string{"X-Checksum-Deploy": "true", "X-Checksum-Sha256": sha([]byte("v2"))})
+	mustStatus(t, dep, http.StatusCreated, "checksum deploy")
+	if r := do(t, "GET", base+"/copy/a.txt", nil, nil); string(r.body) != "v2" {
+		t.Fatalf("checksum-deployed file reads %q", r.body)
+	}
+	unknown := do(t, "PUT", base+"/copy/b.txt", nil, map[string]string{"X-Checksum-Deploy": "true", "X-Checksum-Sha256": sha([]byte("never stored"))})
+	if unknown.status != http.StatusNotFound || !strings.Contains(unknown.errorMessage(), "send the body") && !strings.Contains(unknown.errorMessage(), "no content") {
+		t.Fatalf("checksum deploy of unknown content: %d %s", unknown.status, unknown.body)
+	}
+	mustStatus(t, do(t, "PUT", base+"/copy/c.txt", nil, map[string]string{"X-Checksum-Deploy": "true"}), http.StatusBadRequest, "checksum deploy without a checksum")
 	// A wrong checksum stores nothing.
 	mustStatus(t, do(t, "PUT", base+"/dir/b.txt", strings.NewReader("abc"), map[string]string{"X-Checksum-Sha256": sha([]byte("xyz"))}), http.StatusBadRequest, "wrong checksum")
 	mustStatus(t, do(t, "GET", base+"/dir/b.txt", nil, nil), http.StatusNotFound, "after a wrong checksum")
@@ -248,7 +259,7 @@ func TestGenericFiles(t *testing.T) {
 		Path string `json:"path"`
 	}
 	call(t, "GET", n.url()+"/v1/projects/demo/repos/files/changes?from=1", mgmtToken, nil).decode(t, &changes)
-	if len(changes) != 8 || changes[0].Kind != "NODE_CREATED" || changes[1].Kind != "NODE_UPDATED" || changes[7].Kind != "NODE_DELETED" || changes[7].Seq != 8 {
+	if len(changes) != 9 || changes[0].Kind != "NODE_CREATED" || changes[1].Kind != "NODE_UPDATED" || changes[2].Path != "/copy/a.txt" || changes[8].Kind != "NODE_DELETED" || changes[8].Seq != 9 {
 		t.Fatalf("changes: %+v", changes)
 	}
 }

@@ -336,51 +336,69 @@ func (s *Local) DeleteRepo(_ context.Context, project, name string) error {
 
 // ---- blob reference counting (callers hold a bbolt write transaction) ----
 
-func blobEntry(b *bolt.Bucket, sum string) (refs, size uint64) {
-	v := b.Get([]byte(sum))
-	if len(v) != 16 {
-		return 0, 0
-	}
-	return binary.BigEndian.Uint64(v[:8]), binary.BigEndian.Uint64(v[8:])
+// blobEntry is what the store knows of one content: how many nodes refer to
+// it, its size and its md5 (so that a node linked to it needs no re-read).
+type blobEntry struct {
+	refs, size uint64
+	md5        [16]byte
 }
 
-func putBlobEntry(b *bolt.Bucket, sum string, refs, size uint64) error {
-	if refs == 0 {
+func getBlob(b *bolt.Bucket, sum string) (blobEntry, bool) {
+	v := b.Get([]byte(sum))
+	if len(v) != 32 {
+		return blobEntry{}, false
+	}
+	e := blobEntry{refs: binary.BigEndian.Uint64(v[:8]), size: binary.BigEndian.Uint64(v[8:16])}
+	copy(e.md5[:], v[16:])
+	return e, e.refs > 0
+}
+
+func putBlob(b *bolt.Bucket, sum string, e blobEntry) error {
+	if e.refs == 0 {
 		return b.Delete([]byte(sum))
 	}
-	v := make([]byte, 16)
-	binary.BigEndian.PutUint64(v[:8], refs)
-	binary.BigEndian.PutUint64(v[8:], size)
+	v := make([]byte, 32)
+	binary.BigEndian.PutUint64(v[:8], e.refs)
+	binary.BigEndian.PutUint64(v[8:16], e.size)
+	copy(v[16:], e.md5[:])
 	return b.Put([]byte(sum), v)
 }
 
-// ref adds a reference to content; the first reference to inline content
-// stores it.
-func ref(tx *bolt.Tx, sum string, size int64, inline []byte) error {
+// ref adds a reference to staged content; the first reference to inline
+// content stores it. Linked content must still be there.
+func ref(tx *bolt.Tx, st staged) error {
 	b := tx.Bucket(bucketBlobs)
-	refs, _ := blobEntry(b, sum)
-	if refs == 0 {
-		if err := addStats(tx, 1, size); err != nil {
+	e, ok := getBlob(b, st.sha256)
+	if !ok {
+		if st.linked {
+			return fmt.Errorf("content %s: %w", st.sha256, ErrNotFound)
+		}
+		if err := addStats(tx, 1, st.size); err != nil {
 			return err
 		}
-		if inline != nil {
-			if err := tx.Bucket(bucketInline).Put([]byte(sum), inline); err != nil {
+		if st.inline != nil {
+			if err := tx.Bucket(bucketInline).Put([]byte(st.sha256), st.inline); err != nil {
 				return err
 			}
 		}
+		e.size = uint64(st.size)
+		if _, err := hex.Decode(e.md5[:], []byte(st.md5)); err != nil {
+			return err
+		}
 	}
-	return putBlobEntry(b, sum, refs+1, uint64(size))
+	e.refs++
+	return putBlob(b, st.sha256, e)
 }
 
 // unref drops one reference and reports whether it was the last.
 func unref(tx *bolt.Tx, sum string) (bool, error) {
 	b := tx.Bucket(bucketBlobs)
-	refs, size := blobEntry(b, sum)
-	if refs == 0 {
+	e, ok := getBlob(b, sum)
+	if !ok {
 		return false, nil
 	}
-	if refs == 1 {
-		if err := addStats(tx, -1, -int64(size)); err != nil {
+	if e.refs == 1 {
+		if err := addStats(tx, -1, -int64(e.size)); err != nil {
 			return false, err
 		}
 		// Inline content goes with its last reference, in this transaction;
@@ -389,7 +407,8 @@ func unref(tx *bolt.Tx, sum string) (bool, error) {
 			return false, err
 		}
 	}
-	return refs == 1, putBlobEntry(b, sum, refs-1, size)
+	e.refs--
+	return e.refs == 0, putBlob(b, sum, e)
 }
 
 func addStats(tx *bolt.Tx, blobs, bytes int64) error {
@@ -412,10 +431,12 @@ func (s *Local) removeBlobs(sums []string) {
 // ---- staging content ----
 
 // staged is verified content: small content in memory (inline), larger
-// content written to tmp/, fsynced and closed (path).
+// content written to tmp/, fsynced and closed (path), or content the store
+// already holds (linked).
 type staged struct {
 	path   string
 	inline []byte
+	linked bool
 	sha256 string
 	md5    string
 	size   int64
@@ -581,8 +602,8 @@ func diskError(err error) error {
 // makeVisible moves staged content to its blob path, unless that content is
 // already stored. Callers hold s.publish.
 func (s *Local) makeVisible(st staged) error {
-	if st.inline != nil {
-		return nil // committed into the database with its node
+	if st.inline != nil || st.linked {
+		return nil // in the database with its node, or already stored
 	}
 	dst := s.blobPath(st.sha256)
 	if _, err := os.Stat(dst); err == nil {

@@ -653,3 +653,44 @@ func TestAutoRegistrationLeavesHandMadeVersionsAlone(t *testing.T) {
 		t.Fatalf("version whose only file was deleted: %v", err)
 	}
 }
+
+func TestLinkUsesContentAlreadyStored(t *testing.T) {
+	s, r, _ := newRepo(t, TypeGeneric)
+	for _, size := range []int{10, InlineMax + 10} {
+		content := bytes.Repeat([]byte("L"), size)
+		orig := write(t, r, fmt.Sprintf("/orig-%d", size), content)
+		n, err := r.Link(ctx, fmt.Sprintf("/linked-%d", size), strings.ToUpper(orig.SHA256), WriteOptions{Size: -1, Metadata: map[string]string{"via": "link"}, By: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !n.Created || n.Size != int64(size) || n.MD5 != orig.MD5 || n.SHA256 != orig.SHA256 || n.Metadata["via"] != "link" {
+			t.Fatalf("linked node %+v, original %+v", n, orig)
+		}
+		if got := readAll(t, r, n.Path); !bytes.Equal(got, content) {
+			t.Fatal("linked path reads differently")
+		}
+	}
+	if st := s.Stats(); st.Blobs != 2 {
+		t.Fatalf("linking stored content again: %+v", st)
+	}
+	if _, err := r.Link(ctx, "/x", sum([]byte("never stored")), WriteOptions{Size: -1}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("link to unknown content: %v", err)
+	}
+	if _, err := r.Link(ctx, "/y", sum(bytes.Repeat([]byte("L"), 10)), WriteOptions{Size: 11}); !errors.Is(err, ErrChecksum) {
+		t.Fatalf("link with the wrong size: %v", err)
+	}
+	// Deleting the original keeps the content for the linked path; deleting
+	// both collects it.
+	r.Delete(ctx, "/orig-10", "x")
+	if got := readAll(t, r, "/linked-10"); len(got) != 10 {
+		t.Fatal("content gone with the original path")
+	}
+	r.Delete(ctx, "/linked-10", "x")
+	if _, err := r.Link(ctx, "/z", sum(bytes.Repeat([]byte("L"), 10)), WriteOptions{Size: -1}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("link to collected content: %v", err)
+	}
+	changes, _ := r.Changes(ctx, 1, 0)
+	if changes[1].Kind != NodeCreated || changes[1].Path != "/linked-10" {
+		t.Fatalf("a link is not logged as a created node: %+v", changes[1])
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -311,7 +312,7 @@ func (r *localRepo) commitWrite(p string, st staged, opt WriteOptions) (Node, er
 			kind = NodeUpdated
 			node.CreatedBy, node.CreatedAt = old.CreatedBy, old.CreatedAt
 		}
-		if err := ref(tx, st.sha256, st.size, st.inline); err != nil {
+		if err := ref(tx, st); err != nil {
 			return err
 		}
 		if exists {
@@ -369,12 +370,48 @@ func checkNoFileFolderClash(nodes *bolt.Bucket, p string, exists bool) error {
 }
 
 func nothingRefers(s *Local, sum string) bool {
-	refs := uint64(0)
+	referred := false
 	_ = s.db.View(func(tx *bolt.Tx) error {
-		refs, _ = blobEntry(tx.Bucket(bucketBlobs), sum)
+		_, referred = getBlob(tx.Bucket(bucketBlobs), sum)
 		return nil
 	})
-	return refs == 0
+	return !referred
+}
+
+// Link implements Repository: path gets content this store already holds,
+// found by its sha256, without the content being sent again.
+func (r *localRepo) Link(ctx context.Context, path, sha256hex string, opt WriteOptions) (Node, error) {
+	p, err := NormalizeFilePath(path)
+	if err != nil {
+		return Node{}, err
+	}
+	if err := validateMetadata(opt.Metadata); err != nil {
+		return Node{}, err
+	}
+	sum := strings.ToLower(sha256hex)
+	var e blobEntry
+	var ok bool
+	_ = r.s.db.View(func(tx *bolt.Tx) error {
+		e, ok = getBlob(tx.Bucket(bucketBlobs), sum)
+		return nil
+	})
+	if !ok {
+		return Node{}, fmt.Errorf("no content with sha256 %s is stored here: %w", sum, ErrNotFound)
+	}
+	if opt.Size >= 0 && uint64(opt.Size) != e.size {
+		return Node{}, fmt.Errorf("%w: content %s has %d bytes, expected %d", ErrChecksum, sum, e.size, opt.Size)
+	}
+	// commitWrite re-checks, in its transaction, that the content is still there.
+	n, err := r.commitWrite(p, staged{linked: true, sha256: sum, md5: hex.EncodeToString(e.md5[:]), size: int64(e.size)}, opt)
+	r.s.Observe.WriteDone(linkResult(err), 0)
+	return n, err
+}
+
+func linkResult(err error) string {
+	if err == nil {
+		return "linked"
+	}
+	return writeResult(err)
 }
 
 // Delete implements Repository.

@@ -192,6 +192,9 @@ type Repository interface {
 	List(ctx context.Context, opt ListOptions) (Page[Node], error)
 	Open(ctx context.Context, path string) (Reader, error)
 	Write(ctx context.Context, path string, content io.Reader, opt WriteOptions) (Node, error)
+	// Link makes path hold content this store already has, found by sha256,
+	// without it being sent again; ErrNotFound when there is no such content.
+	Link(ctx context.Context, path, sha256 string, opt WriteOptions) (Node, error)
 	Delete(ctx context.Context, path, by string) error
 	SetMetadata(ctx context.Context, path string, metadata map[string]string, by string) (Node, error)
 
