@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -164,8 +166,36 @@ func (a *Agent) RaftAddr() string { return a.node.RaftAddr() }
 // API and the leader loops keep running until this agent is out of the group.
 func (a *Agent) Leave(ctx context.Context) error {
 	a.log.Info("leaving the group")
-	err := a.node.Leave(ctx)
+	err := a.node.Leave(ctx, a.removedByLeader)
 	return errors.Join(err, a.Shutdown())
+}
+
+// removedByLeader asks the leader's API whether this agent has left its Raft
+// configuration (agents of a group share the management token).
+func (a *Agent) removedByLeader(ctx context.Context) bool {
+	l, ok := a.Leader()
+	if !ok || l.APIAddr == "" || l.ID == a.cfg.ClusterID {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+l.APIAddr+"/v1/status/peers", nil)
+	if err != nil {
+		return false
+	}
+	if a.cfg.Token != "" {
+		req.Header.Set(api.HeaderAuthToken, a.cfg.Token)
+	}
+	resp, err := a.client.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var peers []cluster.Peer
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&peers) != nil || len(peers) == 0 {
+		return false
+	}
+	return !slices.ContainsFunc(peers, func(p cluster.Peer) bool { return p.ID == a.cfg.ClusterID })
 }
 
 // Shutdown stops the agent without leaving: to the others it looks like a

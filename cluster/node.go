@@ -430,12 +430,17 @@ func (n *Node) Member(id string) (Member, bool) { return n.members.get(id) }
 // it, waits for the leader to remove it, and leaves the gossip pool. The
 // caller keeps its leader loops running meanwhile (a leaving leader still
 // removes other leaving members) and calls Shutdown afterwards.
-func (n *Node) Leave(ctx context.Context) error {
+//
+// removedByLeader, when given, asks the leader whether this agent is still in
+// its configuration: raft sends a removed server the entry that removes it
+// only once, as it stops replicating to it, so under load the local
+// configuration may never show the removal.
+func (n *Node) Leave(ctx context.Context, removedByLeader func(context.Context) bool) error {
 	n.leaving.Store(true)
 	n.refreshMeta()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	var lastTransfer time.Time
+	var lastTransfer, lastAsked time.Time
 	for {
 		servers, err := n.servers()
 		if err != nil {
@@ -448,6 +453,12 @@ func (n *Node) Leave(ctx context.Context) error {
 		if n.IsLeader() && time.Since(lastTransfer) > 2*time.Second {
 			lastTransfer = time.Now()
 			n.transferLeadership(servers)
+		}
+		if !n.IsLeader() && removedByLeader != nil && time.Since(lastAsked) > time.Second {
+			lastAsked = time.Now()
+			if removedByLeader(ctx) {
+				break
+			}
 		}
 		select {
 		case <-ctx.Done():
