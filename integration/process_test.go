@@ -28,7 +28,8 @@ func startAgentProcess(t *testing.T, bin, id string, join ...string) *procAgent 
 	t.Helper()
 	args := []string{"agent", "--cluster-id", id, "--data-dir", t.TempDir(),
 		"--http-port", "0", "--gossip-port", "0", "--raft-port", "0", "--bootstrap-expect", "3",
-		"--log-format", "json", "--server-stabilization-time", "1s", "--reconcile-interval", "500ms"}
+		"--log-format", "json", "--server-stabilization-time", "1s", "--reconcile-interval", "500ms",
+		"--leader-wait", "20s"} // the test asserts the write succeeds, not how fast
 	for _, j := range join {
 		args = append(args, "--join", j)
 	}

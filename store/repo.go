@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -57,15 +58,21 @@ func getNode(rb *bolt.Bucket, path string) (Node, bool, error) {
 
 // appendChange adds c to the log with the next sequence number, in tx.
 func appendChange(rb *bolt.Bucket, c Change) error {
+	_, err := appendChangeSeq(rb, c)
+	return err
+}
+
+// appendChangeSeq is appendChange that also returns the entry's sequence.
+func appendChangeSeq(rb *bolt.Bucket, c Change) (uint64, error) {
 	b := rb.Bucket(bucketChanges)
 	seq, err := b.NextSequence()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	c.Seq = seq
 	key := make([]byte, 8)
 	binary.BigEndian.PutUint64(key, seq)
-	return putJSON(b, key, c)
+	return seq, putJSON(b, key, c)
 }
 
 // Stat implements Repository.
@@ -531,10 +538,16 @@ func putVersion(rb *bolt.Bucket, v PackageVersion, old *PackageVersion, by strin
 			return err
 		}
 	}
-	if err := putJSON(rb.Bucket(bucketVersions), versionKey(v.PackageKey, v.Version), v); err != nil {
+	seq, err := appendChangeSeq(rb, Change{Kind: kind, Time: v.ModifiedAt, PackageKey: v.PackageKey, Version: v.Version, By: by})
+	if err != nil {
 		return err
 	}
-	return appendChange(rb, Change{Kind: kind, Time: v.ModifiedAt, PackageKey: v.PackageKey, Version: v.Version, By: by})
+	if old == nil {
+		v.CreatedSeq = seq
+	} else {
+		v.CreatedSeq = old.CreatedSeq
+	}
+	return putJSON(rb.Bucket(bucketVersions), versionKey(v.PackageKey, v.Version), v)
 }
 
 func (r *localRepo) addPathToVersion(rb *bolt.Bucket, key, version, path, by string, t time.Time) error {
@@ -686,14 +699,15 @@ func (r *localRepo) Versions(_ context.Context, key string, page PageRequest) (P
 		}
 		return nil
 	})
-	slices.SortStableFunc(all, func(a, b PackageVersion) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	// Newest first, by creation order: timestamps of quick successive writes tie.
+	slices.SortFunc(all, func(a, b PackageVersion) int { return cmp.Compare(b.CreatedSeq, a.CreatedSeq) })
 	return paginate(all, page), err
 }
 
 // Packages implements Repository: packages whose key starts with prefix.
 func (r *localRepo) Packages(_ context.Context, prefix string, page PageRequest) (Page[Package], error) {
 	byKey := map[string]*Package{}
-	newest := map[string]time.Time{} // creation time of each package's latest version
+	newest := map[string]uint64{} // creation sequence of each package's latest version
 	var order []string
 	err := r.tx(false, func(_ *bolt.Tx, rb *bolt.Bucket) error {
 		c := rb.Bucket(bucketVersions).Cursor()
@@ -710,8 +724,8 @@ func (r *localRepo) Packages(_ context.Context, prefix string, page PageRequest)
 				order = append(order, key)
 			}
 			p.Versions++
-			if p.LatestVersion == "" || v.CreatedAt.After(newest[key]) {
-				p.LatestVersion, newest[key] = v.Version, v.CreatedAt
+			if p.LatestVersion == "" || v.CreatedSeq > newest[key] {
+				p.LatestVersion, newest[key] = v.Version, v.CreatedSeq
 			}
 			if v.ModifiedAt.After(p.ModifiedAt) {
 				p.ModifiedAt = v.ModifiedAt

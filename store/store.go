@@ -83,6 +83,9 @@ type PackageVersion struct {
 	CreatedAt  time.Time         `json:"createdDate,omitzero"`
 	ModifiedBy string            `json:"lastModifiedBy,omitempty"`
 	ModifiedAt time.Time         `json:"lastModifiedDate,omitzero"`
+	// CreatedSeq is the change-log sequence of the version's creation: it
+	// orders versions even when their timestamps are equal.
+	CreatedSeq uint64 `json:"createdSeq"`
 }
 
 // Package summarises a packageKey's versions.
