@@ -61,9 +61,12 @@ func (l *leaderLoops) stop() {
 func (a *Agent) leaderLoop(ctx context.Context) {
 	backoff := 100 * time.Millisecond
 	for {
-		err := a.node.Barrier(time.Minute)
+		err := a.node.Barrier(ctx, 10*time.Second)
 		if err == nil {
 			break
+		}
+		if ctx.Err() != nil {
+			return
 		}
 		a.log.Warn("leader barrier failed, retrying", "err", err, "retry_in", backoff)
 		select {

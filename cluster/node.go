@@ -350,8 +350,25 @@ func (n *Node) Apply(data []byte, timeout time.Duration) (uint64, any, error) {
 // Snapshot takes a Raft snapshot now and compacts the log behind it.
 func (n *Node) Snapshot() error { return n.raft.Snapshot().Error() }
 
-// Barrier waits until everything committed before it is applied here.
-func (n *Node) Barrier(timeout time.Duration) error { return n.raft.Barrier(timeout).Error() }
+// Barrier waits until everything committed before it is applied here, or
+// until ctx ends.
+func (n *Node) Barrier(ctx context.Context, timeout time.Duration) error {
+	return await(ctx, n.raft.Barrier(timeout))
+}
+
+// await waits for a raft future or for ctx, whichever ends first. A future
+// cannot be cancelled; the waiting goroutine ends when raft resolves it (by
+// its own timeout at the latest, or ErrRaftShutdown).
+func await(ctx context.Context, f raft.Future) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // VerifyLeader confirms with a quorum that this agent is still the leader.
 func (n *Node) VerifyLeader() error { return n.raft.VerifyLeader().Error() }

@@ -222,7 +222,10 @@ func (n *Node) reconcileOnce(ctx context.Context, p reconcilePolicy, missingSinc
 			f = n.raft.RemoveServer(id, 0, configChangeTimeout)
 			delete(missingSince, a.id)
 		}
-		if err := f.Error(); err != nil {
+		if err := await(ctx, f); err != nil {
+			if ctx.Err() != nil {
+				return 0 // leadership or the agent is going away
+			}
 			n.log.Warn("reconcile: configuration change failed", "member", a.id, "reason", a.reason, "err", err)
 			return time.Second
 		}

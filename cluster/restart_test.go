@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"log/slog"
 	"reflect"
@@ -101,7 +102,7 @@ func TestRestartFromSnapshotAndLogRestoresState(t *testing.T) {
 	after := fsm.New()
 	n = startSingle(t, dir, after)
 	defer n.Shutdown()
-	if err := n.Barrier(10 * time.Second); err != nil {
+	if err := n.Barrier(context.Background(), 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	// The applied index may move on (a new term); the state may not differ.
