@@ -21,6 +21,7 @@ import (
 	"github.com/ferrysync/ferry/cluster"
 	"github.com/ferrysync/ferry/config"
 	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/replicator"
 	"github.com/ferrysync/ferry/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -36,6 +37,8 @@ type Agent struct {
 	fsm       *fsm.FSM
 	node      *cluster.Node
 	store     *store.Local
+	executor  *replicator.Executor
+	receiver  *replicator.Receiver
 	http      *http.Server
 	httpAddr  string
 	client    *http.Client // forwards writes to the leader
@@ -106,14 +109,24 @@ func Start(cfg config.Config, logger *slog.Logger) (*Agent, error) {
 		return nil, err
 	}
 
+	a.receiver = &replicator.Receiver{Store: a.store}
+	a.executor, err = replicator.New(replicator.Config{
+		ClusterID: cfg.ClusterID, Dir: filepath.Join(cfg.DataDir, "replicator"), Store: a.store, FSM: a.fsm,
+		Propose: a.proposeAsAgent, APIAddr: a.ClusterAPIAddr, Token: cfg.Token, Transport: bulkTransport(),
+		Logger: log, Registry: a.registry, Parallelism: cfg.ReplicationParallelism, LinkRateLimit: cfg.LinkRateLimit,
+	})
+	if err != nil {
+		_ = a.node.Shutdown()
+		ln.Close()
+		a.store.Close()
+		cancel()
+		return nil, err
+	}
+
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &stateCollector{a: a})
 	srv := api.New(a, api.Options{
 		Logger: log, Registerer: a.registry, Gatherer: prometheus.Gatherers{a.registry, raftMetrics()},
-		Transport: transport, BulkTransport: &http.Transport{
-			Proxy: nil, MaxIdleConnsPerHost: 16, IdleConnTimeout: time.Minute,
-			DialContext:    (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-			ReadBufferSize: 1 << 20, WriteBufferSize: 1 << 20,
-		},
+		Transport: transport, BulkTransport: bulkTransport(),
 	})
 	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 
@@ -136,6 +149,7 @@ func Start(cfg config.Config, logger *slog.Logger) (*Agent, error) {
 		defer a.wg.Done()
 		a.monitorLeadership()
 	}()
+	a.executor.Start()
 	log.Info("agent started", "name", cfg.Name, "http", a.httpAddr, "raft", a.node.RaftAddr(), "gossip", a.node.GossipAddr(),
 		"profile", cfg.Profile, "bootstrap_expect", cfg.BootstrapExpect, "auth", !cfg.NoAuth)
 	return a, nil
@@ -205,7 +219,17 @@ func (a *Agent) Shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := a.stopHTTP(ctx)
-	return errors.Join(a.node.Shutdown(), err, a.store.Close())
+	return errors.Join(a.executor.Stop(), a.node.Shutdown(), err, a.store.Close())
+}
+
+// bulkTransport carries artifacts between agents: 1 MiB socket buffers and no
+// response-header timeout, since a large upload is answered only after its fsync.
+func bulkTransport() *http.Transport {
+	return &http.Transport{
+		Proxy: nil, MaxIdleConnsPerHost: 16, IdleConnTimeout: time.Minute,
+		DialContext:    (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		ReadBufferSize: 1 << 20, WriteBufferSize: 1 << 20,
+	}
 }
 
 func (a *Agent) stopLoops() {

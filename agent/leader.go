@@ -79,7 +79,13 @@ func (a *Agent) leaderLoop(ctx context.Context) {
 	a.log.Info("leader loops started", "index", a.fsm.AppliedIndex())
 	a.consistentReady.Store(true)
 	defer a.consistentReady.Store(false)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.watchExecutors(ctx)
+	}()
 	a.node.RunReconcile(ctx, a.syncRegistry)
+	<-done
 }
 
 // syncRegistry keeps the replicated cluster registry equal to the Raft

@@ -89,4 +89,6 @@ func (s *Server) routes() {
 	s.handle(http.MethodPost, "/v1/internal/apply", fsm.PolicyRead, s.internalApply)
 
 	s.artifactRoutes()
+	s.runRoutes()
+	s.replicaRoutes()
 }

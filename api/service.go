@@ -6,6 +6,7 @@ import (
 
 	"github.com/ferrysync/ferry/cluster"
 	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/replicator"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -40,6 +41,19 @@ type Service interface {
 	Store() store.Store
 	// ClusterAPIAddr is the API address of a registered cluster's agent.
 	ClusterAPIAddr(id string) (string, bool)
+
+	// Runs. StartRun fills in the defaults (source: this cluster; remote
+	// names: the local ones) and proposes the run; by names the caller.
+	StartRun(ctx context.Context, secret, by string, spec fsm.ReplicaSpec) (fsm.Run, error)
+	CancelRun(ctx context.Context, secret, id string) (fsm.Run, error)
+	Runs(filter fsm.RunFilter) []fsm.Run
+	Run(id string) (fsm.Run, bool)
+	// RunObjects pages the detail of a run this agent executed.
+	RunObjects(runID, status, target string, page store.PageRequest) (store.Page[replicator.ObjectRecord], error)
+	// StateChanged is closed when the next log entry is applied here.
+	StateChanged() <-chan struct{}
+	// Receiver is the target side of the transfer protocol.
+	Receiver() *replicator.Receiver
 }
 
 // Identity is an authenticated caller: a name for audit fields and a policy.

@@ -54,6 +54,12 @@ type Config struct {
 	// LeaderWait is how long a write waits for a leader before it fails with
 	// 503. Zero means the profile's default: an election must fit in it.
 	LeaderWait time.Duration `yaml:"leader_wait" json:"leader_wait"`
+
+	// LinkRateLimit caps the bytes per second this agent sends to each remote
+	// cluster, over all runs (0: unlimited); each run has its own rateLimit too.
+	LinkRateLimit int64 `yaml:"link_rate_limit" json:"link_rate_limit"`
+	// ReplicationParallelism is the concurrent transfers per target of a run.
+	ReplicationParallelism int `yaml:"replication_parallelism" json:"replication_parallelism"`
 }
 
 // Default returns the defaults every source overrides.
@@ -70,6 +76,7 @@ func Default() Config {
 		ServerStabilizationTime: 10 * time.Second,
 		DeadServerTimeout:       30 * time.Minute,
 		ReconcileInterval:       10 * time.Second,
+		ReplicationParallelism:  4,
 	}
 }
 
@@ -168,6 +175,12 @@ func (c *Config) Validate() error {
 		if c.Profile == ProfileWAN {
 			c.LeaderWait = DefaultLeaderWaitWAN
 		}
+	}
+	if c.LinkRateLimit < 0 {
+		return bad("link-rate-limit", "must be 0 (unlimited) or a positive number of bytes per second, got %d", c.LinkRateLimit)
+	}
+	if c.ReplicationParallelism < 1 || c.ReplicationParallelism > 64 {
+		return bad("replication-parallelism", "must be between 1 and 64, got %d", c.ReplicationParallelism)
 	}
 	if c.MaxVoters < 1 {
 		return bad("max-voters", "must be at least 1, got %d", c.MaxVoters)

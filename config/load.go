@@ -46,6 +46,8 @@ func BindFlags(fs *pflag.FlagSet, c *Config) {
 	fs.DurationVar(&c.ServerStabilizationTime, "server-stabilization-time", c.ServerStabilizationTime, "how long a new agent must be healthy before it becomes a voter")
 	fs.DurationVar(&c.DeadServerTimeout, "dead-server-timeout", c.DeadServerTimeout, "how long a failed agent stays in the Raft configuration")
 	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", c.ReconcileInterval, "how often the leader reconciles membership")
+	fs.Int64Var(&c.LinkRateLimit, "link-rate-limit", c.LinkRateLimit, "bytes per second this agent sends to each remote cluster, over all runs (0: unlimited)")
+	fs.IntVar(&c.ReplicationParallelism, "replication-parallelism", c.ReplicationParallelism, "concurrent transfers per target of a run")
 	fs.DurationVar(&c.LeaderWait, "leader-wait", c.LeaderWait, "how long a write waits for a leader before failing with 503 (0: 7s on lan, 30s on wan)")
 }
 

@@ -16,6 +16,11 @@ const (
 	CmdDeregisterCluster CommandType = "cluster.deregister"
 	CmdCreateToken       CommandType = "token.create"
 	CmdDeleteToken       CommandType = "token.delete"
+	CmdCreateRun         CommandType = "run.create"
+	CmdCancelRun         CommandType = "run.cancel"
+	CmdStartRun          CommandType = "run.start"
+	CmdRunProgress       CommandType = "run.progress"
+	CmdFinishRun         CommandType = "run.finish"
 )
 
 // Command is the one unit of change in the Raft log.

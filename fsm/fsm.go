@@ -26,6 +26,13 @@ var handlers = map[CommandType]handler{
 	CmdDeregisterCluster: {version: 1, policy: PolicyAdmin, internal: true, apply: applyDeregisterCluster},
 	CmdCreateToken:       {version: 1, policy: PolicyAdmin, apply: applyCreateToken},
 	CmdDeleteToken:       {version: 1, policy: PolicyAdmin, apply: applyDeleteToken},
+	// Runs: clients create and cancel them; the executing agent (with the
+	// management token the agents of a group share) reports on them.
+	CmdCreateRun:   {version: 1, policy: PolicyWrite, apply: applyCreateRun},
+	CmdCancelRun:   {version: 1, policy: PolicyWrite, apply: applyCancelRun},
+	CmdStartRun:    {version: 1, policy: PolicyAdmin, apply: applyStartRun},
+	CmdRunProgress: {version: 1, policy: PolicyAdmin, apply: applyRunProgress},
+	CmdFinishRun:   {version: 1, policy: PolicyAdmin, apply: applyFinishRun},
 }
 
 // Result is what Apply returns for a command log entry (raft's Response()).
@@ -78,7 +85,9 @@ func (f *FSM) applyCommand(index uint64, cmd Command) Result {
 	if _, seen := f.s.applied[cmd.ID]; seen {
 		return Result{Index: index, Duplicate: true}
 	}
+	f.s.applying = index
 	v, err := h.apply(f.s, cmd)
+	f.s.applying = 0
 	if err != nil {
 		return Result{Index: index, Err: err}
 	}
@@ -185,6 +194,7 @@ type snapshotData struct {
 	Index    uint64           `json:"index"`
 	Clusters []ClusterRecord  `json:"clusters"`
 	Tokens   []Token          `json:"tokens"`
+	Runs     []Run            `json:"runs"`
 	Applied  []appliedCommand `json:"applied"`
 }
 
@@ -208,6 +218,7 @@ func (s *snapshot) data() snapshotData {
 	for _, id := range slices.Sorted(maps.Keys(s.s.tokens)) {
 		d.Tokens = append(d.Tokens, s.s.tokens[id])
 	}
+	d.Runs = sortedRuns(s.s.runs)
 	return d
 }
 
@@ -240,6 +251,9 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	for _, t := range d.Tokens {
 		s.tokens[t.AccessorID] = t
 		s.tokensByHash[t.SecretHash] = t.AccessorID
+	}
+	for _, r := range d.Runs {
+		s.runs[r.ID] = r
 	}
 	for _, a := range d.Applied {
 		s.applied[a.ID] = a

@@ -28,6 +28,10 @@ type state struct {
 	tokensByHash map[string]string // secret hash -> accessor id
 	applied      map[string]appliedCommand
 	appliedOrder []appliedCommand // oldest first, for pruning by command time
+	runs         map[string]Run
+	// applying is the log index of the command being applied (not state:
+	// handlers stamp it on what they change).
+	applying uint64
 }
 
 func newState() *state {
@@ -36,6 +40,7 @@ func newState() *state {
 		tokens:       map[string]Token{},
 		tokensByHash: map[string]string{},
 		applied:      map[string]appliedCommand{},
+		runs:         map[string]Run{},
 	}
 }
 
@@ -46,6 +51,10 @@ func (s *state) clone() *state {
 		tokensByHash: maps.Clone(s.tokensByHash),
 		applied:      maps.Clone(s.applied),
 		appliedOrder: append([]appliedCommand(nil), s.appliedOrder...),
+		runs:         make(map[string]Run, len(s.runs)),
+	}
+	for id, r := range s.runs {
+		c.runs[id] = r.clone()
 	}
 	for id, r := range s.clusters {
 		r.Labels = maps.Clone(r.Labels)

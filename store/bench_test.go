@@ -158,3 +158,39 @@ func mustStat(b *testing.B, r Repository, p string) Node {
 	}
 	return n
 }
+
+// Small objects as a replication target receives them: 1,000 4 KiB files
+// written one by one (a commit, and an fsync, each) against one WriteBatch
+// (one commit).
+func BenchmarkWriteBatch4KiB(b *testing.B) {
+	const n, size = 1000, 4 << 10
+	files := make([]BatchFile, n)
+	for i := range files {
+		files[i] = BatchFile{Content: bytes.Repeat([]byte{byte(i), byte(i >> 8), 'b', 't'}, size/4), Opt: WriteOptions{Size: size}}
+	}
+	_, r, _ := newRepo(b, TypeGeneric)
+	b.Run("write-1000x4KiB", func(b *testing.B) {
+		b.SetBytes(n * size)
+		for iter := 0; b.Loop(); iter++ {
+			for i, f := range files {
+				if _, err := r.Write(ctx, fmt.Sprintf("/w%d/f%04d", iter, i), bytes.NewReader(f.Content), f.Opt); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "files/s")
+	})
+	b.Run("batch-1000x4KiB", func(b *testing.B) {
+		b.SetBytes(n * size)
+		for iter := 0; b.Loop(); iter++ {
+			for i := range files {
+				files[i].Path = fmt.Sprintf("/b%d/f%04d", iter, i)
+			}
+			res, err := r.WriteBatch(ctx, files)
+			if err != nil || res[n-1].Err != nil {
+				b.Fatal(err, res[n-1].Err)
+			}
+		}
+		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "files/s")
+	})
+}

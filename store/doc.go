@@ -10,7 +10,10 @@
 // place, then committed with the change-log entry in one bbolt transaction:
 // a crash leaves the old or the new artifact, never half of one. Identical
 // content is stored once and reference counted; unreferenced blobs are
-// removed.
+// removed. WriteBatch commits many small files in one transaction, so they
+// share one fsync. A large content can also arrive in pieces (Upload, Append),
+// resumable after a broken connection or a restart, and then be committed
+// by Link.
 //
 // It must not know about other clusters: replication reads from one store
 // and writes into another through this interface.

@@ -27,7 +27,8 @@ import (
 //
 //	meta.db                    bbolt: projects, repos, blob refcounts, stats, small contents, one bucket per repository
 //	blobs/sha256/ab/cd/<hex>   content larger than InlineMax, named by its sha256, written once
-//	tmp/                       uploads in progress; emptied at start
+//	tmp/                       writes in progress; emptied at start
+//	uploads/<sha256>.part      resumable uploads (see Upload); kept at start unless idle for UploadMaxIdle
 var (
 	bucketProjects = []byte("projects")
 	bucketRepos    = []byte("repos")
@@ -57,6 +58,9 @@ type Local struct {
 	// references it with removing blobs whose last reference went, so that a
 	// blob is never removed under a write that is about to reference it.
 	publish sync.Mutex
+	// uploads are the resumable uploads opened by Upload, by sha256.
+	uploadsMu sync.Mutex
+	uploads   map[string]*Upload
 	// Observe, when set, is told about every write's outcome and byte counts.
 	Observe Observer
 }
@@ -75,10 +79,11 @@ func (nopObserver) ReadBytes(int64)         {}
 var _ Store = (*Local)(nil)
 
 // Open opens (creating if needed) the built-in store in dir. It finishes what
-// a crash interrupted: uploads in progress are discarded and blobs that no
-// committed node references are removed.
+// a crash interrupted: writes in progress and resumable uploads idle for
+// UploadMaxIdle are discarded, and blobs that no committed node references
+// are removed.
 func Open(dir string, log *slog.Logger) (*Local, error) {
-	for _, d := range []string{dir, filepath.Join(dir, "blobs", "sha256"), filepath.Join(dir, "tmp")} {
+	for _, d := range []string{dir, filepath.Join(dir, "blobs", "sha256"), filepath.Join(dir, "tmp"), filepath.Join(dir, "uploads")} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
@@ -99,7 +104,7 @@ func Open(dir string, log *slog.Logger) (*Local, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: init: %w", err)
 	}
-	s := &Local{dir: dir, db: db, log: log, Observe: nopObserver{}}
+	s := &Local{dir: dir, db: db, log: log, uploads: map[string]*Upload{}, Observe: nopObserver{}}
 	if err := s.recover(); err != nil {
 		db.Close()
 		return nil, err
@@ -107,8 +112,9 @@ func Open(dir string, log *slog.Logger) (*Local, error) {
 	return s, nil
 }
 
-// recover empties tmp/ and removes blob files no committed node references
-// (a crash between making a blob visible and committing its node).
+// recover empties tmp/, removes abandoned uploads and removes blob files no
+// committed node references (a crash between making a blob visible and
+// committing its node).
 func (s *Local) recover() error {
 	tmp := filepath.Join(s.dir, "tmp")
 	entries, err := os.ReadDir(tmp)
@@ -117,6 +123,9 @@ func (s *Local) recover() error {
 	}
 	for _, e := range entries {
 		_ = os.RemoveAll(filepath.Join(tmp, e.Name()))
+	}
+	if err := s.removeIdleUploads(); err != nil {
+		return fmt.Errorf("store: recover: %w", err)
 	}
 	orphans := 0
 	err = s.db.View(func(tx *bolt.Tx) error {
@@ -431,12 +440,13 @@ func (s *Local) removeBlobs(sums []string) {
 // ---- staging content ----
 
 // staged is verified content: small content in memory (inline), larger
-// content written to tmp/, fsynced and closed (path), or content the store
-// already holds (linked).
+// content written to tmp/ or a complete upload (path), fsynced and closed, or
+// content the store already holds (linked).
 type staged struct {
 	path   string
 	inline []byte
 	linked bool
+	upload bool // path is an Upload's file: a failed commit gives it back
 	sha256 string
 	md5    string
 	size   int64
@@ -615,7 +625,40 @@ func (s *Local) makeVisible(st staged) error {
 	if err := os.Rename(st.path, dst); err != nil {
 		return diskError(err)
 	}
+	if st.upload {
+		// Without this a crash could bring the .part back beside the blob.
+		if err := syncDir(filepath.Dir(st.path)); err != nil {
+			return err
+		}
+	}
 	return syncDir(filepath.Dir(dst))
+}
+
+// unstage takes away visible content that no commit took; an upload's
+// content goes back to being that upload, for another Link. Callers hold
+// s.publish.
+func (s *Local) unstage(st staged) {
+	if st.upload && os.Rename(s.blobPath(st.sha256), st.path) == nil {
+		return
+	}
+	s.removeBlobs([]string{st.sha256})
+}
+
+// stored returns content this store holds as linkable staged content.
+func (s *Local) stored(sum string) (staged, bool) {
+	var e blobEntry
+	var ok bool
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		e, ok = getBlob(tx.Bucket(bucketBlobs), sum)
+		return nil
+	})
+	return staged{linked: true, sha256: sum, md5: hex.EncodeToString(e.md5[:]), size: int64(e.size)}, ok
+}
+
+// HasContent reports whether content with this sha256 is stored, and its size.
+func (s *Local) HasContent(sha256hex string) (size int64, ok bool) {
+	st, ok := s.stored(strings.ToLower(sha256hex))
+	return st.size, ok
 }
 
 // makeBlobDir creates blobs/sha256/ab/cd as needed, fsyncing the parent of

@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -294,65 +293,78 @@ func (r *localRepo) commitWrite(p string, st staged, opt WriteOptions) (Node, er
 	s.publish.Lock()
 	defer s.publish.Unlock()
 	if err := s.makeVisible(st); err != nil {
-		os.Remove(st.path)
+		if !st.upload {
+			os.Remove(st.path)
+		}
 		return Node{}, err
 	}
-	t := now()
-	node := Node{Path: p, Size: st.size, SHA256: st.sha256, MD5: st.md5, CreatedBy: opt.By, CreatedAt: t,
-		ModifiedBy: opt.By, ModifiedAt: t, Metadata: opt.Metadata}
-	_, node.Name = parentAndName(p)
-	var gone []string
-	err := r.tx(true, func(tx *bolt.Tx, rb *bolt.Bucket) error {
-		old, exists, err := getNode(rb, p)
-		if err != nil {
-			return err
-		}
-		if err := checkNoFileFolderClash(rb.Bucket(bucketNodes), p, exists); err != nil {
-			return err
-		}
-		kind := NodeCreated
-		node.Created = !exists
-		if exists {
-			if opt.NoOverwrite {
-				return fmt.Errorf("%s: %w", p, ErrExists)
-			}
-			kind = NodeUpdated
-			node.CreatedBy, node.CreatedAt = old.CreatedBy, old.CreatedAt
-		}
-		if err := ref(tx, st); err != nil {
-			return err
-		}
-		if exists {
-			if last, err := unref(tx, old.SHA256); err != nil {
-				return err
-			} else if last {
-				gone = append(gone, old.SHA256)
-			}
-		}
-		if err := putJSON(rb.Bucket(bucketNodes), []byte(p), node); err != nil {
-			return err
-		}
-		if err := appendChange(rb, Change{Kind: kind, Time: t, Path: p, SHA256: st.sha256, Size: st.size, By: opt.By}); err != nil {
-			return err
-		}
-		if key, version, ok := PackageForPath(r.info.Type, p); ok {
-			if owner := rb.Bucket(bucketPathVer).Get([]byte(p)); owner != nil && string(owner) != string(versionKey(key, version)) {
-				return nil // a version made by hand owns this path; leave it there
-			}
-			return r.addPathToVersion(rb, key, version, p, opt.By, t)
-		}
-		return nil
+	var node Node
+	var gone string
+	err := r.tx(true, func(tx *bolt.Tx, rb *bolt.Bucket) (err error) {
+		node, gone, err = r.putNode(tx, rb, p, st, opt)
+		return err
 	})
 	if err != nil {
-		err = diskError(err)
 		// Nothing references the content if it was new: take it away again.
 		if nothingRefers(s, st.sha256) {
-			s.removeBlobs([]string{st.sha256})
+			s.unstage(st)
 		}
-		return Node{}, err
+		return Node{}, diskError(err)
 	}
-	s.removeBlobs(gone)
+	if gone != "" {
+		s.removeBlobs([]string{gone})
+	}
 	return node, nil
+}
+
+// putNode commits visible staged content at p: node, reference counts,
+// change log and package registration. It refuses (ErrExists) before changing
+// anything, so that a batch can go on with its other files. gone is content
+// whose last reference went, for the caller to remove after the commit.
+func (r *localRepo) putNode(tx *bolt.Tx, rb *bolt.Bucket, p string, st staged, opt WriteOptions) (node Node, gone string, err error) {
+	t := now()
+	node = Node{Path: p, Size: st.size, SHA256: st.sha256, MD5: st.md5, CreatedBy: opt.By, CreatedAt: t,
+		ModifiedBy: opt.By, ModifiedAt: t, Metadata: opt.Metadata}
+	_, node.Name = parentAndName(p)
+	old, exists, err := getNode(rb, p)
+	if err != nil {
+		return Node{}, "", err
+	}
+	if err := checkNoFileFolderClash(rb.Bucket(bucketNodes), p, exists); err != nil {
+		return Node{}, "", err
+	}
+	kind := NodeCreated
+	node.Created = !exists
+	if exists {
+		if opt.NoOverwrite {
+			return Node{}, "", fmt.Errorf("%s: %w", p, ErrExists)
+		}
+		kind = NodeUpdated
+		node.CreatedBy, node.CreatedAt = old.CreatedBy, old.CreatedAt
+	}
+	if err := ref(tx, st); err != nil {
+		return Node{}, "", err
+	}
+	if exists {
+		if last, err := unref(tx, old.SHA256); err != nil {
+			return Node{}, "", err
+		} else if last {
+			gone = old.SHA256
+		}
+	}
+	if err := putJSON(rb.Bucket(bucketNodes), []byte(p), node); err != nil {
+		return Node{}, "", err
+	}
+	if err := appendChange(rb, Change{Kind: kind, Time: t, Path: p, SHA256: st.sha256, Size: st.size, By: opt.By}); err != nil {
+		return Node{}, "", err
+	}
+	if key, version, ok := PackageForPath(r.info.Type, p); ok {
+		// A version made by hand that owns this path keeps it.
+		if owner := rb.Bucket(bucketPathVer).Get([]byte(p)); owner == nil || string(owner) == string(versionKey(key, version)) {
+			err = r.addPathToVersion(rb, key, version, p, opt.By, t)
+		}
+	}
+	return node, gone, err
 }
 
 // checkNoFileFolderClash refuses a file at p when an ancestor of p is a file,
@@ -386,7 +398,8 @@ func nothingRefers(s *Local, sum string) bool {
 }
 
 // Link implements Repository: path gets content this store already holds,
-// found by its sha256, without the content being sent again.
+// found by its sha256, without the content being sent again. Content of a
+// complete Upload becomes a blob here, by rename.
 func (r *localRepo) Link(ctx context.Context, path, sha256hex string, opt WriteOptions) (Node, error) {
 	p, err := NormalizeFilePath(path)
 	if err != nil {
@@ -396,22 +409,47 @@ func (r *localRepo) Link(ctx context.Context, path, sha256hex string, opt WriteO
 		return Node{}, err
 	}
 	sum := strings.ToLower(sha256hex)
-	var e blobEntry
-	var ok bool
-	_ = r.s.db.View(func(tx *bolt.Tx) error {
-		e, ok = getBlob(tx.Bucket(bucketBlobs), sum)
-		return nil
-	})
+	st, ok := r.s.stored(sum)
+	var u *Upload
+	if !ok {
+		if u = r.s.openedUpload(sum, opt.Size); u != nil {
+			if err := u.acquire(ctx); err != nil {
+				return Node{}, err
+			}
+			defer u.release()
+			// A Link that held the upload before us may have made it a blob.
+			if st, ok = r.s.stored(sum); !ok && u.Complete() && !u.consumed {
+				if st, err = u.staged(); err != nil {
+					return Node{}, err
+				}
+				ok = true
+			}
+		}
+	}
 	if !ok {
 		return Node{}, fmt.Errorf("no content with sha256 %s is stored here: %w", sum, ErrNotFound)
 	}
-	if opt.Size >= 0 && uint64(opt.Size) != e.size {
-		return Node{}, fmt.Errorf("%w: content %s has %d bytes, expected %d", ErrChecksum, sum, e.size, opt.Size)
+	if opt.Size >= 0 && opt.Size != st.size {
+		return Node{}, fmt.Errorf("%w: content %s has %d bytes, expected %d", ErrChecksum, sum, st.size, opt.Size)
 	}
-	// commitWrite re-checks, in its transaction, that the content is still there.
-	n, err := r.commitWrite(p, staged{linked: true, sha256: sum, md5: hex.EncodeToString(e.md5[:]), size: int64(e.size)}, opt)
-	r.s.Observe.WriteDone(linkResult(err), 0)
-	return n, err
+	// commitWrite re-checks, in its transaction, that linked content is still there.
+	n, err := r.commitWrite(p, st, opt)
+	if !st.upload {
+		r.s.Observe.WriteDone(linkResult(err), 0)
+		return n, err
+	}
+	if err == nil && st.inline != nil {
+		os.Remove(st.path)
+	}
+	if _, serr := os.Stat(st.path); errors.Is(serr, os.ErrNotExist) {
+		r.s.forgetUpload(u)
+	}
+	if err != nil {
+		r.s.Observe.WriteDone(writeResult(err), 0)
+		return Node{}, err
+	}
+	r.s.Observe.WriteDone("ok", st.size) // the bytes came in through Append
+	return n, nil
 }
 
 func linkResult(err error) string {

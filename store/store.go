@@ -158,6 +158,19 @@ type WriteOptions struct {
 	By          string
 }
 
+// BatchFile is one file of a WriteBatch.
+type BatchFile struct {
+	Path    string
+	Content []byte
+	Opt     WriteOptions
+}
+
+// BatchResult is the outcome of one file of a WriteBatch.
+type BatchResult struct {
+	Node Node
+	Err  error
+}
+
 // Reader reads one node's content; it supports io.Seeker for ranges.
 type Reader interface {
 	io.ReadSeekCloser
@@ -195,8 +208,14 @@ type Repository interface {
 	List(ctx context.Context, opt ListOptions) (Page[Node], error)
 	Open(ctx context.Context, path string) (Reader, error)
 	Write(ctx context.Context, path string, content io.Reader, opt WriteOptions) (Node, error)
+	// WriteBatch writes many files in one transaction. Each file's content is
+	// verified (SHA256/Size in its options) and committed like Write would; a
+	// file that fails (checksum, clash, NoOverwrite on an existing path, invalid
+	// path or metadata) gets its own error and does not stop the others.
+	WriteBatch(ctx context.Context, files []BatchFile) ([]BatchResult, error)
 	// Link makes path hold content this store already has, found by sha256,
 	// without it being sent again; ErrNotFound when there is no such content.
+	// The built-in store also takes the content of a complete Upload.
 	Link(ctx context.Context, path, sha256 string, opt WriteOptions) (Node, error)
 	Delete(ctx context.Context, path, by string) error
 	SetMetadata(ctx context.Context, path string, metadata map[string]string, by string) (Node, error)

@@ -1,0 +1,121 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/replicator"
+	"github.com/ferrysync/ferry/store"
+	"github.com/julienschmidt/httprouter"
+)
+
+// The agent-to-agent transfer protocol (replicator/wire.go), target side.
+// Only the agents of the group call it, with their shared management token.
+
+func (s *Server) replicaRoutes() {
+	a := fsm.PolicyAdmin
+	s.handle(http.MethodPost, "/v1/replica/plan", a, s.replicaPlan)
+	s.handle(http.MethodPost, "/v1/replica/batch", a, s.replicaBatch)
+	s.handle(http.MethodGet, "/v1/replica/uploads/:sha256", a, s.replicaUploadStatus)
+	s.handle(http.MethodPatch, "/v1/replica/uploads/:sha256", a, s.replicaAppend)
+	s.handle(http.MethodPost, "/v1/replica/commit", a, s.replicaCommit)
+	s.handle(http.MethodPost, "/v1/replica/versions", a, s.replicaVersions)
+}
+
+// maxReplicaJSON bounds a plan, commit or versions body (a plan of 1,000
+// objects with metadata is well under it).
+const maxReplicaJSON = 32 << 20
+
+func decodeReplica(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxReplicaJSON)).Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid JSON body: %v", err)
+		return false
+	}
+	return true
+}
+
+func (s *Server) replicaPlan(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var req replicator.PlanRequest
+	if !decodeReplica(w, r, &req) {
+		return
+	}
+	out, err := s.svc.Receiver().Plan(r.Context(), req)
+	respond(w, out, err)
+}
+
+func (s *Server) replicaBatch(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	q := r.URL.Query()
+	if !required(w, q.Get("project"), "project") || !required(w, q.Get("repo"), "repo") {
+		return
+	}
+	out, err := s.svc.Receiver().Batch(r.Context(), q.Get("project"), q.Get("repo"), identityOf(r), r.Body)
+	respond(w, out, err)
+}
+
+// uploadParams reads ?size= (and ?offset= when wanted).
+func uploadParams(w http.ResponseWriter, r *http.Request, withOffset bool) (size, offset int64, ok bool) {
+	q := r.URL.Query()
+	size, err := strconv.ParseInt(q.Get("size"), 10, 64)
+	if err != nil || size < 0 {
+		writeError(w, http.StatusBadRequest, "size=%q is not a byte count", q.Get("size"))
+		return 0, 0, false
+	}
+	if withOffset {
+		if offset, err = strconv.ParseInt(q.Get("offset"), 10, 64); err != nil || offset < 0 {
+			writeError(w, http.StatusBadRequest, "offset=%q is not a byte offset", q.Get("offset"))
+			return 0, 0, false
+		}
+	}
+	return size, offset, true
+}
+
+func (s *Server) replicaUploadStatus(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	size, _, ok := uploadParams(w, r, false)
+	if !ok {
+		return
+	}
+	out, err := s.svc.Receiver().UploadStatus(ps.ByName("sha256"), size)
+	respond(w, out, err)
+}
+
+// replicaAppend answers 409 with the current offset when the sender is not
+// where the target is, so that it resumes from there.
+func (s *Server) replicaAppend(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	size, offset, ok := uploadParams(w, r, true)
+	if !ok {
+		return
+	}
+	out, err := s.svc.Receiver().Append(r.Context(), ps.ByName("sha256"), size, offset, r.Body)
+	var oe *store.OffsetError
+	if errors.As(err, &oe) {
+		writeJSON(w, http.StatusConflict, replicator.UploadStatus{Offset: oe.Offset, Error: err.Error()})
+		return
+	}
+	if err != nil {
+		writeError(w, statusOf(err), "%s", fmt.Sprint(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) replicaCommit(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var req replicator.CommitRequest
+	if !decodeReplica(w, r, &req) {
+		return
+	}
+	out, err := s.svc.Receiver().Commit(r.Context(), req)
+	respond(w, out, err)
+}
+
+func (s *Server) replicaVersions(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var req replicator.VersionsRequest
+	if !decodeReplica(w, r, &req) {
+		return
+	}
+	out, err := s.svc.Receiver().Versions(r.Context(), req)
+	respond(w, out, err)
+}

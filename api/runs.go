@@ -1,0 +1,162 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/store"
+	"github.com/julienschmidt/httprouter"
+)
+
+// Runs API (docs/replication.md): any agent takes them; object detail is
+// served by the run's executor, through this agent when it is another.
+
+func (s *Server) runRoutes() {
+	r, w := fsm.PolicyRead, fsm.PolicyWrite
+	s.handle(http.MethodPost, "/v1/runs", w, s.startRun)
+	s.handle(http.MethodGet, "/v1/runs", r, s.read(s.listRuns))
+	s.handle(http.MethodGet, "/v1/runs/:id", r, s.read(s.getRun))
+	s.handle(http.MethodGet, "/v1/runs/:id/objects", r, s.runObjects)
+	s.handle(http.MethodPost, "/v1/runs/:id/cancel", w, s.cancelRun)
+	s.handle(http.MethodGet, "/v1/runs/:id/events", r, s.runEvents)
+}
+
+// NewRunSpec is a spec with the document's defaults, for a request to fill in.
+func NewRunSpec() fsm.ReplicaSpec {
+	return fsm.ReplicaSpec{ReplicaObjectType: fsm.ObjectRepository, Setting: fsm.ReplicaSetting{
+		IncludeMetadata: true, ConflictStrategy: fsm.ConflictSkip, ErrorStrategy: fsm.ErrorContinue,
+	}}
+}
+
+func (s *Server) startRun(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	spec := NewRunSpec()
+	if !decodeBody(w, r, &spec) {
+		return
+	}
+	run, err := s.svc.StartRun(r.Context(), secretOf(r), identityOf(r), spec)
+	if err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	s.readHeaders(w)
+	writeJSON(w, http.StatusAccepted, run)
+}
+
+func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	q := r.URL.Query()
+	page, ok := pageOf(w, q.Get("pageNumber"), q.Get("pageSize"))
+	if !ok {
+		return
+	}
+	filter := fsm.RunFilter{State: fsm.RunState(q.Get("state")), TaskKey: q.Get("taskKey")}
+	switch filter.State {
+	case "", fsm.RunWaiting, fsm.RunRunning, fsm.RunSuccess, fsm.RunFailed, fsm.RunCanceled:
+	default:
+		writeError(w, http.StatusBadRequest, "state=%q is not one of WAITING, RUNNING, SUCCESS, FAILED, CANCELED", filter.State)
+		return
+	}
+	writeJSON(w, http.StatusOK, store.Paginate(s.svc.Runs(filter), page))
+}
+
+func (s *Server) getRun(w http.ResponseWriter, _ *http.Request, ps httprouter.Params) {
+	run, ok := s.svc.Run(ps.ByName("id"))
+	if !ok {
+		writeError(w, http.StatusNotFound, "run %s not found", ps.ByName("id"))
+		return
+	}
+	writeJSON(w, http.StatusOK, run)
+}
+
+func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	run, err := s.svc.CancelRun(r.Context(), secretOf(r), ps.ByName("id"))
+	if err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	s.readHeaders(w)
+	writeJSON(w, http.StatusAccepted, run)
+}
+
+// runObjects is served by the agent that executed the run: the detail is in
+// its local store.
+func (s *Server) runObjects(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	run, ok := s.svc.Run(ps.ByName("id"))
+	if !ok {
+		writeError(w, http.StatusNotFound, "run %s not found", ps.ByName("id"))
+		return
+	}
+	if run.Executor != s.svc.ClusterID() {
+		addr, ok := s.svc.ClusterAPIAddr(run.Executor)
+		if !ok {
+			writeError(w, http.StatusServiceUnavailable, "the executor of run %s, cluster %q, has no known address", run.ID, run.Executor)
+			return
+		}
+		s.proxyTo(w, r, run.Executor, addr, s.transport)
+		return
+	}
+	q := r.URL.Query()
+	page, ok := pageOf(w, q.Get("pageNumber"), q.Get("pageSize"))
+	if !ok {
+		return
+	}
+	out, err := s.svc.RunObjects(run.ID, q.Get("status"), q.Get("target"), page)
+	respond(w, out, err)
+}
+
+// ssePing keeps idle event streams (and the proxies on their way) open.
+const ssePing = 15 * time.Second
+
+// runEvents streams a run's changes as Server-Sent Events until it ends.
+func (s *Server) runEvents(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	id := ps.ByName("id")
+	run, ok := s.svc.Run(id)
+	if !ok {
+		writeError(w, http.StatusNotFound, "run %s not found", id)
+		return
+	}
+	rc := http.NewResponseController(w)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	send := func(event string, v fsm.Run) bool {
+		b, _ := json.Marshal(v)
+		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	if !send("run", run) {
+		return
+	}
+	ping := time.NewTicker(ssePing)
+	defer ping.Stop()
+	for !run.State.Terminal() {
+		changed := s.svc.StateChanged()
+		now, ok := s.svc.Run(id)
+		if !ok { // pruned: the last state seen is all there is
+			break
+		}
+		if now.Index != run.Index {
+			run = now
+			if !run.State.Terminal() && !send("run", run) {
+				return
+			}
+			continue
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-changed:
+		case <-ping.C:
+			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil || rc.Flush() != nil {
+				return
+			}
+		}
+	}
+	send("end", run)
+}

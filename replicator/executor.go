@@ -1,0 +1,238 @@
+package replicator
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/store"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+)
+
+// Config wires an Executor into its agent.
+type Config struct {
+	ClusterID string
+	// Dir holds objects.db, the per-object detail of runs.
+	Dir   string
+	Store store.Store
+	FSM   *fsm.FSM
+	// Propose gets a command applied by the leader and waits until this
+	// agent has applied it.
+	Propose func(ctx context.Context, cmd fsm.Command) error
+	// APIAddr finds a cluster's agent.
+	APIAddr func(clusterID string) (string, bool)
+	// Token authenticates this agent to the others (the shared management token).
+	Token     string
+	Transport http.RoundTripper
+	Logger    *slog.Logger
+	Registry  prometheus.Registerer
+
+	// Parallelism is the concurrent transfers per target of a run.
+	Parallelism int
+	// LinkRateLimit caps the bytes per second this agent sends to each
+	// remote cluster, over all runs; 0 is unlimited.
+	LinkRateLimit int64
+	// MaxRuns is how many runs this agent executes at once; others wait.
+	MaxRuns int
+	// ProgressInterval is how often progress goes through Raft.
+	ProgressInterval time.Duration
+	// ChunkSize is the most bytes one upload request carries.
+	ChunkSize int64
+}
+
+func (c *Config) defaults() {
+	if c.Parallelism <= 0 {
+		c.Parallelism = 4
+	}
+	if c.MaxRuns <= 0 {
+		c.MaxRuns = 4
+	}
+	if c.ProgressInterval <= 0 {
+		c.ProgressInterval = time.Second
+	}
+	if c.ChunkSize <= 0 {
+		c.ChunkSize = 64 << 20
+	}
+	if c.Transport == nil {
+		c.Transport = http.DefaultTransport
+	}
+}
+
+// Executor runs, on every agent, the runs the state assigns to it.
+type Executor struct {
+	cfg     Config
+	log     *slog.Logger
+	objects *objectLog
+	metrics *metrics
+	http    *http.Client
+
+	mu     sync.Mutex
+	active map[string]*activeRun
+	links  map[string]*rate.Limiter // per remote cluster
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+type activeRun struct {
+	cancel context.CancelCauseFunc
+}
+
+// errCanceled is the cause of a run's context when a user canceled it.
+var errCanceled = fmt.Errorf("canceled")
+
+// New opens the executor's local state; Start begins executing.
+func New(cfg Config) (*Executor, error) {
+	cfg.defaults()
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	objects, err := openObjectLog(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Executor{
+		cfg: cfg, log: cfg.Logger.With("component", "replicator"), objects: objects, metrics: newMetrics(cfg.Registry),
+		// No overall timeout: an upload request lasts as long as its chunk
+		// takes at the run's rate; the transport bounds connect and headers.
+		http:   &http.Client{Transport: cfg.Transport},
+		active: map[string]*activeRun{}, links: map[string]*rate.Limiter{},
+		ctx: ctx, cancel: cancel,
+	}, nil
+}
+
+// Start begins watching the state for runs to execute.
+func (e *Executor) Start() {
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.loop()
+	}()
+}
+
+// Stop stops every run this agent executes (they stay RUNNING in the state:
+// a restarted agent resumes them, a dead one is failed by the leader) and
+// closes the local state.
+func (e *Executor) Stop() error {
+	e.cancel()
+	e.wg.Wait()
+	return e.objects.Close()
+}
+
+// Objects pages through the per-object detail of a run this agent executed.
+func (e *Executor) Objects(runID, status, target string, page store.PageRequest) (store.Page[ObjectRecord], error) {
+	return e.objects.page(runID, status, target, page)
+}
+
+func (e *Executor) loop() {
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	lastPrune := time.Time{}
+	for {
+		changed := e.cfg.FSM.Changed()
+		e.reconcile()
+		if time.Since(lastPrune) > time.Minute {
+			lastPrune = time.Now()
+			if err := e.objects.prune(func(id string) bool { _, ok := e.cfg.FSM.Run(id); return ok }); err != nil {
+				e.log.Warn("prune run detail", "err", err)
+			}
+		}
+		select {
+		case <-e.ctx.Done():
+			return
+		case <-changed:
+		case <-tick.C:
+		}
+	}
+}
+
+// reconcile starts the runs assigned to this agent and stops those that were
+// canceled or ended elsewhere (the leader failed them).
+func (e *Executor) reconcile() {
+	runs := e.cfg.FSM.Runs(fsm.RunFilter{Executor: e.cfg.ClusterID})
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	live := map[string]bool{}
+	// Oldest first, so that waiting runs start in the order they came.
+	for i := len(runs) - 1; i >= 0; i-- {
+		r := runs[i]
+		if r.State.Terminal() {
+			continue
+		}
+		live[r.ID] = true
+		a, running := e.active[r.ID]
+		switch {
+		case running && r.CancelRequested:
+			a.cancel(errCanceled)
+		case !running && !r.CancelRequested && len(e.active) < e.cfg.MaxRuns:
+			e.startRun(r)
+		}
+	}
+	for id, a := range e.active {
+		if !live[id] {
+			a.cancel(fmt.Errorf("the run ended elsewhere"))
+		}
+	}
+}
+
+// startRun executes r in its own goroutine. Callers hold e.mu.
+func (e *Executor) startRun(r fsm.Run) {
+	ctx, cancel := context.WithCancelCause(e.ctx)
+	e.active[r.ID] = &activeRun{cancel: cancel}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		defer func() {
+			cancel(nil)
+			e.mu.Lock()
+			delete(e.active, r.ID)
+			e.mu.Unlock()
+		}()
+		e.execute(ctx, r)
+	}()
+}
+
+// propose retries a run command until it is applied, refused, or the agent stops.
+func (e *Executor) propose(ctx context.Context, t fsm.CommandType, payload any) error {
+	cmd, err := fsm.NewCommand(t, payload)
+	if err != nil {
+		return err
+	}
+	backoff := 250 * time.Millisecond
+	for {
+		err := e.cfg.Propose(ctx, cmd)
+		if err == nil || fsm.KindOf(err) != "" || ctx.Err() != nil {
+			return err
+		}
+		e.log.Warn("run command not applied yet", "type", t, "err", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 10*time.Second)
+	}
+}
+
+// linkLimiter is the agent-wide limiter towards one cluster (nil: unlimited).
+func (e *Executor) linkLimiter(cluster string) *rate.Limiter {
+	if e.cfg.LinkRateLimit <= 0 {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	l, ok := e.links[cluster]
+	if !ok {
+		l = newLimiter(e.cfg.LinkRateLimit)
+		e.links[cluster] = l
+	}
+	return l
+}

@@ -1,0 +1,41 @@
+package replicator
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics are the data plane's series, per remote cluster where it matters.
+type metrics struct {
+	bytes       *prometheus.CounterVec
+	objects     *prometheus.CounterVec
+	runs        *prometheus.CounterVec
+	duration    prometheus.Histogram
+	inflight    prometheus.Gauge
+	lastSuccess *prometheus.GaugeVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ferry_replication_bytes_total", Help: "Content bytes sent to remote clusters, by source and target cluster.",
+		}, []string{"source", "target"}),
+		objects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ferry_replication_objects_total", Help: "Objects replicated, by target cluster and result (sent, linked, identical, metadata, conflict, failed).",
+		}, []string{"target", "result"}),
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ferry_replication_runs_total", Help: "Runs this agent executed, by final state.",
+		}, []string{"state"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ferry_replication_run_duration_seconds", Help: "Duration of the runs this agent executed.",
+			Buckets: prometheus.ExponentialBuckets(0.1, 2.5, 12),
+		}),
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ferry_replication_inflight_bytes", Help: "Bytes of content this agent is sending right now (requests not yet answered).",
+		}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ferry_replication_last_success_timestamp_seconds", Help: "When a run last brought the target cluster fully in sync (Unix time).",
+		}, []string{"target"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.bytes, m.objects, m.runs, m.duration, m.inflight, m.lastSuccess)
+	}
+	return m
+}

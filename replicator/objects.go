@@ -1,0 +1,130 @@
+package replicator
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/ferrysync/ferry/store"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Object statuses in a run's detail.
+const (
+	StatusSuccess = "SUCCESS"
+	StatusSkipped = "SKIPPED"
+	StatusFailed  = "FAILED"
+)
+
+// ObjectRecord is what happened to one object for one target.
+type ObjectRecord struct {
+	Target     string    `json:"target"`
+	Path       string    `json:"path"`
+	PackageKey string    `json:"packageKey,omitempty"`
+	Version    string    `json:"version,omitempty"`
+	Size       int64     `json:"size"`
+	SHA256     string    `json:"sha256"`
+	Status     string    `json:"status"`
+	Action     string    `json:"action"`
+	Error      string    `json:"error,omitempty"`
+	Time       time.Time `json:"time"`
+}
+
+// objectLog keeps the per-object detail of the runs this agent executed, one
+// bucket per run, in <data-dir>/replicator/objects.db. It is local: other
+// agents read it through this agent's API.
+type objectLog struct {
+	db *bolt.DB
+}
+
+func openObjectLog(dir string) (*objectLog, error) {
+	db, err := bolt.Open(filepath.Join(dir, "objects.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open run object log: %w", err)
+	}
+	return &objectLog{db: db}, nil
+}
+
+func (l *objectLog) Close() error { return l.db.Close() }
+
+// add appends records of one run in one transaction.
+func (l *objectLog) add(runID string, recs []ObjectRecord) error {
+	return l.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte(runID))
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			seq, _ := b.NextSequence()
+			v, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			if err := b.Put(binary.BigEndian.AppendUint64(nil, seq), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// page lists a run's records that match, in the order they happened.
+func (l *objectLog) page(runID, status, target string, pr store.PageRequest) (store.Page[ObjectRecord], error) {
+	pr = normalizePage(pr)
+	out := store.Page[ObjectRecord]{PageNumber: pr.Number, PageSize: pr.Size, Records: []ObjectRecord{}}
+	skip := int64(pr.Number-1) * int64(pr.Size)
+	err := l.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(runID))
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(_, v []byte) error {
+			var r ObjectRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return err
+			}
+			if (status != "" && r.Status != status) || (target != "" && r.Target != target) {
+				return nil
+			}
+			if out.TotalRecords >= skip && len(out.Records) < pr.Size {
+				out.Records = append(out.Records, r)
+			}
+			out.TotalRecords++
+			return nil
+		})
+	})
+	out.TotalPages = (out.TotalRecords + int64(pr.Size) - 1) / int64(pr.Size)
+	return out, err
+}
+
+// prune drops the detail of runs the state no longer has.
+func (l *objectLog) prune(keep func(runID string) bool) error {
+	return l.db.Update(func(tx *bolt.Tx) error {
+		var gone [][]byte
+		_ = tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+			if !keep(string(name)) {
+				gone = append(gone, append([]byte(nil), name...))
+			}
+			return nil
+		})
+		for _, name := range gone {
+			if err := tx.DeleteBucket(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func normalizePage(pr store.PageRequest) store.PageRequest {
+	if pr.Number < 1 {
+		pr.Number = 1
+	}
+	if pr.Size < 1 {
+		pr.Size = store.DefaultPageSize
+	}
+	pr.Size = min(pr.Size, store.MaxPageSize)
+	return pr
+}

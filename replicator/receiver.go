@@ -1,0 +1,212 @@
+package replicator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+
+	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/store"
+)
+
+// TargetStore is what the receiving side needs from the local store.
+type TargetStore interface {
+	store.Store
+	Upload(sha256hex string, size int64) (*store.Upload, error)
+	HasContent(sha256hex string) (int64, bool)
+}
+
+// Receiver is the target side of the transfer protocol. Nothing it does makes
+// partial content visible: batches commit whole, uploads only once verified.
+type Receiver struct {
+	Store TargetStore
+}
+
+// repository opens the target repository, creating its project and itself
+// when missing (the task document: "created on the remote if missing").
+func (rc *Receiver) repository(ctx context.Context, project, repo, repoType, by string) (store.Repository, error) {
+	r, err := rc.Store.Repository(ctx, project, repo)
+	if err == nil || !errors.Is(err, store.ErrNotFound) || repoType == "" {
+		return r, err
+	}
+	if _, err := rc.Store.Project(ctx, project); errors.Is(err, store.ErrNotFound) {
+		if _, err := rc.Store.CreateProject(ctx, store.Project{Name: project, CreatedBy: by}); err != nil && !errors.Is(err, store.ErrExists) {
+			return nil, err
+		}
+	}
+	if _, err := rc.Store.CreateRepo(ctx, store.Repo{Project: project, Name: repo, Type: store.RepoType(repoType), CreatedBy: by}); err != nil && !errors.Is(err, store.ErrExists) {
+		return nil, err
+	}
+	return rc.Store.Repository(ctx, project, repo)
+}
+
+// Plan answers, per object, what the target lacks; content it holds under
+// another path is linked at once.
+func (rc *Receiver) Plan(ctx context.Context, req PlanRequest) (PlanResponse, error) {
+	if len(req.Objects) > maxPlanObjects {
+		return PlanResponse{}, fmt.Errorf("%w: a plan takes at most %d objects", store.ErrInvalid, maxPlanObjects)
+	}
+	repo, err := rc.repository(ctx, req.Project, req.Repo, req.RepoType, req.By)
+	if err != nil {
+		return PlanResponse{}, err
+	}
+	out := PlanResponse{Results: make([]PlanResult, len(req.Objects))}
+	for i, o := range req.Objects {
+		out.Results[i] = rc.planOne(ctx, repo, req, o)
+	}
+	return out, nil
+}
+
+func (rc *Receiver) planOne(ctx context.Context, repo store.Repository, req PlanRequest, o PlanObject) PlanResult {
+	fail := func(err error) PlanResult { return PlanResult{Action: ActionError, Error: err.Error()} }
+	meta := o.Metadata
+	if !req.IncludeMetadata {
+		meta = nil
+	}
+	have, err := repo.Stat(ctx, o.Path)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return rc.linkOrSend(ctx, repo, o, meta, false, req.By)
+	case err != nil:
+		return fail(err)
+	case have.SHA256 == o.SHA256 && have.Size == o.Size:
+		if !req.IncludeMetadata || sameMetadata(have.Metadata, meta) {
+			return PlanResult{Action: ActionIdentical}
+		}
+		if _, err := repo.SetMetadata(ctx, o.Path, meta, req.By); err != nil {
+			return fail(err)
+		}
+		return PlanResult{Action: ActionMetadata}
+	case req.Conflict != fsm.ConflictOverwrite:
+		return PlanResult{Action: ActionConflict, Conflict: true}
+	default:
+		res := rc.linkOrSend(ctx, repo, o, meta, true, req.By)
+		res.Conflict = true
+		return res
+	}
+}
+
+func (rc *Receiver) linkOrSend(ctx context.Context, repo store.Repository, o PlanObject, meta map[string]string, overwrite bool, by string) PlanResult {
+	if size, ok := rc.Store.HasContent(o.SHA256); !ok || size != o.Size {
+		return PlanResult{Action: ActionSend}
+	}
+	_, err := repo.Link(ctx, o.Path, o.SHA256, store.WriteOptions{Size: o.Size, Metadata: meta, NoOverwrite: !overwrite, By: by})
+	switch {
+	case err == nil:
+		return PlanResult{Action: ActionLinked}
+	case errors.Is(err, store.ErrNotFound):
+		return PlanResult{Action: ActionSend} // collected meanwhile
+	default:
+		return PlanResult{Action: ActionError, Error: err.Error()}
+	}
+}
+
+func sameMetadata(a, b map[string]string) bool { return len(a) == len(b) && maps.Equal(a, b) }
+
+// Batch writes a batch of small files in one store transaction. The body is
+// read whole first, so a batch cut short commits nothing.
+func (rc *Receiver) Batch(ctx context.Context, project, repoName, by string, body io.Reader) (ItemsResponse, error) {
+	heads, bodies, err := readFrames(body)
+	if err != nil {
+		return ItemsResponse{}, fmt.Errorf("%w: %v", store.ErrInvalid, err)
+	}
+	repo, err := rc.Store.Repository(ctx, project, repoName)
+	if err != nil {
+		return ItemsResponse{}, err
+	}
+	out := ItemsResponse{Results: make([]ItemResult, len(heads))}
+	var files []store.BatchFile
+	var at []int
+	for i, h := range heads {
+		// A retried batch finds what its first attempt wrote: that is success.
+		if n, err := repo.Stat(ctx, h.Path); err == nil && n.SHA256 == h.SHA256 && sameMetadata(n.Metadata, h.Metadata) {
+			continue
+		}
+		files = append(files, store.BatchFile{Path: h.Path, Content: bodies[i],
+			Opt: store.WriteOptions{SHA256: h.SHA256, Size: h.Size, Metadata: h.Metadata, NoOverwrite: !h.Overwrite, By: by}})
+		at = append(at, i)
+	}
+	if len(files) == 0 {
+		return out, nil
+	}
+	res, err := repo.WriteBatch(ctx, files)
+	if err != nil {
+		return ItemsResponse{}, err
+	}
+	for j, r := range res {
+		if r.Err != nil {
+			out.Results[at[j]].Error = r.Err.Error()
+		}
+	}
+	return out, nil
+}
+
+// UploadStatus reports how much of a content has arrived.
+func (rc *Receiver) UploadStatus(sha256hex string, size int64) (UploadStatus, error) {
+	u, err := rc.Store.Upload(sha256hex, size)
+	if err != nil {
+		return UploadStatus{}, err
+	}
+	return UploadStatus{Offset: u.Offset(), Complete: u.Complete()}, nil
+}
+
+// Append adds bytes at offset to an upload; what arrived before a broken
+// connection is kept, so the sender resumes from the offset it gets back.
+func (rc *Receiver) Append(ctx context.Context, sha256hex string, size, offset int64, body io.Reader) (UploadStatus, error) {
+	u, err := rc.Store.Upload(sha256hex, size)
+	if err != nil {
+		return UploadStatus{}, err
+	}
+	n, err := u.Append(ctx, offset, body)
+	return UploadStatus{Offset: n, Complete: u.Complete()}, err
+}
+
+// Commit creates files from uploaded (or already held) content.
+func (rc *Receiver) Commit(ctx context.Context, req CommitRequest) (ItemsResponse, error) {
+	repo, err := rc.Store.Repository(ctx, req.Project, req.Repo)
+	if err != nil {
+		return ItemsResponse{}, err
+	}
+	out := ItemsResponse{Results: make([]ItemResult, len(req.Entries))}
+	for i, e := range req.Entries {
+		if n, err := repo.Stat(ctx, e.Path); err == nil && n.SHA256 == e.SHA256 && sameMetadata(n.Metadata, e.Metadata) {
+			continue // a retried commit
+		}
+		_, err := repo.Link(ctx, e.Path, e.SHA256, store.WriteOptions{Size: e.Size, Metadata: e.Metadata, NoOverwrite: !e.Overwrite, By: req.By})
+		if err != nil {
+			out.Results[i].Error = err.Error()
+		}
+	}
+	return out, nil
+}
+
+// Versions creates or updates package versions; an identical one is left
+// alone so that a re-run changes nothing.
+func (rc *Receiver) Versions(ctx context.Context, req VersionsRequest) (ItemsResponse, error) {
+	repo, err := rc.Store.Repository(ctx, req.Project, req.Repo)
+	if err != nil {
+		return ItemsResponse{}, err
+	}
+	out := ItemsResponse{Results: make([]ItemResult, len(req.Versions))}
+	for i, v := range req.Versions {
+		have, err := repo.Version(ctx, v.PackageKey, v.Version)
+		if err == nil && sameMetadata(have.Metadata, v.Metadata) && sameSet(have.Paths, v.Paths) {
+			continue
+		}
+		_, err = repo.PutVersion(ctx, store.PackageVersion{PackageKey: v.PackageKey, Version: v.Version, Paths: v.Paths, Metadata: v.Metadata, CreatedBy: req.By, ModifiedBy: req.By})
+		if err != nil {
+			out.Results[i].Error = err.Error()
+		}
+	}
+	return out, nil
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}

@@ -1,0 +1,520 @@
+package replicator
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ferrysync/ferry/fsm"
+	"golang.org/x/time/rate"
+)
+
+// Batching: files up to batchFileMax go in batches of up to batchMaxFiles
+// files or batchMaxBytes bytes (one request, one target transaction); larger
+// ones go as resumable uploads.
+const (
+	batchFileMax  = 1 << 20
+	batchMaxFiles = 1000
+	batchMaxBytes = 8 << 20
+	planBatch     = 1000
+	// objectAttempts bounds the resumptions of one upload.
+	objectAttempts = 6
+)
+
+// targetExec pushes a run's selection to one remote cluster.
+type targetExec struct {
+	x        *runExec
+	id       string
+	remote   *remote
+	limiters []*rate.Limiter
+
+	objectsTotal, objectsDone, objectsSkipped, objectsFailed, conflicts atomic.Int64
+	bytesTotal, bytesDone, bytesSkipped, bytesFailed, bytesSent         atomic.Int64
+	// wire counts every byte sent (frame headers too), for the rate.
+	wire atomic.Int64
+	rate atomic.Int64
+
+	mu       sync.Mutex
+	err      error // why the target failed, if it did
+	lastSent int64
+	lastAt   time.Time
+}
+
+func newTargetExec(x *runExec, id string) *targetExec {
+	e := x.e
+	return &targetExec{
+		x: x, id: id,
+		remote:   &remote{cluster: id, addr: func() (string, bool) { return e.cfg.APIAddr(id) }, token: e.cfg.Token, http: e.http, retry: defaultRetry},
+		limiters: []*rate.Limiter{newLimiter(x.run.Spec.Setting.RateLimit), e.linkLimiter(id)},
+		lastAt:   time.Now(),
+	}
+}
+
+func (t *targetExec) total(sels []selection) {
+	for _, s := range sels {
+		for _, o := range s.objects {
+			t.objectsTotal.Add(1)
+			t.bytesTotal.Add(o.Size)
+		}
+	}
+}
+
+// setErr records the first reason the target failed.
+func (t *targetExec) setErr(err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.err == nil {
+		t.err = err
+	}
+}
+
+func (t *targetExec) failure() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.err
+}
+
+// sampleRate updates the current sending rate, smoothed over intervals.
+func (t *targetExec) sampleRate() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now, sent := time.Now(), t.wire.Load()
+	if dt := now.Sub(t.lastAt).Seconds(); dt > 0 {
+		cur := float64(sent-t.lastSent) / dt
+		prev := float64(t.rate.Load())
+		t.rate.Store(int64(0.5*cur + 0.5*prev))
+	}
+	t.lastSent, t.lastAt = sent, now
+}
+
+func (t *targetExec) snapshot(final bool) fsm.TargetProgress {
+	p := fsm.TargetProgress{
+		ClusterID: t.id, State: fsm.RunRunning,
+		ObjectsTotal: t.objectsTotal.Load(), ObjectsDone: t.objectsDone.Load(), ObjectsSkipped: t.objectsSkipped.Load(),
+		ObjectsFailed: t.objectsFailed.Load(), Conflicts: t.conflicts.Load(),
+		BytesTotal: t.bytesTotal.Load(), BytesDone: t.bytesDone.Load(), BytesSkipped: t.bytesSkipped.Load(),
+		BytesFailed: t.bytesFailed.Load(), BytesSent: t.bytesSent.Load(), BytesPerSecond: t.rate.Load(),
+	}
+	if err := t.failure(); err != nil {
+		p.Error = err.Error()
+	}
+	if final {
+		p.BytesPerSecond = 0
+		accounted := p.ObjectsDone + p.ObjectsSkipped + p.ObjectsFailed
+		switch {
+		case p.Error != "" || p.ObjectsFailed > 0:
+			p.State = fsm.RunFailed
+			if p.Error == "" {
+				p.Error = fmt.Sprintf("%d objects failed", p.ObjectsFailed)
+			}
+		case accounted < p.ObjectsTotal:
+			p.State = fsm.RunCanceled
+		default:
+			p.State = fsm.RunSuccess
+		}
+	}
+	return p
+}
+
+// outcome accounts for one object and records it.
+func (t *targetExec) outcome(o object, action, errText string) {
+	status := StatusSuccess
+	switch action {
+	case ActionIdentical:
+		status = StatusSkipped
+		t.objectsSkipped.Add(1)
+		t.bytesSkipped.Add(o.Size)
+	case ActionConflict:
+		if t.x.run.Spec.Setting.ConflictStrategy == fsm.ConflictFastFail {
+			status = StatusFailed
+			t.objectsFailed.Add(1)
+			t.bytesFailed.Add(o.Size)
+			break
+		}
+		status = StatusSkipped
+		t.objectsSkipped.Add(1)
+		t.bytesSkipped.Add(o.Size)
+	case ActionError:
+		status = StatusFailed
+		t.objectsFailed.Add(1)
+		t.bytesFailed.Add(o.Size)
+	default: // sent, linked, metadata
+		t.objectsDone.Add(1)
+		t.bytesDone.Add(o.Size)
+	}
+	result := action
+	if action == ActionError {
+		result = "failed"
+	}
+	t.x.e.metrics.objects.WithLabelValues(t.id, result).Inc()
+	t.x.record(ObjectRecord{Target: t.id, Path: o.Path, PackageKey: o.PackageKey, Version: o.Version, Size: o.Size,
+		SHA256: o.SHA256, Status: status, Action: action, Error: errText})
+}
+
+// objectFailed accounts for a failed object and applies the error strategy.
+func (t *targetExec) objectFailed(o object, err error) {
+	t.outcome(o, ActionError, err.Error())
+	if t.x.run.Spec.Setting.ErrorStrategy == fsm.ErrorFastFail {
+		t.x.fail(fmt.Errorf("%s on %s: %v (errorStrategy FAST_FAIL)", o.Path, t.id, err))
+	}
+}
+
+// execute plans and transfers every selection to the target. A target that
+// stays unreachable through the retries fails alone: the others go on.
+func (t *targetExec) execute(ctx context.Context, sels []selection) {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	for _, sel := range sels {
+		if ctx.Err() != nil {
+			break
+		}
+		if err := t.replicate(ctx, stop, sel); err != nil {
+			t.setErr(err)
+			stop(err)
+		}
+	}
+	if err := context.Cause(ctx); err != nil && t.failure() == nil && !errors.Is(err, errCanceled) && !errors.Is(err, context.Canceled) {
+		t.setErr(err)
+	}
+	// What was never reached counts as failed when the target failed.
+	if t.failure() != nil {
+		left := t.objectsTotal.Load() - t.objectsDone.Load() - t.objectsSkipped.Load() - t.objectsFailed.Load()
+		leftBytes := t.bytesTotal.Load() - t.bytesDone.Load() - t.bytesSkipped.Load() - t.bytesFailed.Load()
+		t.objectsFailed.Add(max(left, 0))
+		t.bytesFailed.Add(max(leftBytes, 0))
+	}
+}
+
+// job is a unit of transfer work: a batch of small files or one large file.
+type job struct {
+	batch []planned
+	large *planned
+}
+
+type planned struct {
+	o         object
+	overwrite bool
+}
+
+func (t *targetExec) replicate(ctx context.Context, stop context.CancelCauseFunc, sel selection) error {
+	setting := t.x.run.Spec.Setting
+	project, repoName := sel.spec.RemoteProjectID, sel.spec.RemoteRepoName
+	jobs := make(chan job)
+	var workers sync.WaitGroup
+	for range t.x.e.cfg.Parallelism {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for j := range jobs {
+				if err := t.transfer(ctx, project, repoName, j); err != nil {
+					stop(err)
+				}
+			}
+		}()
+	}
+	var planErr error
+	var batch []planned
+	var batchBytes int64
+	flush := func() {
+		if len(batch) > 0 {
+			select {
+			case jobs <- job{batch: batch}:
+			case <-ctx.Done():
+			}
+			batch, batchBytes = nil, 0
+		}
+	}
+	// Content is sent once per target: other paths with the same content are
+	// linked after it has arrived.
+	queued := map[string]bool{}
+	var linkLater []planned
+plan:
+	for start := 0; start < len(sel.objects); start += planBatch {
+		objs := sel.objects[start:min(start+planBatch, len(sel.objects))]
+		req := PlanRequest{Project: project, Repo: repoName, RepoType: sel.repoType, Conflict: setting.ConflictStrategy,
+			IncludeMetadata: setting.IncludeMetadata, By: "replication:" + t.x.run.ID}
+		for _, o := range objs {
+			req.Objects = append(req.Objects, PlanObject{Path: o.Path, Size: o.Size, SHA256: o.SHA256, Metadata: t.metadata(o)})
+		}
+		resp, err := t.remote.plan(ctx, req)
+		if err != nil {
+			planErr = err
+			break
+		}
+		for i, res := range resp.Results {
+			o := objs[i]
+			if res.Conflict {
+				t.conflicts.Add(1)
+			}
+			switch res.Action {
+			case ActionSend:
+				p := planned{o: o, overwrite: res.Conflict}
+				if queued[o.SHA256] {
+					linkLater = append(linkLater, p)
+					continue
+				}
+				queued[o.SHA256] = true
+				if o.Size > batchFileMax {
+					select {
+					case jobs <- job{large: &p}:
+					case <-ctx.Done():
+						break plan
+					}
+					continue
+				}
+				if len(batch) >= batchMaxFiles || batchBytes+o.Size > batchMaxBytes {
+					flush()
+				}
+				batch, batchBytes = append(batch, p), batchBytes+o.Size
+			case ActionConflict:
+				t.outcome(o, ActionConflict, "the target holds different content at this path")
+				if setting.ConflictStrategy == fsm.ConflictFastFail {
+					t.x.fail(fmt.Errorf("conflict at %s on %s (conflictStrategy FAST_FAIL)", o.Path, t.id))
+					break plan
+				}
+			case ActionLinked, ActionIdentical, ActionMetadata:
+				t.outcome(o, res.Action, "")
+			default:
+				t.objectFailed(o, errors.New(res.Error))
+			}
+		}
+	}
+	flush()
+	close(jobs)
+	workers.Wait()
+	if planErr != nil {
+		return planErr
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	if err := t.link(ctx, project, repoName, linkLater); err != nil {
+		return err
+	}
+	return t.versions(ctx, project, repoName, sel)
+}
+
+// link commits paths whose content was sent for another path of this run.
+func (t *targetExec) link(ctx context.Context, project, repoName string, ps []planned) error {
+	for start := 0; start < len(ps); start += planBatch {
+		part := ps[start:min(start+planBatch, len(ps))]
+		req := CommitRequest{Project: project, Repo: repoName, By: "replication:" + t.x.run.ID}
+		for _, p := range part {
+			req.Entries = append(req.Entries, FrameHeader{Path: p.o.Path, Size: p.o.Size, SHA256: p.o.SHA256, Metadata: t.metadata(p.o), Overwrite: p.overwrite})
+		}
+		resp, err := t.remote.items(ctx, "/v1/replica/commit", req, len(req.Entries))
+		if err != nil {
+			return err
+		}
+		for i, r := range resp.Results {
+			if r.Error != "" {
+				t.objectFailed(part[i].o, errors.New(r.Error))
+			} else {
+				t.outcome(part[i].o, ActionLinked, "")
+			}
+		}
+	}
+	return nil
+}
+
+// metadata is what of a node's metadata a run carries.
+func (t *targetExec) metadata(o object) map[string]string {
+	if !t.x.run.Spec.Setting.IncludeMetadata {
+		return nil
+	}
+	return o.Metadata
+}
+
+// versions replicates the package versions whose files are all there.
+func (t *targetExec) versions(ctx context.Context, project, repoName string, sel selection) error {
+	if len(sel.versions) == 0 {
+		return nil
+	}
+	req := VersionsRequest{Project: project, Repo: repoName, By: "replication:" + t.x.run.ID}
+	for _, v := range sel.versions {
+		if !t.x.run.Spec.Setting.IncludeMetadata {
+			v.Metadata = nil
+		}
+		req.Versions = append(req.Versions, v)
+	}
+	resp, err := t.remote.items(ctx, "/v1/replica/versions", req, len(req.Versions))
+	if err != nil {
+		return err
+	}
+	for i, r := range resp.Results {
+		if r.Error != "" {
+			// A version some of whose files failed cannot be made; the
+			// files already say why, so this is only logged.
+			t.x.log.Warn("package version not replicated", "target", t.id, "package", req.Versions[i].PackageKey, "version", req.Versions[i].Version, "err", r.Error)
+		}
+	}
+	return nil
+}
+
+// transfer sends one job. It returns an error only when the target must be
+// given up (unreachable); object failures are accounted for here.
+func (t *targetExec) transfer(ctx context.Context, project, repoName string, j job) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	if j.large != nil {
+		return t.upload(ctx, project, repoName, *j.large)
+	}
+	return t.sendBatch(ctx, project, repoName, j.batch)
+}
+
+// meter passes a request body through the limiters and counts it; content
+// counts towards bytesSent as well when it is only content.
+func (t *targetExec) meter(ctx context.Context, r io.Reader, content bool) io.Reader {
+	bytes := t.x.e.metrics.bytes.WithLabelValues(t.x.run.Spec.SourceCluster, t.id)
+	return &meteredReader{ctx: ctx, r: r, limiters: t.limiters, sent: &t.wire, onRead: func(n int64) {
+		bytes.Add(float64(n))
+		if content {
+			t.bytesSent.Add(n)
+		}
+	}}
+}
+
+func (t *targetExec) sendBatch(ctx context.Context, project, repoName string, items []planned) error {
+	var buf bytes.Buffer
+	var sent []planned
+	for _, p := range items {
+		content, err := t.read(ctx, p.o)
+		if err != nil {
+			t.objectFailed(p.o, err)
+			continue
+		}
+		h := FrameHeader{Path: p.o.Path, Size: p.o.Size, SHA256: p.o.SHA256, Metadata: t.metadata(p.o), Overwrite: p.overwrite}
+		if err := writeFrame(&buf, h, content); err != nil {
+			return err
+		}
+		sent = append(sent, p)
+	}
+	if len(sent) == 0 {
+		return nil
+	}
+	body := buf.Bytes()
+	inflight := t.x.e.metrics.inflight
+	inflight.Add(float64(len(body)))
+	defer inflight.Sub(float64(len(body)))
+	resp, err := t.remote.batch(ctx, project, repoName, len(sent), func() (io.Reader, error) {
+		return t.meter(ctx, bytes.NewReader(body), false), nil
+	})
+	if err != nil {
+		var ue *unreachableError
+		if errors.As(err, &ue) || ctx.Err() != nil {
+			return err
+		}
+		for _, p := range sent {
+			t.objectFailed(p.o, err)
+		}
+		return nil
+	}
+	for i, r := range resp.Results {
+		if r.Error != "" {
+			t.objectFailed(sent[i].o, errors.New(r.Error))
+		} else {
+			t.bytesSent.Add(sent[i].o.Size)
+			t.outcome(sent[i].o, ActionSend, "")
+		}
+	}
+	return nil
+}
+
+// read reads a small file's content, checking it is still what was planned.
+func (t *targetExec) read(ctx context.Context, o object) ([]byte, error) {
+	repo, err := t.x.e.cfg.Store.Repository(ctx, t.x.run.Spec.LocalProjectID, o.repo)
+	if err != nil {
+		return nil, err
+	}
+	rd, err := repo.Open(ctx, o.Path)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	if rd.Node().SHA256 != o.SHA256 {
+		return nil, fmt.Errorf("the source changed during the run")
+	}
+	return io.ReadAll(io.LimitReader(rd, o.Size+1))
+}
+
+// upload sends a large file in resumable pieces, then commits it.
+func (t *targetExec) upload(ctx context.Context, project, repoName string, p planned) error {
+	o := p.o
+	st, err := t.remote.uploadStatus(ctx, o.SHA256, o.Size)
+	for attempt := 1; err == nil && !st.Complete; attempt++ {
+		var next UploadStatus
+		next, err = t.sendFrom(ctx, o, st.Offset)
+		if err == nil {
+			st = next
+			continue
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if attempt >= objectAttempts {
+			break
+		}
+		t.x.log.Warn("upload interrupted, resuming", "target", t.id, "path", o.Path, "offset", st.Offset, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(defaultRetry.first << min(attempt, 5)):
+		}
+		st, err = t.remote.uploadStatus(ctx, o.SHA256, o.Size)
+	}
+	if err == nil {
+		var resp ItemsResponse
+		entry := FrameHeader{Path: o.Path, Size: o.Size, SHA256: o.SHA256, Metadata: t.metadata(o), Overwrite: p.overwrite}
+		resp, err = t.remote.items(ctx, "/v1/replica/commit", CommitRequest{Project: project, Repo: repoName, By: "replication:" + t.x.run.ID, Entries: []FrameHeader{entry}}, 1)
+		if err == nil && resp.Results[0].Error != "" {
+			err = errors.New(resp.Results[0].Error)
+		}
+		if err == nil {
+			t.outcome(o, ActionSend, "")
+			return nil
+		}
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	var ue *unreachableError
+	if errors.As(err, &ue) {
+		return err
+	}
+	t.objectFailed(o, err)
+	return nil
+}
+
+// sendFrom sends the file from offset, up to one chunk, in one request.
+func (t *targetExec) sendFrom(ctx context.Context, o object, offset int64) (UploadStatus, error) {
+	repo, err := t.x.e.cfg.Store.Repository(ctx, t.x.run.Spec.LocalProjectID, o.repo)
+	if err != nil {
+		return UploadStatus{}, err
+	}
+	rd, err := repo.Open(ctx, o.Path)
+	if err != nil {
+		return UploadStatus{}, err
+	}
+	defer rd.Close()
+	if rd.Node().SHA256 != o.SHA256 {
+		return UploadStatus{}, fmt.Errorf("the source changed during the run")
+	}
+	if _, err := rd.Seek(offset, io.SeekStart); err != nil {
+		return UploadStatus{}, err
+	}
+	n := min(o.Size-offset, t.x.e.cfg.ChunkSize)
+	inflight := t.x.e.metrics.inflight
+	inflight.Add(float64(n))
+	defer inflight.Sub(float64(n))
+	st, err := t.remote.appendOnce(ctx, o.SHA256, o.Size, offset, t.meter(ctx, io.LimitReader(rd, n), true))
+	if err == nil && st.Offset <= offset && !st.Complete {
+		err = fmt.Errorf("upload made no progress at offset %d", offset)
+	}
+	return st, err
+}

@@ -1,0 +1,199 @@
+package replicator
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+)
+
+// The transfer protocol, target side, under /v1/replica (policy admin: the
+// agents of a group share the management token).
+//
+//	POST  /v1/replica/plan                       PlanRequest → PlanResponse
+//	POST  /v1/replica/batch?project=&repo=       frames      → ItemsResponse
+//	GET   /v1/replica/uploads/{sha256}?size=     → UploadStatus
+//	PATCH /v1/replica/uploads/{sha256}?size=&offset=  bytes → UploadStatus (409 with the current offset)
+//	POST  /v1/replica/commit                     CommitRequest → ItemsResponse
+//	POST  /v1/replica/versions                   VersionsRequest → ItemsResponse
+
+// Plan actions: what the target did or needs for one object.
+const (
+	ActionSend      = "send"      // the content must be sent
+	ActionLinked    = "linked"    // the target held the content and linked it at the path
+	ActionIdentical = "identical" // the path already holds this content (and metadata)
+	ActionMetadata  = "metadata"  // the path held this content; its metadata was updated
+	ActionConflict  = "conflict"  // the path holds different content and the strategy keeps it
+	ActionError     = "error"
+)
+
+// PlanRequest asks a target what it lacks of a batch of objects.
+type PlanRequest struct {
+	Project  string `json:"project"`
+	Repo     string `json:"repo"`
+	RepoType string `json:"repoType"`
+	// Conflict is the run's conflict strategy; with OVERWRITE the target
+	// links or asks for the new content, otherwise it reports the conflict.
+	Conflict        string       `json:"conflictStrategy"`
+	IncludeMetadata bool         `json:"includeMetadata"`
+	By              string       `json:"by"`
+	Objects         []PlanObject `json:"objects"`
+}
+
+// PlanObject describes one file of the source.
+type PlanObject struct {
+	Path     string            `json:"path"`
+	Size     int64             `json:"size"`
+	SHA256   string            `json:"sha256"`
+	Metadata map[string]string `json:"metadata,omitempty"`
+}
+
+// PlanResponse answers a PlanRequest, one result per object in order.
+type PlanResponse struct {
+	Results []PlanResult `json:"results"`
+}
+
+// PlanResult is the target's answer for one object.
+type PlanResult struct {
+	Action string `json:"action"`
+	// Conflict is set when the path held different content (whatever the
+	// strategy did with it).
+	Conflict bool   `json:"conflict,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+// FrameHeader precedes each file's bytes in a batch body: a JSON line, then
+// exactly Size bytes.
+type FrameHeader struct {
+	Path      string            `json:"path"`
+	Size      int64             `json:"size"`
+	SHA256    string            `json:"sha256"`
+	Metadata  map[string]string `json:"metadata,omitempty"`
+	Overwrite bool              `json:"overwrite,omitempty"`
+}
+
+// ItemsResponse has one result per item of a batch, commit or versions call.
+type ItemsResponse struct {
+	Results []ItemResult `json:"results"`
+}
+
+// ItemResult is one item's outcome; Error is empty on success.
+type ItemResult struct {
+	Error string `json:"error,omitempty"`
+}
+
+// UploadStatus is where a resumable upload stands.
+type UploadStatus struct {
+	Offset   int64  `json:"offset"`
+	Complete bool   `json:"complete"`
+	Error    string `json:"error,omitempty"`
+}
+
+// CommitRequest creates files from uploaded content.
+type CommitRequest struct {
+	Project string        `json:"project"`
+	Repo    string        `json:"repo"`
+	By      string        `json:"by"`
+	Entries []FrameHeader `json:"entries"`
+}
+
+// VersionsRequest creates or updates package versions whose files are there.
+type VersionsRequest struct {
+	Project  string           `json:"project"`
+	Repo     string           `json:"repo"`
+	By       string           `json:"by"`
+	Versions []PackageVersion `json:"versions"`
+}
+
+// PackageVersion is a version as replicated.
+type PackageVersion struct {
+	PackageKey string            `json:"packageKey"`
+	Version    string            `json:"version"`
+	Paths      []string          `json:"paths"`
+	Metadata   map[string]string `json:"metadata,omitempty"`
+}
+
+// Bounds of one protocol call: a bad or hostile peer cannot make the target
+// buffer without end.
+const (
+	maxPlanObjects = 1000
+	maxFrameHeader = 64 << 10
+	maxBatchFile   = 1 << 20
+	maxBatchBytes  = 16 << 20
+	maxBatchFiles  = 2000
+	maxJSONBody    = 32 << 20
+)
+
+// writeFrame writes one file of a batch.
+func writeFrame(w io.Writer, h FrameHeader, content []byte) error {
+	b, err := json.Marshal(h)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(append(b, '\n')); err != nil {
+		return err
+	}
+	_, err = w.Write(content)
+	return err
+}
+
+// readFrames reads a whole batch body, bounded, before anything is written:
+// a batch cut short by a broken connection commits nothing.
+func readFrames(r io.Reader) ([]FrameHeader, [][]byte, error) {
+	br := bufio.NewReaderSize(r, 256<<10)
+	var heads []FrameHeader
+	var bodies [][]byte
+	var total int64
+	for {
+		line, err := readLine(br)
+		if err == io.EOF && len(line) == 0 {
+			return heads, bodies, nil
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("batch frame %d: %w", len(heads), err)
+		}
+		var h FrameHeader
+		if err := json.Unmarshal(line, &h); err != nil {
+			return nil, nil, fmt.Errorf("batch frame %d: bad header: %w", len(heads), err)
+		}
+		if h.Size < 0 || h.Size > maxBatchFile {
+			return nil, nil, fmt.Errorf("batch frame %d: size %d is not within 0..%d", len(heads), h.Size, maxBatchFile)
+		}
+		total += h.Size
+		if total > maxBatchBytes || len(heads) >= maxBatchFiles {
+			return nil, nil, fmt.Errorf("batch is larger than %d files or %d bytes", maxBatchFiles, maxBatchBytes)
+		}
+		body := make([]byte, h.Size)
+		if _, err := io.ReadFull(br, body); err != nil {
+			return nil, nil, fmt.Errorf("batch frame %d (%s): %w", len(heads), h.Path, err)
+		}
+		h.Metadata = maps.Clone(h.Metadata)
+		heads, bodies = append(heads, h), append(bodies, body)
+	}
+}
+
+// readLine reads up to a newline, bounded by maxFrameHeader.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		line = append(line, chunk...)
+		if len(line) > maxFrameHeader {
+			return nil, fmt.Errorf("frame header longer than %d bytes", maxFrameHeader)
+		}
+		switch err {
+		case nil:
+			return line[:len(line)-1], nil
+		case bufio.ErrBufferFull:
+			continue
+		case io.EOF:
+			if len(line) == 0 {
+				return nil, io.EOF
+			}
+			return nil, io.ErrUnexpectedEOF
+		default:
+			return nil, err
+		}
+	}
+}
