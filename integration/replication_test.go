@@ -296,6 +296,21 @@ func TestRepositoryRunArrivesIdenticalAndRerunSendsNothing(t *testing.T) {
 	if len(events) < 1 || events[len(events)-1] != "end" {
 		t.Fatalf("events %v", events)
 	}
+
+	m := call(t, "GET", sh.url()+"/metrics", "", nil)
+	for _, series := range []string{
+		`ferry_replication_bytes_total{source="shanghai",target="beijing"}`,
+		`ferry_replication_objects_total{result="linked",target="guangzhou"} 1`,
+		`ferry_replication_objects_total{result="identical",target="beijing"} 10`,
+		`ferry_replication_runs_total{state="SUCCESS"} 2`,
+		`ferry_replication_run_duration_seconds_count 2`,
+		`ferry_replication_inflight_bytes 0`,
+		`ferry_replication_last_success_timestamp_seconds{target="beijing"}`,
+	} {
+		if !bytes.Contains(m.body, []byte(series)) {
+			t.Errorf("metrics lack %s", series)
+		}
+	}
 }
 
 // sseEvents reads a run's event stream to its end and returns the event names.

@@ -119,14 +119,7 @@ func (p *progress) render(done int64, elapsed time.Duration, final bool) string 
 		frac = float64(done) / float64(p.total)
 	}
 	frac = min(max(frac, 0), 1)
-	filled := int(frac * progressBarWidth)
-	bar := strings.Repeat("=", filled)
-	if filled < progressBarWidth {
-		if filled > 0 {
-			bar = bar[:filled-1] + ">"
-		}
-		bar += strings.Repeat(" ", progressBarWidth-filled)
-	}
+	bar := progressBar(frac)
 	rate := -1.0 // bytes per second; unknown
 	if elapsed > 0 {
 		rate = float64(done) / elapsed.Seconds()
@@ -196,4 +189,18 @@ func formatDuration(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%dh%02dm", s/3600, (s%3600)/60)
 	}
+}
+
+// progressBar is a bar of progressBarWidth columns, as the transfer progress
+// line draws it: "=========>          ".
+func progressBar(frac float64) string {
+	filled := int(min(max(frac, 0), 1) * progressBarWidth)
+	bar := strings.Repeat("=", filled)
+	if filled < progressBarWidth {
+		if filled > 0 {
+			bar = bar[:filled-1] + ">"
+		}
+		bar += strings.Repeat(" ", progressBarWidth-filled)
+	}
+	return bar
 }
