@@ -53,7 +53,9 @@ func (r run) target(t testing.TB, id string) runTarget {
 	return runTarget{}
 }
 
-func terminal(state string) bool { return state == "SUCCESS" || state == "FAILED" || state == "CANCELED" }
+func terminal(state string) bool {
+	return state == "SUCCESS" || state == "FAILED" || state == "CANCELED"
+}
 
 // replicationGroup starts shanghai, beijing and guangzhou and waits until
 // every agent's registry names all three (runs are validated against it).
