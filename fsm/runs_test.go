@@ -176,3 +176,19 @@ func TestPathConstraintTakesAStringOrAnObject(t *testing.T) {
 		t.Fatalf("%+v", got)
 	}
 }
+
+func FuzzRunSpec(f *testing.F) {
+	b, _ := json.Marshal(spec())
+	f.Add(b)
+	f.Add([]byte(`{"replicaObjectType":"PATH","replicaTaskObjects":[{"pathConstraints":["/a",{"path":"b"}]}]}`))
+	clusters := map[string]ClusterRecord{"shanghai": {}, "beijing": {}}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var sp ReplicaSpec
+		if json.Unmarshal(b, &sp) != nil {
+			return
+		}
+		if err := ValidateSpec(sp, clusters); err != nil && KindOf(err) != KindInvalid {
+			t.Fatalf("a spec refusal must be invalid, got %v", err)
+		}
+	})
+}

@@ -602,3 +602,38 @@ func TestCancelStopsTheRunAndLeavesNothingPartial(t *testing.T) {
 	}
 	mustStatus(t, call(t, "POST", f.url()+"/v1/runs/"+r.ID+"/cancel", mgmtToken, nil), http.StatusConflict, "cancel an ended run")
 }
+
+func TestBadRunRequestsChangeNothing(t *testing.T) {
+	nodes := replicationGroup(t)
+	f := follower(t, nodes)
+	good := func() map[string]any { return repoSpec("proj", "r", "GENERIC", "beijing") }
+	for name, c := range map[string]struct {
+		body any
+		want string
+	}{
+		"unknown field":   {map[string]any{"localProjectId": "proj", "bogus": 1}, "unknown field"},
+		"not json":        {"[", "invalid JSON"},
+		"unknown target":  {func() any { s := good(); s["remoteClusterIds"] = []string{"mars"}; return s }(), `"mars" is not a registered cluster`},
+		"self target":     {func() any { s := good(); s["remoteClusterIds"] = []string{"shanghai"}; return s }(), "source cluster itself"},
+		"bad strategy":    {func() any { s := good(); s["setting"].(map[string]any)["conflictStrategy"] = "MERGE"; return s }(), "conflictStrategy"},
+		"package w/o pkg": {func() any { s := good(); s["replicaObjectType"] = "PACKAGE"; return s }(), "packageConstraints is required"},
+	} {
+		r := call(t, "POST", f.url()+"/v1/runs", mgmtToken, c.body)
+		if r.status != http.StatusBadRequest || !strings.Contains(r.errorMessage(), c.want) {
+			t.Errorf("%s: %d %s, want 400 %q", name, r.status, r.body, c.want)
+		}
+	}
+	var page struct {
+		TotalRecords int `json:"totalRecords"`
+	}
+	getOK(t, nodes[0], "/v1/runs?consistent", &page)
+	if page.TotalRecords != 0 {
+		t.Fatalf("bad requests created %d runs", page.TotalRecords)
+	}
+	mustStatus(t, call(t, "GET", f.url()+"/v1/runs?state=DONE", mgmtToken, nil), http.StatusBadRequest, "bad state filter")
+	mustStatus(t, call(t, "GET", f.url()+"/v1/runs/nope", mgmtToken, nil), http.StatusNotFound, "unknown run")
+	mustStatus(t, call(t, "POST", f.url()+"/v1/runs/nope/cancel", mgmtToken, nil), http.StatusNotFound, "cancel unknown run")
+	read := createToken(t, f, mgmtToken, "read")
+	mustStatus(t, call(t, "POST", f.url()+"/v1/runs", read.Secret, good()), http.StatusForbidden, "start with a read token")
+	mustStatus(t, call(t, "POST", f.url()+"/v1/replica/plan", read.Secret, map[string]any{}), http.StatusForbidden, "protocol with a read token")
+}

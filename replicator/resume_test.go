@@ -1,0 +1,159 @@
+package replicator
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/store"
+)
+
+// protocolMux serves the upload and commit calls of the protocol straight
+// from a Receiver, as the API does (api/replica.go), without auth.
+func protocolMux(rc *Receiver) http.Handler {
+	mux := http.NewServeMux()
+	reply := func(w http.ResponseWriter, v any, err error) {
+		var oe *store.OffsetError
+		switch {
+		case errors.As(err, &oe):
+			w.WriteHeader(http.StatusConflict)
+			v = UploadStatus{Offset: oe.Offset, Error: err.Error()}
+		case err != nil:
+			http.Error(w, `{"error":"`+err.Error()+`"}`, http.StatusBadRequest)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	size := func(r *http.Request, k string) int64 { n, _ := strconv.ParseInt(r.URL.Query().Get(k), 10, 64); return n }
+	mux.HandleFunc("GET /v1/replica/uploads/{sum}", func(w http.ResponseWriter, r *http.Request) {
+		st, err := rc.UploadStatus(r.PathValue("sum"), size(r, "size"))
+		reply(w, st, err)
+	})
+	mux.HandleFunc("PATCH /v1/replica/uploads/{sum}", func(w http.ResponseWriter, r *http.Request) {
+		st, err := rc.Append(r.Context(), r.PathValue("sum"), size(r, "size"), size(r, "offset"), r.Body)
+		reply(w, st, err)
+	})
+	mux.HandleFunc("POST /v1/replica/commit", func(w http.ResponseWriter, r *http.Request) {
+		var req CommitRequest
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		out, err := rc.Commit(r.Context(), req)
+		reply(w, out, err)
+	})
+	return mux
+}
+
+// cutOnce breaks the body of the first upload request after n bytes, as a
+// connection that drops mid-chunk.
+type cutOnce struct {
+	mu      sync.Mutex
+	n       int64
+	cut     bool
+	offsets []int64
+}
+
+func (c *cutOnce) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPatch {
+		off, _ := strconv.ParseInt(r.URL.Query().Get("offset"), 10, 64)
+		c.mu.Lock()
+		c.offsets = append(c.offsets, off)
+		if !c.cut {
+			c.cut = true
+			r.Body = io.NopCloser(io.MultiReader(io.LimitReader(r.Body, c.n), errReader{}))
+		}
+		c.mu.Unlock()
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection dropped") }
+
+func openStore(t *testing.T) *store.Local {
+	t.Helper()
+	s, err := store.Open(t.TempDir(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestUploadCutMidChunkResumesWhereItStopped(t *testing.T) {
+	ctx := context.Background()
+	src, dst := openStore(t), openStore(t)
+	for _, s := range []*store.Local{src, dst} {
+		if _, err := s.CreateProject(ctx, store.Project{Name: "proj"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreateRepo(ctx, store.Repo{Project: "proj", Name: "r", Type: store.TypeGeneric}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	content := make([]byte, 6<<20)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range content {
+		content[i] = byte(r.Uint32())
+	}
+	repo, _ := src.Repository(ctx, "proj", "r")
+	n, err := repo.Write(ctx, "/big.bin", bytes.NewReader(content), store.WriteOptions{Size: int64(len(content))})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	srv := httptest.NewServer(protocolMux(&Receiver{Store: dst}))
+	defer srv.Close()
+	const cutAt = 2<<20 + 12345
+	cut := &cutOnce{n: cutAt}
+	e := &Executor{
+		cfg: Config{Store: src, APIAddr: func(string) (string, bool) { return strings.TrimPrefix(srv.URL, "http://"), true },
+			ChunkSize: 64 << 20, Parallelism: 1},
+		log: slog.New(slog.DiscardHandler), metrics: newMetrics(nil), http: &http.Client{Transport: cut},
+	}
+	x := &runExec{e: e, log: e.log, fail: func(error) {}, run: fsm.Run{ID: "r1", Spec: fsm.ReplicaSpec{
+		SourceCluster: "shanghai", LocalProjectID: "proj", Setting: fsm.ReplicaSetting{ConflictStrategy: fsm.ConflictSkip, ErrorStrategy: fsm.ErrorContinue},
+	}}}
+	tg := newTargetExec(x, "beijing")
+	tg.remote.retry = retryPolicy{attempts: 2, first: 1, max: 1}
+	o := object{Path: "/big.bin", Size: n.Size, SHA256: n.SHA256, repo: "r"}
+	if err := tg.upload(ctx, "proj", "r", planned{o: o}); err != nil {
+		t.Fatal(err)
+	}
+	if tg.objectsDone.Load() != 1 || tg.objectsFailed.Load() != 0 {
+		t.Fatalf("done %d failed %d", tg.objectsDone.Load(), tg.objectsFailed.Load())
+	}
+	got, err := dst.Repository(ctx, "proj", "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, err := got.Open(ctx, "/big.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	h := sha256.New()
+	io.Copy(h, rd)
+	if hex.EncodeToString(h.Sum(nil)) != n.SHA256 {
+		t.Fatal("the target's copy differs")
+	}
+	// Two requests: the cut one from 0, then one from where the target had got to.
+	if len(cut.offsets) != 2 || cut.offsets[0] != 0 || cut.offsets[1] == 0 || cut.offsets[1] > cutAt {
+		t.Fatalf("upload requests at offsets %v, want [0, ~%d]", cut.offsets, cutAt)
+	}
+	if sent := tg.bytesSent.Load(); sent > int64(len(content))+cutAt-cut.offsets[1]+256<<10 {
+		t.Fatalf("sent %d bytes for %d: the upload restarted instead of resuming", sent, len(content))
+	}
+}

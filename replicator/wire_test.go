@@ -1,0 +1,66 @@
+package replicator
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestFramesRoundTrip(t *testing.T) {
+	var buf bytes.Buffer
+	files := map[string][]byte{"/a": []byte("alpha"), "/empty": {}, "/b/c": bytes.Repeat([]byte("\n"), 1000)}
+	order := []string{"/a", "/empty", "/b/c"}
+	for _, p := range order {
+		if err := writeFrame(&buf, FrameHeader{Path: p, Size: int64(len(files[p])), Metadata: map[string]string{"k": p}}, files[p]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	heads, bodies, err := readFrames(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range order {
+		if heads[i].Path != p || !bytes.Equal(bodies[i], files[p]) || heads[i].Metadata["k"] != p {
+			t.Fatalf("frame %d: %+v %q", i, heads[i], bodies[i])
+		}
+	}
+}
+
+func TestFramesRefuseWhatTheyCannotTrust(t *testing.T) {
+	for name, body := range map[string]string{
+		"cut short":       `{"path":"/a","size":10}` + "\nabc",
+		"bad header":      "{not json\nabc",
+		"negative size":   `{"path":"/a","size":-1}` + "\n",
+		"too large":       `{"path":"/a","size":99999999}` + "\n",
+		"header too long": strings.Repeat("x", maxFrameHeader+10),
+		"no newline":      `{"path":"/a","size":0}`,
+	} {
+		if _, _, err := readFrames(strings.NewReader(body)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func FuzzReadFrames(f *testing.F) {
+	var buf bytes.Buffer
+	_ = writeFrame(&buf, FrameHeader{Path: "/a", Size: 3, SHA256: "x"}, []byte("abc"))
+	f.Add(buf.Bytes())
+	f.Add([]byte(`{"path":"/a","size":1}` + "\n"))
+	f.Add([]byte("\n\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		heads, bodies, err := readFrames(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		var total int64
+		for i, h := range heads {
+			if int64(len(bodies[i])) != h.Size || h.Size > maxBatchFile {
+				t.Fatalf("frame %d: header says %d bytes, body has %d", i, h.Size, len(bodies[i]))
+			}
+			total += h.Size
+		}
+		if total > int64(len(b)) || total > maxBatchBytes {
+			t.Fatalf("%d content bytes from %d input bytes", total, len(b))
+		}
+	})
+}
