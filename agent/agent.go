@@ -22,6 +22,7 @@ import (
 	"github.com/ferrysync/ferry/config"
 	"github.com/ferrysync/ferry/fsm"
 	"github.com/ferrysync/ferry/replicator"
+	"github.com/ferrysync/ferry/scheduler"
 	"github.com/ferrysync/ferry/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -32,19 +33,21 @@ var Version = "0.1.0-dev"
 
 // Agent is one running Ferry agent.
 type Agent struct {
-	cfg       config.Config
-	log       *slog.Logger
-	fsm       *fsm.FSM
-	node      *cluster.Node
-	store     *store.Local
-	executor  *replicator.Executor
-	receiver  *replicator.Receiver
-	http      *http.Server
-	httpAddr  string
-	client    *http.Client // forwards writes to the leader
-	registry  *prometheus.Registry
-	mgmtHash  [sha256.Size]byte
-	startedAt time.Time
+	cfg      config.Config
+	log      *slog.Logger
+	fsm      *fsm.FSM
+	node     *cluster.Node
+	store    *store.Local
+	executor *replicator.Executor
+	// schedulerMetrics outlive each term of leadership's scheduler loop.
+	schedulerMetrics *scheduler.Metrics
+	receiver         *replicator.Receiver
+	http             *http.Server
+	httpAddr         string
+	client           *http.Client // forwards writes to the leader
+	registry         *prometheus.Registry
+	mgmtHash         [sha256.Size]byte
+	startedAt        time.Time
 	// consistentReady is set while this agent leads and has passed its barrier.
 	consistentReady atomic.Bool
 
@@ -109,6 +112,7 @@ func Start(cfg config.Config, logger *slog.Logger) (*Agent, error) {
 		return nil, err
 	}
 
+	a.schedulerMetrics = scheduler.NewMetrics(a.registry)
 	a.receiver = &replicator.Receiver{Store: a.store}
 	a.executor, err = replicator.New(replicator.Config{
 		ClusterID: cfg.ClusterID, Dir: filepath.Join(cfg.DataDir, "replicator"), Store: a.store, FSM: a.fsm,

@@ -3,10 +3,12 @@ package agent
 import (
 	"context"
 	"maps"
+	"sync"
 	"time"
 
 	"github.com/ferrysync/ferry/cluster"
 	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/scheduler"
 )
 
 // monitorLeadership starts the leader-only loops when this agent gains
@@ -79,13 +81,19 @@ func (a *Agent) leaderLoop(ctx context.Context) {
 	a.log.Info("leader loops started", "index", a.fsm.AppliedIndex())
 	a.consistentReady.Store(true)
 	defer a.consistentReady.Store(false)
-	done := make(chan struct{})
+	var loops sync.WaitGroup
+	loops.Add(2)
 	go func() {
-		defer close(done)
+		defer loops.Done()
 		a.watchExecutors(ctx)
 	}()
+	go func() {
+		defer loops.Done()
+		loop := scheduler.Loop{State: a.fsm, Fire: a.fireSlot, Zone: a.cfg.Location(), Log: a.log.With("component", "scheduler"), Metrics: a.schedulerMetrics}
+		loop.Run(ctx)
+	}()
 	a.node.RunReconcile(ctx, a.syncRegistry)
-	<-done
+	loops.Wait()
 }
 
 // syncRegistry keeps the replicated cluster registry equal to the Raft

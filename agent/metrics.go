@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ferrysync/ferry/cluster"
+	"github.com/ferrysync/ferry/fsm"
 	"github.com/ferrysync/ferry/store"
 	metrics "github.com/hashicorp/go-metrics/compat"
 	gmprom "github.com/hashicorp/go-metrics/compat/prometheus"
@@ -41,12 +42,14 @@ var (
 	descMembers  = prometheus.NewDesc("ferry_cluster_members", "Members this agent's gossip knows, by status.", []string{"status"}, nil)
 	descIsLeader = prometheus.NewDesc("ferry_raft_is_leader", "1 when this agent is the Raft leader.", nil, nil)
 	descApplied  = prometheus.NewDesc("ferry_raft_applied_index", "Last Raft index applied to this agent's state.", nil, nil)
+	descTasks    = prometheus.NewDesc("ferry_tasks", "Replication tasks by state: enabled, disabled, running (a run is going).", []string{"state"}, nil)
 )
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descMembers
 	ch <- descIsLeader
 	ch <- descApplied
+	ch <- descTasks
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
@@ -63,6 +66,20 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(descIsLeader, prometheus.GaugeValue, leader)
 	ch <- prometheus.MustNewConstMetric(descApplied, prometheus.GaugeValue, float64(c.a.fsm.AppliedIndex()))
+	tasks := map[string]int{"enabled": 0, "disabled": 0, "running": 0}
+	for _, t := range c.a.fsm.Tasks() {
+		if t.Enabled {
+			tasks["enabled"]++
+		} else {
+			tasks["disabled"]++
+		}
+		if t.LastExecutionStatus == string(fsm.RunRunning) {
+			tasks["running"]++
+		}
+	}
+	for state, n := range tasks {
+		ch <- prometheus.MustNewConstMetric(descTasks, prometheus.GaugeValue, float64(n), state)
+	}
 }
 
 // storeMetrics are the artifact store's metrics: totals read at scrape time,

@@ -53,9 +53,9 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	}
 	filter := fsm.RunFilter{State: fsm.RunState(q.Get("state")), TaskKey: q.Get("taskKey")}
 	switch filter.State {
-	case "", fsm.RunWaiting, fsm.RunRunning, fsm.RunSuccess, fsm.RunFailed, fsm.RunCanceled:
+	case "", fsm.RunWaiting, fsm.RunRunning, fsm.RunSuccess, fsm.RunFailed, fsm.RunCanceled, fsm.RunSkipped:
 	default:
-		writeError(w, http.StatusBadRequest, "state=%q is not one of WAITING, RUNNING, SUCCESS, FAILED, CANCELED", filter.State)
+		writeError(w, http.StatusBadRequest, "state=%q is not one of WAITING, RUNNING, SUCCESS, FAILED, CANCELED, SKIPPED", filter.State)
 		return
 	}
 	writeJSON(w, http.StatusOK, store.Paginate(s.svc.Runs(filter), page))

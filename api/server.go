@@ -90,5 +90,6 @@ func (s *Server) routes() {
 
 	s.artifactRoutes()
 	s.runRoutes()
+	s.taskRoutes()
 	s.replicaRoutes()
 }

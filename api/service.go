@@ -54,6 +54,19 @@ type Service interface {
 	StateChanged() <-chan struct{}
 	// Receiver is the target side of the transfer protocol.
 	Receiver() *replicator.Receiver
+
+	// Tasks. The by argument names the caller for audit fields.
+	CreateTask(ctx context.Context, secret, by string, req TaskRequest) (TaskView, error)
+	UpdateTask(ctx context.Context, secret, by, key string, req TaskRequest) (TaskView, error)
+	CopyTask(ctx context.Context, secret, by, key, name, description string) (TaskView, error)
+	DeleteTask(ctx context.Context, secret, key string) error
+	// ToggleTask sets enabled, or flips it when enabled is nil.
+	ToggleTask(ctx context.Context, secret, by, key string, enabled *bool) (TaskView, error)
+	ExecuteTask(ctx context.Context, secret, by, key string) (fsm.Run, error)
+	Task(key string) (TaskView, bool)
+	ListTasks(filter TaskFilter) []TaskView
+	// Location is the zone dialects show times in.
+	Location() *time.Location
 }
 
 // Identity is an authenticated caller: a name for audit fields and a policy.

@@ -60,6 +60,20 @@ type Config struct {
 	LinkRateLimit int64 `yaml:"link_rate_limit" json:"link_rate_limit"`
 	// ReplicationParallelism is the concurrent transfers per target of a run.
 	ReplicationParallelism int `yaml:"replication_parallelism" json:"replication_parallelism"`
+	// TimeZone is where cron expressions are evaluated and the zone of the
+	// bk-repo dialect's times. Every agent of a group should use the same.
+	TimeZone string `yaml:"time_zone" json:"time_zone"`
+	// TaskRunHistory is how many ended runs a new task keeps by default.
+	TaskRunHistory int `yaml:"task_run_history" json:"task_run_history"`
+}
+
+// Location is the configured time zone (validated).
+func (c Config) Location() *time.Location {
+	loc, err := time.LoadLocation(c.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
 }
 
 // Default returns the defaults every source overrides.
@@ -77,6 +91,8 @@ func Default() Config {
 		DeadServerTimeout:       30 * time.Minute,
 		ReconcileInterval:       10 * time.Second,
 		ReplicationParallelism:  4,
+		TimeZone:                "UTC",
+		TaskRunHistory:          50,
 	}
 }
 
@@ -181,6 +197,12 @@ func (c *Config) Validate() error {
 	}
 	if c.ReplicationParallelism < 1 || c.ReplicationParallelism > 64 {
 		return bad("replication-parallelism", "must be between 1 and 64, got %d", c.ReplicationParallelism)
+	}
+	if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "" {
+		return bad("time-zone", "%q is not a time zone name such as UTC or Asia/Shanghai", c.TimeZone)
+	}
+	if c.TaskRunHistory < 1 || c.TaskRunHistory > 10000 {
+		return bad("task-run-history", "must be between 1 and 10000, got %d", c.TaskRunHistory)
 	}
 	if c.MaxVoters < 1 {
 		return bad("max-voters", "must be at least 1, got %d", c.MaxVoters)

@@ -48,6 +48,8 @@ func BindFlags(fs *pflag.FlagSet, c *Config) {
 	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", c.ReconcileInterval, "how often the leader reconciles membership")
 	fs.Int64Var(&c.LinkRateLimit, "link-rate-limit", c.LinkRateLimit, "bytes per second this agent sends to each remote cluster, over all runs (0: unlimited)")
 	fs.IntVar(&c.ReplicationParallelism, "replication-parallelism", c.ReplicationParallelism, "concurrent transfers per target of a run")
+	fs.StringVar(&c.TimeZone, "time-zone", c.TimeZone, "zone of cron expressions and of the bk-repo API's times (IANA name)")
+	fs.IntVar(&c.TaskRunHistory, "task-run-history", c.TaskRunHistory, "ended runs a new task keeps by default")
 	fs.DurationVar(&c.LeaderWait, "leader-wait", c.LeaderWait, "how long a write waits for a leader before failing with 503 (0: 7s on lan, 30s on wan)")
 }
 

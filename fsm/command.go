@@ -21,6 +21,11 @@ const (
 	CmdStartRun          CommandType = "run.start"
 	CmdRunProgress       CommandType = "run.progress"
 	CmdFinishRun         CommandType = "run.finish"
+	CmdCreateTask        CommandType = "task.create"
+	CmdUpdateTask        CommandType = "task.update"
+	CmdDeleteTask        CommandType = "task.delete"
+	CmdToggleTask        CommandType = "task.toggle"
+	CmdFireTask          CommandType = "task.fire"
 )
 
 // Command is the one unit of change in the Raft log.

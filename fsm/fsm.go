@@ -33,6 +33,11 @@ var handlers = map[CommandType]handler{
 	CmdStartRun:    {version: 1, policy: PolicyAdmin, apply: applyStartRun},
 	CmdRunProgress: {version: 1, policy: PolicyAdmin, apply: applyRunProgress},
 	CmdFinishRun:   {version: 1, policy: PolicyAdmin, apply: applyFinishRun},
+	CmdCreateTask:  {version: 1, policy: PolicyWrite, apply: applyCreateTask},
+	CmdUpdateTask:  {version: 1, policy: PolicyWrite, apply: applyUpdateTask},
+	CmdDeleteTask:  {version: 1, policy: PolicyWrite, apply: applyDeleteTask},
+	CmdToggleTask:  {version: 1, policy: PolicyWrite, apply: applyToggleTask},
+	CmdFireTask:    {version: 1, policy: PolicyWrite, apply: applyFireTask},
 }
 
 // Result is what Apply returns for a command log entry (raft's Response()).
@@ -195,6 +200,7 @@ type snapshotData struct {
 	Clusters []ClusterRecord  `json:"clusters"`
 	Tokens   []Token          `json:"tokens"`
 	Runs     []Run            `json:"runs"`
+	Tasks    []Task           `json:"tasks"`
 	Applied  []appliedCommand `json:"applied"`
 }
 
@@ -219,6 +225,7 @@ func (s *snapshot) data() snapshotData {
 		d.Tokens = append(d.Tokens, s.s.tokens[id])
 	}
 	d.Runs = sortedRuns(s.s.runs)
+	d.Tasks = sortedTasks(s.s.tasks)
 	return d
 }
 
@@ -254,6 +261,9 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	}
 	for _, r := range d.Runs {
 		s.runs[r.ID] = r
+	}
+	for _, t := range d.Tasks {
+		s.tasks[t.Key] = t
 	}
 	for _, a := range d.Applied {
 		s.applied[a.ID] = a

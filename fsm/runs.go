@@ -20,7 +20,9 @@ const (
 )
 
 // Terminal reports whether the run has ended.
-func (s RunState) Terminal() bool { return s == RunSuccess || s == RunFailed || s == RunCanceled }
+func (s RunState) Terminal() bool {
+	return s == RunSuccess || s == RunFailed || s == RunCanceled || s == RunSkipped
+}
 
 // Object types, conflict and error strategies of a replication spec (the
 // bkrepo task document's enums).
@@ -108,9 +110,11 @@ type TargetProgress struct {
 
 // Run is one execution of a replication spec.
 type Run struct {
-	ID       string      `json:"id"`
-	TaskKey  string      `json:"taskKey"`
-	Trigger  string      `json:"trigger"`
+	ID      string `json:"id"`
+	TaskKey string `json:"taskKey"`
+	Trigger string `json:"trigger"`
+	// Slot is the scheduled time the run fired for (SCHEDULED runs).
+	Slot     time.Time   `json:"slot,omitzero"`
 	Spec     ReplicaSpec `json:"spec"`
 	State    RunState    `json:"state"`
 	Executor string      `json:"executorClusterId"`
@@ -322,7 +326,7 @@ func applyFinishRun(s *state, cmd Command) (any, error) {
 	if err := json.Unmarshal(cmd.Payload, &p); err != nil {
 		return nil, errorf(KindInvalid, "run.finish: %v", err)
 	}
-	if !p.State.Terminal() {
+	if !p.State.Terminal() || p.State == RunSkipped {
 		return nil, errorf(KindInvalid, "run.finish: state %q is not SUCCESS, FAILED or CANCELED", p.State)
 	}
 	r, err := runOf(s, p.ID, p.Executor)
@@ -341,6 +345,7 @@ func applyFinishRun(s *state, cmd Command) (any, error) {
 		r.StartedAt = cmd.Time
 	}
 	s.putRun(r)
+	taskRunEnded(s, r)
 	s.pruneRuns()
 	return r.clone(), nil
 }
@@ -356,15 +361,23 @@ func applyCancelRun(s *state, cmd Command) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return cancelRun(s, r, cmd.Time, "canceled before it started").clone(), nil
+}
+
+// cancelRun asks r to stop; a run that has not started ends at once.
+func cancelRun(s *state, r Run, at time.Time, reason string) Run {
 	r.CancelRequested = true
 	if r.State == RunWaiting {
-		r.State, r.FinishedAt, r.Error = RunCanceled, cmd.Time, "canceled before it started"
+		r.State, r.FinishedAt, r.Error = RunCanceled, at, reason
 		for i := range r.Targets {
 			r.Targets[i].State = RunCanceled
 		}
 	}
 	s.putRun(r)
-	return r.clone(), nil
+	if r.State.Terminal() {
+		taskRunEnded(s, r)
+	}
+	return r
 }
 
 // mergeTargets replaces the counters of the targets reported.
@@ -385,26 +398,36 @@ func (s *state) putRun(r Run) {
 	s.runs[r.ID] = r
 }
 
-// pruneRuns drops the oldest ended runs beyond maxFinishedRuns. Ordering by
+// pruneRuns drops the oldest ended runs: a task keeps its RunHistory (the
+// default for a deleted task's), one-shot runs maxFinishedRuns. Ordering by
 // finish time then id is deterministic on every agent.
 func (s *state) pruneRuns() {
-	var ended []Run
+	ended := map[string][]Run{}
 	for _, r := range s.runs {
 		if r.State.Terminal() {
-			ended = append(ended, r)
+			ended[r.TaskKey] = append(ended[r.TaskKey], r)
 		}
 	}
-	if len(ended) <= maxFinishedRuns {
-		return
-	}
-	slices.SortFunc(ended, func(a, b Run) int {
-		if c := a.FinishedAt.Compare(b.FinishedAt); c != 0 {
-			return c
+	for key, runs := range ended {
+		keep := maxFinishedRuns
+		if key != "" {
+			keep = DefaultRunHistory
+			if t, ok := s.tasks[key]; ok {
+				keep = t.RunHistory
+			}
 		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	for _, r := range ended[:len(ended)-maxFinishedRuns] {
-		delete(s.runs, r.ID)
+		if len(runs) <= keep {
+			continue
+		}
+		slices.SortFunc(runs, func(a, b Run) int {
+			if c := a.FinishedAt.Compare(b.FinishedAt); c != 0 {
+				return c
+			}
+			return strings.Compare(a.ID, b.ID)
+		})
+		for _, r := range runs[:len(runs)-keep] {
+			delete(s.runs, r.ID)
+		}
 	}
 }
 

@@ -29,6 +29,7 @@ type state struct {
 	applied      map[string]appliedCommand
 	appliedOrder []appliedCommand // oldest first, for pruning by command time
 	runs         map[string]Run
+	tasks        map[string]Task
 	// applying is the log index of the command being applied (not state:
 	// handlers stamp it on what they change).
 	applying uint64
@@ -41,6 +42,7 @@ func newState() *state {
 		tokensByHash: map[string]string{},
 		applied:      map[string]appliedCommand{},
 		runs:         map[string]Run{},
+		tasks:        map[string]Task{},
 	}
 }
 
@@ -52,6 +54,10 @@ func (s *state) clone() *state {
 		applied:      maps.Clone(s.applied),
 		appliedOrder: append([]appliedCommand(nil), s.appliedOrder...),
 		runs:         make(map[string]Run, len(s.runs)),
+		tasks:        make(map[string]Task, len(s.tasks)),
+	}
+	for k, t := range s.tasks {
+		c.tasks[k] = t.clone()
 	}
 	for id, r := range s.runs {
 		c.runs[id] = r.clone()

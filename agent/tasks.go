@@ -1,0 +1,217 @@
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ferrysync/ferry/api"
+	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/scheduler"
+)
+
+// Tasks: validated here (with the scheduler's cron parser and this agent's
+// clock), then proposed; fsm checks again what it can decide alone.
+
+func (a *Agent) taskFromRequest(req api.TaskRequest, by string) (fsm.Task, error) {
+	t := fsm.Task{
+		Name: strings.TrimSpace(req.Name), ProjectID: req.LocalProjectID, SourceCluster: req.SourceClusterID,
+		ReplicaObjectType: req.ReplicaObjectType, Objects: slices.Clone(req.Objects), ReplicaType: req.ReplicaType,
+		Setting: req.Setting, RemoteClusterIDs: req.RemoteClusterIDs, Enabled: req.Enabled, Description: req.Description,
+		ReplicateDeletes: req.ReplicateDeletes, RunHistory: req.RunHistory, CreatedBy: by, LastModifiedBy: by,
+	}
+	if t.SourceCluster == "" {
+		t.SourceCluster = a.cfg.ClusterID
+	}
+	if t.RunHistory == 0 {
+		t.RunHistory = a.cfg.TaskRunHistory
+	}
+	for i, o := range t.Objects {
+		if o.RemoteProjectID == "" {
+			t.Objects[i].RemoteProjectID = t.ProjectID
+		}
+		if o.RemoteRepoName == "" {
+			t.Objects[i].RemoteRepoName = o.LocalRepoName
+		}
+	}
+	if err := fsm.ValidateTask(t, a.clusterRegistry()); err != nil {
+		return fsm.Task{}, err
+	}
+	if t.ReplicaType == fsm.ReplicaScheduled {
+		p := t.Setting.ExecutionPlan
+		switch t.Setting.ExecutionStrategy {
+		case fsm.ExecCron:
+			if _, err := scheduler.ParseCron(p.CronExpression, a.cfg.Location()); err != nil {
+				return fsm.Task{}, &fsm.Error{Kind: fsm.KindInvalid, Message: "Parameter [executionPlan.cronExpression] is invalid: " + err.Error()}
+			}
+		case fsm.ExecSpecifiedTime:
+			if p.ExecuteTime.Before(time.Now()) {
+				return fsm.Task{}, &fsm.Error{Kind: fsm.KindInvalid, Message: fmt.Sprintf("Parameter [executionPlan.executeTime] is invalid: %s is in the past", p.ExecuteTime.Format(time.RFC3339))}
+			}
+		}
+	}
+	return t, nil
+}
+
+// CreateTask implements api.Service.
+func (a *Agent) CreateTask(ctx context.Context, secret, by string, req api.TaskRequest) (api.TaskView, error) {
+	t, err := a.taskFromRequest(req, by)
+	if err != nil {
+		return api.TaskView{}, err
+	}
+	t.Key, t.ID = newTaskKey(), newHex(12)
+	return a.proposeTask(ctx, secret, fsm.CmdCreateTask, t, t.Key)
+}
+
+// UpdateTask implements api.Service.
+func (a *Agent) UpdateTask(ctx context.Context, secret, by, key string, req api.TaskRequest) (api.TaskView, error) {
+	t, err := a.taskFromRequest(req, by)
+	if err != nil {
+		return api.TaskView{}, err
+	}
+	t.Key = key
+	return a.proposeTask(ctx, secret, fsm.CmdUpdateTask, t, key)
+}
+
+// CopyTask implements api.Service: a new task (new key) with the same settings.
+func (a *Agent) CopyTask(ctx context.Context, secret, by, key, name, description string) (api.TaskView, error) {
+	old, ok := a.fsm.Task(key)
+	if !ok {
+		return api.TaskView{}, &fsm.Error{Kind: fsm.KindNotFound, Message: fmt.Sprintf("task %s not found", key)}
+	}
+	req := api.TaskRequest{
+		Name: name, LocalProjectID: old.ProjectID, SourceClusterID: old.SourceCluster, ReplicaObjectType: old.ReplicaObjectType,
+		Objects: old.Objects, ReplicaType: old.ReplicaType, Setting: old.Setting, RemoteClusterIDs: old.RemoteClusterIDs,
+		Enabled: old.Enabled, Description: description, ReplicateDeletes: old.ReplicateDeletes, RunHistory: old.RunHistory,
+	}
+	return a.CreateTask(ctx, secret, by, req)
+}
+
+// DeleteTask implements api.Service.
+func (a *Agent) DeleteTask(ctx context.Context, secret, key string) error {
+	cmd, err := fsm.NewCommand(fsm.CmdDeleteTask, fsm.TaskRef{Key: key})
+	if err != nil {
+		return err
+	}
+	return a.propose(ctx, secret, cmd)
+}
+
+// ToggleTask implements api.Service; a nil enabled flips the task.
+func (a *Agent) ToggleTask(ctx context.Context, secret, by, key string, enabled *bool) (api.TaskView, error) {
+	return a.proposeTask(ctx, secret, fsm.CmdToggleTask, fsm.ToggleTask{Key: key, Enabled: enabled, By: by}, key)
+}
+
+// ExecuteTask implements api.Service: a manual run of the task now.
+func (a *Agent) ExecuteTask(ctx context.Context, secret, by, key string) (fsm.Run, error) {
+	id := fsm.NewID()
+	cmd, err := fsm.NewCommand(fsm.CmdFireTask, fsm.FireTask{Key: key, RunID: id, Trigger: fsm.TriggerManual, By: by})
+	if err != nil {
+		return fsm.Run{}, err
+	}
+	if err := a.propose(ctx, secret, cmd); err != nil {
+		return fsm.Run{}, err
+	}
+	return a.runAfterWrite(id)
+}
+
+func (a *Agent) proposeTask(ctx context.Context, secret string, t fsm.CommandType, payload any, key string) (api.TaskView, error) {
+	cmd, err := fsm.NewCommand(t, payload)
+	if err != nil {
+		return api.TaskView{}, err
+	}
+	if err := a.propose(ctx, secret, cmd); err != nil {
+		return api.TaskView{}, err
+	}
+	v, ok := a.Task(key)
+	if !ok {
+		return api.TaskView{}, fmt.Errorf("task %s was written but is already gone", key)
+	}
+	return v, nil
+}
+
+// Task implements api.Service.
+func (a *Agent) Task(key string) (api.TaskView, bool) {
+	t, ok := a.fsm.Task(key)
+	if !ok {
+		return api.TaskView{}, false
+	}
+	return a.taskView(t), true
+}
+
+func (a *Agent) taskView(t fsm.Task) api.TaskView {
+	v := api.TaskView{Task: t, RemoteClusters: []api.ClusterRef{}}
+	for _, id := range t.RemoteClusterIDs {
+		name := id
+		if rec, ok := a.fsm.Cluster(id); ok {
+			name = rec.Name
+		}
+		v.RemoteClusters = append(v.RemoteClusters, api.ClusterRef{ID: id, Name: name})
+	}
+	v.NextExecutionTime, _ = scheduler.Next(t, a.cfg.Location())
+	return v
+}
+
+// ListTasks implements api.Service: the tasks that match, ordered as asked
+// (newest first), for every dialect.
+func (a *Agent) ListTasks(f api.TaskFilter) []api.TaskView {
+	var out []api.TaskView
+	for _, t := range a.fsm.Tasks() {
+		if (f.ProjectID != "" && t.ProjectID != f.ProjectID) || !strings.HasPrefix(t.Name, f.NamePrefix) ||
+			(f.LastExecutionStatus != "" && t.LastExecutionStatus != f.LastExecutionStatus) ||
+			(f.Enabled != nil && t.Enabled != *f.Enabled) {
+			continue
+		}
+		out = append(out, a.taskView(t))
+	}
+	key := func(v api.TaskView) time.Time {
+		switch f.SortType {
+		case "LAST_EXECUTION_TIME":
+			return v.LastExecutionTime
+		case "NEXT_EXECUTION_TIME":
+			return v.NextExecutionTime
+		}
+		return v.CreatedDate
+	}
+	slices.SortStableFunc(out, func(x, y api.TaskView) int { return key(y).Compare(key(x)) })
+	return out
+}
+
+// fireSlot is the scheduler's way to commit a slot with its run. It runs on
+// the leader's own loop.
+func (a *Agent) fireSlot(ctx context.Context, key string, slot time.Time) (fsm.Run, error) {
+	if ctx.Err() != nil {
+		return fsm.Run{}, ctx.Err()
+	}
+	id := fsm.NewID()
+	cmd, err := fsm.NewCommand(fsm.CmdFireTask, fsm.FireTask{Key: key, RunID: id, Trigger: fsm.TriggerScheduled, Slot: slot, By: "scheduler"})
+	if err != nil {
+		return fsm.Run{}, err
+	}
+	res, err := a.applyLocal(cmd)
+	if err == nil {
+		err = res.Err
+	}
+	if err != nil {
+		return fsm.Run{}, err
+	}
+	r, _ := a.fsm.Run(id)
+	return r, nil
+}
+
+// newTaskKey is a bk-repo style key: 32 hex digits.
+func newTaskKey() string { return newHex(16) }
+
+func newHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	return hex.EncodeToString(b)
+}
+
+// Location implements api.Service.
+func (a *Agent) Location() *time.Location { return a.cfg.Location() }

@@ -1,0 +1,148 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/store"
+	"github.com/julienschmidt/httprouter"
+)
+
+// Native task API, used by the CLI; api/bkrepo serves the same tasks in
+// bk-repo's dialect.
+
+func (s *Server) taskRoutes() {
+	r, w := fsm.PolicyRead, fsm.PolicyWrite
+	s.handle(http.MethodPost, "/v1/tasks", w, s.createTask)
+	s.handle(http.MethodGet, "/v1/tasks", r, s.read(s.listTasks))
+	s.handle(http.MethodGet, "/v1/tasks/:key", r, s.read(s.getTask))
+	s.handle(http.MethodPut, "/v1/tasks/:key", w, s.updateTask)
+	s.handle(http.MethodDelete, "/v1/tasks/:key", w, s.deleteTask)
+	s.handle(http.MethodPost, "/v1/tasks/:key/enable", w, s.toggleTask(true))
+	s.handle(http.MethodPost, "/v1/tasks/:key/disable", w, s.toggleTask(false))
+	s.handle(http.MethodPost, "/v1/tasks/:key/execute", w, s.executeTask)
+	s.handle(http.MethodPost, "/v1/tasks/:key/copy", w, s.copyTask)
+	s.handle(http.MethodGet, "/v1/tasks/:key/runs", r, s.read(s.taskRuns))
+}
+
+func (s *Server) createTask(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	req := NewTaskRequest()
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	v, err := s.svc.CreateTask(r.Context(), secretOf(r), identityOf(r), req)
+	s.answerWrite(w, http.StatusCreated, v, err)
+}
+
+func (s *Server) updateTask(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	req := NewTaskRequest()
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	v, err := s.svc.UpdateTask(r.Context(), secretOf(r), identityOf(r), ps.ByName("key"), req)
+	s.answerWrite(w, http.StatusOK, v, err)
+}
+
+func (s *Server) deleteTask(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	if err := s.svc.DeleteTask(r.Context(), secretOf(r), ps.ByName("key")); err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	s.readHeaders(w)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) toggleTask(enabled bool) httprouter.Handle {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+		v, err := s.svc.ToggleTask(r.Context(), secretOf(r), identityOf(r), ps.ByName("key"), &enabled)
+		s.answerWrite(w, http.StatusOK, v, err)
+	}
+}
+
+func (s *Server) executeTask(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	run, err := s.svc.ExecuteTask(r.Context(), secretOf(r), identityOf(r), ps.ByName("key"))
+	s.answerWrite(w, http.StatusAccepted, run, err)
+}
+
+func (s *Server) copyTask(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	var body struct {
+		Name        string `json:"name"`
+		Description string `json:"description"`
+	}
+	if !decodeBody(w, r, &body) {
+		return
+	}
+	v, err := s.svc.CopyTask(r.Context(), secretOf(r), identityOf(r), ps.ByName("key"), body.Name, body.Description)
+	s.answerWrite(w, http.StatusCreated, v, err)
+}
+
+// answerWrite answers a write with the read headers of the state it left.
+func (s *Server) answerWrite(w http.ResponseWriter, status int, v any, err error) {
+	if err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	s.readHeaders(w)
+	writeJSON(w, status, v)
+}
+
+func (s *Server) getTask(w http.ResponseWriter, _ *http.Request, ps httprouter.Params) {
+	v, ok := s.svc.Task(ps.ByName("key"))
+	if !ok {
+		writeError(w, http.StatusNotFound, "task %s not found", ps.ByName("key"))
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// taskFilter reads the list filters both dialects share.
+func taskFilter(w http.ResponseWriter, r *http.Request, project string) (TaskFilter, bool) {
+	q := r.URL.Query()
+	f := TaskFilter{ProjectID: project, NamePrefix: q.Get("name"), LastExecutionStatus: q.Get("lastExecutionStatus"), SortType: q.Get("sortType")}
+	if e := q.Get("enabled"); e != "" {
+		b, err := strconv.ParseBool(e)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "Parameter [enabled] is invalid: %q is not true or false", e)
+			return f, false
+		}
+		f.Enabled = &b
+	}
+	switch f.SortType {
+	case "", "CREATED_TIME", "LAST_EXECUTION_TIME", "NEXT_EXECUTION_TIME":
+	default:
+		writeError(w, http.StatusBadRequest, "Parameter [sortType] is invalid: %q is not CREATED_TIME, LAST_EXECUTION_TIME or NEXT_EXECUTION_TIME", f.SortType)
+		return f, false
+	}
+	switch f.LastExecutionStatus {
+	case "", "RUNNING", "SUCCESS", "FAILED":
+	default:
+		writeError(w, http.StatusBadRequest, "Parameter [lastExecutionStatus] is invalid: %q is not RUNNING, SUCCESS or FAILED", f.LastExecutionStatus)
+		return f, false
+	}
+	return f, true
+}
+
+func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	f, ok := taskFilter(w, r, r.URL.Query().Get("projectId"))
+	if !ok {
+		return
+	}
+	page, ok := pageOf(w, r.URL.Query().Get("pageNumber"), r.URL.Query().Get("pageSize"))
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, store.Paginate(s.svc.ListTasks(f), page))
+}
+
+func (s *Server) taskRuns(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	if _, ok := s.svc.Task(ps.ByName("key")); !ok {
+		writeError(w, http.StatusNotFound, "task %s not found", ps.ByName("key"))
+		return
+	}
+	page, ok := pageOf(w, r.URL.Query().Get("pageNumber"), r.URL.Query().Get("pageSize"))
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, store.Paginate(s.svc.Runs(fsm.RunFilter{TaskKey: ps.ByName("key")}), page))
+}

@@ -1,0 +1,390 @@
+package fsm
+
+import (
+	"encoding/json"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Replica types and execution strategies of a task (the bkrepo document's enums).
+const (
+	ReplicaScheduled = "SCHEDULED"
+	ReplicaRealTime  = "REAL_TIME"
+
+	ExecImmediately   = "IMMEDIATELY"
+	ExecSpecifiedTime = "SPECIFIED_TIME"
+	ExecCron          = "CRON_EXPRESSION"
+)
+
+// More run triggers and the state of a slot that came due while the task's
+// previous run was still going.
+const (
+	TriggerScheduled = "SCHEDULED"
+	TriggerRealTime  = "REAL_TIME"
+
+	RunSkipped RunState = "SKIPPED"
+)
+
+// ExecutionPlan says when a SCHEDULED task runs.
+type ExecutionPlan struct {
+	ExecuteImmediately bool      `json:"executeImmediately"`
+	ExecuteTime        time.Time `json:"executeTime,omitzero"`
+	CronExpression     string    `json:"cronExpression,omitempty"`
+}
+
+// TaskSetting is a task's transfer settings plus when it executes.
+type TaskSetting struct {
+	ReplicaSetting
+	ExecutionStrategy string        `json:"executionStrategy"`
+	ExecutionPlan     ExecutionPlan `json:"executionPlan"`
+}
+
+// Task is a replication task: what to replicate, where, and when.
+type Task struct {
+	Key               string          `json:"key"`
+	ID                string          `json:"id"`
+	Name              string          `json:"name"`
+	ProjectID         string          `json:"projectId"`
+	SourceCluster     string          `json:"sourceClusterId"`
+	ReplicaObjectType string          `json:"replicaObjectType"`
+	Objects           []ReplicaObject `json:"replicaTaskObjects"`
+	ReplicaType       string          `json:"replicaType"`
+	Setting           TaskSetting     `json:"setting"`
+	RemoteClusterIDs  []string        `json:"remoteClusterIds"`
+	Enabled           bool            `json:"enabled"`
+	Description       string          `json:"description"`
+	// ReplicateDeletes makes a REAL_TIME task delete on the targets what is
+	// deleted on the source.
+	ReplicateDeletes bool `json:"replicateDeletes"`
+	// RunHistory is how many of its ended runs the task keeps.
+	RunHistory int `json:"runHistory"`
+
+	LastExecutionStatus string    `json:"lastExecutionStatus,omitempty"`
+	LastExecutionTime   time.Time `json:"lastExecutionTime,omitzero"`
+	ExecutionTimes      int64     `json:"executionTimes"`
+	// LastSlot is the due time of the last slot the scheduler committed: a
+	// slot at or before it never fires again.
+	LastSlot time.Time `json:"lastSlot,omitzero"`
+
+	CreatedBy        string    `json:"createdBy"`
+	CreatedDate      time.Time `json:"createdDate"`
+	LastModifiedBy   string    `json:"lastModifiedBy"`
+	LastModifiedDate time.Time `json:"lastModifiedDate"`
+}
+
+func (t Task) clone() Task {
+	t.Objects = slices.Clone(t.Objects)
+	t.RemoteClusterIDs = slices.Clone(t.RemoteClusterIDs)
+	return t
+}
+
+// Spec is what a run of the task replicates.
+func (t Task) Spec() ReplicaSpec {
+	return ReplicaSpec{
+		SourceCluster: t.SourceCluster, LocalProjectID: t.ProjectID, ReplicaObjectType: t.ReplicaObjectType,
+		Objects: slices.Clone(t.Objects), RemoteClusterIDs: slices.Clone(t.RemoteClusterIDs), Setting: t.Setting.ReplicaSetting,
+	}
+}
+
+// DefaultRunHistory is the ended runs a task keeps when it does not say.
+const DefaultRunHistory = 50
+
+// MaxTaskName bounds a task's name, in bytes.
+const MaxTaskName = 128
+
+// ValidateTask checks a task against the registry, as ValidateSpec does for
+// runs. Cron syntax and times in the past are checked by the agent (with the
+// scheduler's parser) and, for times, in Apply against the command's time.
+func ValidateTask(t Task, clusters map[string]ClusterRecord) error {
+	switch {
+	case strings.TrimSpace(t.Name) == "":
+		return errorf(KindInvalid, "Parameter [name] is invalid: it is required")
+	case len(t.Name) > MaxTaskName:
+		return errorf(KindInvalid, "Parameter [name] is invalid: longer than %d bytes", MaxTaskName)
+	case t.ReplicaType != ReplicaScheduled && t.ReplicaType != ReplicaRealTime:
+		return errorf(KindInvalid, "Parameter [replicaType] is invalid: %q is not SCHEDULED or REAL_TIME", t.ReplicaType)
+	case t.RunHistory < 1 || t.RunHistory > 10000:
+		return errorf(KindInvalid, "Parameter [runHistory] is invalid: %d is not within 1..10000", t.RunHistory)
+	}
+	if err := ValidateSpec(t.Spec(), clusters); err != nil {
+		return err
+	}
+	if t.ReplicaType == ReplicaRealTime {
+		return nil
+	}
+	p := t.Setting.ExecutionPlan
+	switch t.Setting.ExecutionStrategy {
+	case ExecImmediately:
+	case ExecSpecifiedTime:
+		if p.ExecuteTime.IsZero() {
+			return errorf(KindInvalid, "Parameter [executionPlan.executeTime] is invalid: required when executionStrategy is SPECIFIED_TIME")
+		}
+	case ExecCron:
+		if strings.TrimSpace(p.CronExpression) == "" {
+			return errorf(KindInvalid, "Parameter [executionPlan.cronExpression] is invalid: required when executionStrategy is CRON_EXPRESSION")
+		}
+	default:
+		return errorf(KindInvalid, "Parameter [executionStrategy] is invalid: %q is not IMMEDIATELY, SPECIFIED_TIME or CRON_EXPRESSION", t.Setting.ExecutionStrategy)
+	}
+	return nil
+}
+
+// Payloads of the task commands.
+type (
+	// TaskRef names a task (CmdDeleteTask).
+	TaskRef struct {
+		Key string `json:"key"`
+	}
+	// ToggleTask enables or disables a task; without Enabled it flips it.
+	ToggleTask struct {
+		Key     string `json:"key"`
+		Enabled *bool  `json:"enabled,omitempty"`
+		By      string `json:"by"`
+	}
+	// FireTask starts a run of a task (CmdFireTask): the scheduler's slot
+	// (Slot set), a manual execution, or a REAL_TIME task's standing run.
+	FireTask struct {
+		Key     string    `json:"key"`
+		RunID   string    `json:"runId"`
+		Trigger string    `json:"trigger"`
+		Slot    time.Time `json:"slot,omitzero"`
+		By      string    `json:"by"`
+	}
+)
+
+func applyCreateTask(s *state, cmd Command) (any, error) {
+	var t Task
+	if err := json.Unmarshal(cmd.Payload, &t); err != nil {
+		return nil, errorf(KindInvalid, "task.create: %v", err)
+	}
+	if t.Key == "" || t.ID == "" {
+		return nil, errorf(KindInvalid, "task.create: key and id are required")
+	}
+	if _, ok := s.tasks[t.Key]; ok {
+		return nil, errorf(KindConflict, "task %s already exists", t.Key)
+	}
+	if err := checkTask(s, t, cmd.Time); err != nil {
+		return nil, err
+	}
+	t.CreatedDate, t.LastModifiedDate, t.LastModifiedBy = cmd.Time, cmd.Time, t.CreatedBy
+	t.LastExecutionStatus, t.LastExecutionTime, t.ExecutionTimes, t.LastSlot = "", time.Time{}, 0, time.Time{}
+	s.tasks[t.Key] = t
+	return t.clone(), nil
+}
+
+// checkTask validates t and its name's uniqueness within its project.
+func checkTask(s *state, t Task, now time.Time) error {
+	if err := ValidateTask(t, s.clusters); err != nil {
+		return err
+	}
+	if t.ReplicaType == ReplicaScheduled && t.Setting.ExecutionStrategy == ExecSpecifiedTime && t.Setting.ExecutionPlan.ExecuteTime.Before(now) {
+		return errorf(KindInvalid, "Parameter [executionPlan.executeTime] is invalid: %s is in the past", t.Setting.ExecutionPlan.ExecuteTime.Format(time.RFC3339))
+	}
+	for _, other := range s.tasks {
+		if other.Key != t.Key && other.ProjectID == t.ProjectID && other.Name == t.Name {
+			return errorf(KindConflict, "task name %q already exists in project %s", t.Name, t.ProjectID)
+		}
+	}
+	return nil
+}
+
+// applyUpdateTask replaces what a task does. A run already going keeps the
+// spec it started with; the change applies from the next run.
+func applyUpdateTask(s *state, cmd Command) (any, error) {
+	var t Task
+	if err := json.Unmarshal(cmd.Payload, &t); err != nil {
+		return nil, errorf(KindInvalid, "task.update: %v", err)
+	}
+	old, ok := s.tasks[t.Key]
+	if !ok {
+		return nil, errorf(KindNotFound, "task %s not found", t.Key)
+	}
+	if err := checkTask(s, t, cmd.Time); err != nil {
+		return nil, err
+	}
+	// What the task has done stays; a new schedule counts from now.
+	t.ID, t.CreatedBy, t.CreatedDate = old.ID, old.CreatedBy, old.CreatedDate
+	t.LastExecutionStatus, t.LastExecutionTime, t.ExecutionTimes = old.LastExecutionStatus, old.LastExecutionTime, old.ExecutionTimes
+	t.LastSlot = old.LastSlot
+	if old.Setting.ExecutionStrategy != t.Setting.ExecutionStrategy || old.Setting.ExecutionPlan != t.Setting.ExecutionPlan {
+		t.LastSlot = time.Time{}
+		if t.Setting.ExecutionStrategy == ExecCron {
+			t.LastSlot = cmd.Time
+		}
+	}
+	t.LastModifiedDate = cmd.Time
+	s.tasks[t.Key] = t
+	return t.clone(), nil
+}
+
+// applyDeleteTask removes a task: it never fires again and a run of it that
+// is going is asked to stop. Its ended runs stay in the run history (bounded
+// like every run) for audit.
+func applyDeleteTask(s *state, cmd Command) (any, error) {
+	var p TaskRef
+	if err := json.Unmarshal(cmd.Payload, &p); err != nil {
+		return nil, errorf(KindInvalid, "task.delete: %v", err)
+	}
+	if _, ok := s.tasks[p.Key]; !ok {
+		return nil, errorf(KindNotFound, "task %s not found", p.Key)
+	}
+	delete(s.tasks, p.Key)
+	for _, r := range s.activeRuns(p.Key) {
+		cancelRun(s, r, cmd.Time, "its task was deleted")
+	}
+	return nil, nil
+}
+
+// applyToggleTask enables or disables a task. A cron task counts its slots
+// from the moment it is enabled: slots that came due while it was disabled
+// never fire. Disabling stops a REAL_TIME task's standing run.
+func applyToggleTask(s *state, cmd Command) (any, error) {
+	var p ToggleTask
+	if err := json.Unmarshal(cmd.Payload, &p); err != nil {
+		return nil, errorf(KindInvalid, "task.toggle: %v", err)
+	}
+	t, ok := s.tasks[p.Key]
+	if !ok {
+		return nil, errorf(KindNotFound, "task %s not found", p.Key)
+	}
+	enabled := !t.Enabled
+	if p.Enabled != nil {
+		enabled = *p.Enabled
+	}
+	if enabled && !t.Enabled && t.Setting.ExecutionStrategy == ExecCron {
+		t.LastSlot = cmd.Time
+	}
+	if !enabled && t.ReplicaType == ReplicaRealTime {
+		for _, r := range s.activeRuns(t.Key) {
+			cancelRun(s, r, cmd.Time, "its task was disabled")
+		}
+	}
+	t.Enabled, t.LastModifiedBy, t.LastModifiedDate = enabled, p.By, cmd.Time
+	s.tasks[t.Key] = t
+	return t.clone(), nil
+}
+
+// applyFireTask starts a run of a task. A scheduler slot at or before the
+// last committed one is refused (a new leader never fires a committed slot);
+// a slot that comes due while a run of the task is going is recorded as a
+// SKIPPED run; a manual execution while a run is going is refused.
+func applyFireTask(s *state, cmd Command) (any, error) {
+	var p FireTask
+	if err := json.Unmarshal(cmd.Payload, &p); err != nil {
+		return nil, errorf(KindInvalid, "task.fire: %v", err)
+	}
+	t, ok := s.tasks[p.Key]
+	if !ok {
+		return nil, errorf(KindNotFound, "task %s not found", p.Key)
+	}
+	if p.RunID == "" {
+		return nil, errorf(KindInvalid, "task.fire: runId is required")
+	}
+	if _, dup := s.runs[p.RunID]; dup {
+		return nil, errorf(KindConflict, "run %s already exists", p.RunID)
+	}
+	busy := len(s.activeRuns(t.Key)) > 0
+	switch p.Trigger {
+	case TriggerScheduled:
+		if t.ReplicaType != ReplicaScheduled || !t.Enabled {
+			return nil, errorf(KindConflict, "task %s is not an enabled SCHEDULED task", t.Key)
+		}
+		if p.Slot.IsZero() || !p.Slot.After(t.LastSlot) {
+			return nil, errorf(KindConflict, "slot %s of task %s has already fired", p.Slot.Format(time.RFC3339Nano), t.Key)
+		}
+		t.LastSlot = p.Slot
+	case TriggerManual:
+		if busy {
+			return nil, errorf(KindConflict, "task %s has a run going; it can be executed again when that run ends", t.Key)
+		}
+	case TriggerRealTime:
+		if t.ReplicaType != ReplicaRealTime || !t.Enabled || busy {
+			return nil, errorf(KindConflict, "task %s is not an enabled REAL_TIME task without a run", t.Key)
+		}
+	default:
+		return nil, errorf(KindInvalid, "task.fire: trigger %q is not SCHEDULED, MANUAL or REAL_TIME", p.Trigger)
+	}
+	if err := ValidateSpec(t.Spec(), s.clusters); err != nil {
+		return nil, err
+	}
+	r := Run{ID: p.RunID, TaskKey: t.Key, Trigger: p.Trigger, Slot: p.Slot, Spec: t.Spec(), CreatedBy: p.By, CreatedAt: cmd.Time, Executor: t.SourceCluster}
+	for _, id := range r.Spec.RemoteClusterIDs {
+		r.Targets = append(r.Targets, TargetProgress{ClusterID: id, State: RunWaiting})
+	}
+	if busy {
+		r.State, r.StartedAt, r.FinishedAt = RunSkipped, cmd.Time, cmd.Time
+		r.Error = "the previous run of the task was still going when this slot came due"
+		for i := range r.Targets {
+			r.Targets[i].State = RunSkipped
+		}
+	} else {
+		r.State = RunWaiting
+		t.ExecutionTimes++
+		t.LastExecutionStatus, t.LastExecutionTime = string(RunRunning), cmd.Time
+	}
+	s.tasks[t.Key] = t
+	s.putRun(r)
+	s.pruneRuns()
+	return r.clone(), nil
+}
+
+// taskRunEnded records a run's outcome on its task.
+func taskRunEnded(s *state, r Run) {
+	t, ok := s.tasks[r.TaskKey]
+	if !ok || r.State == RunSkipped {
+		return
+	}
+	switch r.State {
+	case RunSuccess:
+		t.LastExecutionStatus = string(RunSuccess)
+	default:
+		t.LastExecutionStatus = string(RunFailed)
+	}
+	s.tasks[t.Key] = t
+}
+
+// activeRuns are a task's runs that have not ended, by id.
+func (s *state) activeRuns(key string) []Run {
+	var out []Run
+	for _, id := range slices.Sorted(maps.Keys(s.runs)) {
+		if r := s.runs[id]; r.TaskKey == key && !r.State.Terminal() {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Tasks lists every task ordered by creation, then key.
+func (f *FSM) Tasks() []Task {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := make([]Task, 0, len(f.s.tasks))
+	for _, t := range f.s.tasks {
+		out = append(out, t.clone())
+	}
+	slices.SortFunc(out, func(a, b Task) int {
+		if c := a.CreatedDate.Compare(b.CreatedDate); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Key, b.Key)
+	})
+	return out
+}
+
+// Task returns one task.
+func (f *FSM) Task(key string) (Task, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	t, ok := f.s.tasks[key]
+	return t.clone(), ok
+}
+
+func sortedTasks(m map[string]Task) []Task {
+	out := make([]Task, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, m[k])
+	}
+	return out
+}
