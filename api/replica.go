@@ -24,6 +24,16 @@ func (s *Server) replicaRoutes() {
 	s.handle(http.MethodPatch, "/v1/replica/uploads/:sha256", a, s.replicaAppend)
 	s.handle(http.MethodPost, "/v1/replica/commit", a, s.replicaCommit)
 	s.handle(http.MethodPost, "/v1/replica/versions", a, s.replicaVersions)
+	s.handle(http.MethodPost, "/v1/replica/delete", a, s.replicaDelete)
+}
+
+func (s *Server) replicaDelete(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var req replicator.DeleteRequest
+	if !decodeReplica(w, r, &req) {
+		return
+	}
+	out, err := s.svc.Receiver().Delete(r.Context(), req)
+	respond(w, out, err)
 }
 
 // maxReplicaJSON bounds a plan, commit or versions body (a plan of 1,000

@@ -74,7 +74,8 @@ type Executor struct {
 
 	mu     sync.Mutex
 	active map[string]*activeRun
-	links  map[string]*rate.Limiter // per remote cluster
+	links  map[string]*rate.Limiter    // per remote cluster
+	depths map[string]map[string]int64 // real-time outbox depth by target, task
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -83,6 +84,8 @@ type Executor struct {
 
 type activeRun struct {
 	cancel context.CancelCauseFunc
+	// standing runs of REAL_TIME tasks do not count against MaxRuns
+	standing bool
 }
 
 // errCanceled is the cause of a run's context when a user canceled it.
@@ -104,7 +107,7 @@ func New(cfg Config) (*Executor, error) {
 		// No overall timeout: an upload request lasts as long as its chunk
 		// takes at the run's rate; the transport bounds connect and headers.
 		http:   &http.Client{Transport: cfg.Transport},
-		active: map[string]*activeRun{}, links: map[string]*rate.Limiter{},
+		active: map[string]*activeRun{}, links: map[string]*rate.Limiter{}, depths: map[string]map[string]int64{},
 		ctx: ctx, cancel: cancel,
 	}, nil
 }
@@ -136,9 +139,11 @@ func (e *Executor) loop() {
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
 	lastPrune := time.Time{}
+	realTimeTries := map[string]time.Time{}
 	for {
 		changed := e.cfg.FSM.Changed()
 		e.reconcile()
+		e.superviseRealTime(realTimeTries)
 		if time.Since(lastPrune) > time.Minute {
 			lastPrune = time.Now()
 			if err := e.objects.prune(func(id string) bool { _, ok := e.cfg.FSM.Run(id); return ok }); err != nil {
@@ -161,6 +166,12 @@ func (e *Executor) reconcile() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	live := map[string]bool{}
+	busy := 0
+	for _, a := range e.active {
+		if !a.standing {
+			busy++
+		}
+	}
 	// Oldest first, so that waiting runs start in the order they came.
 	for i := len(runs) - 1; i >= 0; i-- {
 		r := runs[i]
@@ -172,8 +183,11 @@ func (e *Executor) reconcile() {
 		switch {
 		case running && r.CancelRequested:
 			a.cancel(errCanceled)
-		case !running && !r.CancelRequested && len(e.active) < e.cfg.MaxRuns:
+		case !running && !r.CancelRequested && r.Trigger == fsm.TriggerRealTime:
 			e.startRun(r)
+		case !running && !r.CancelRequested && busy < e.cfg.MaxRuns:
+			e.startRun(r)
+			busy++
 		}
 	}
 	for id, a := range e.active {
@@ -186,7 +200,7 @@ func (e *Executor) reconcile() {
 // startRun executes r in its own goroutine. Callers hold e.mu.
 func (e *Executor) startRun(r fsm.Run) {
 	ctx, cancel := context.WithCancelCause(e.ctx)
-	e.active[r.ID] = &activeRun{cancel: cancel}
+	e.active[r.ID] = &activeRun{cancel: cancel, standing: r.Trigger == fsm.TriggerRealTime}
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()

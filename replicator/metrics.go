@@ -10,6 +10,7 @@ type metrics struct {
 	duration    prometheus.Histogram
 	inflight    prometheus.Gauge
 	lastSuccess *prometheus.GaugeVec
+	outbox      *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -34,8 +35,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "ferry_replication_last_success_timestamp_seconds", Help: "When a run last brought the target cluster fully in sync (Unix time).",
 		}, []string{"target"}),
 	}
+	m.outbox = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "ferry_realtime_outbox_depth", Help: "Changes of REAL_TIME tasks this agent still has to deliver, by target cluster (counted up to 1,000 per repository).",
+	}, []string{"target"})
 	if reg != nil {
-		reg.MustRegister(m.bytes, m.objects, m.runs, m.duration, m.inflight, m.lastSuccess)
+		reg.MustRegister(m.bytes, m.objects, m.runs, m.duration, m.inflight, m.lastSuccess, m.outbox)
 	}
 	return m
 }

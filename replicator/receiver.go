@@ -210,3 +210,21 @@ func sameSet(a, b []string) bool {
 	slices.Sort(b)
 	return slices.Equal(a, b)
 }
+
+// Delete removes paths; a path already gone is not an error.
+func (rc *Receiver) Delete(ctx context.Context, req DeleteRequest) (ItemsResponse, error) {
+	repo, err := rc.Store.Repository(ctx, req.Project, req.Repo)
+	if errors.Is(err, store.ErrNotFound) {
+		return ItemsResponse{Results: make([]ItemResult, len(req.Paths))}, nil
+	}
+	if err != nil {
+		return ItemsResponse{}, err
+	}
+	out := ItemsResponse{Results: make([]ItemResult, len(req.Paths))}
+	for i, p := range req.Paths {
+		if err := repo.Delete(ctx, p, req.By); err != nil && !errors.Is(err, store.ErrNotFound) {
+			out.Results[i].Error = err.Error()
+		}
+	}
+	return out, nil
+}

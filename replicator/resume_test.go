@@ -37,7 +37,10 @@ func protocolMux(rc *Receiver) http.Handler {
 		}
 		_ = json.NewEncoder(w).Encode(v)
 	}
-	size := func(r *http.Request, k string) int64 { n, _ := strconv.ParseInt(r.URL.Query().Get(k), 10, 64); return n }
+	size := func(r *http.Request, k string) int64 {
+		n, _ := strconv.ParseInt(r.URL.Query().Get(k), 10, 64)
+		return n
+	}
 	mux.HandleFunc("GET /v1/replica/uploads/{sum}", func(w http.ResponseWriter, r *http.Request) {
 		st, err := rc.UploadStatus(r.PathValue("sum"), size(r, "size"))
 		reply(w, st, err)

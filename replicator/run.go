@@ -13,6 +13,10 @@ import (
 // execute carries out one run: start it, enumerate, push to every target at
 // once, report progress about once a ProgressInterval, and end it.
 func (e *Executor) execute(ctx context.Context, r fsm.Run) {
+	if r.Trigger == fsm.TriggerRealTime {
+		e.executeRealTime(ctx, r)
+		return
+	}
 	log := e.log.With("run", r.ID)
 	// Commands that end the run must still go out when the run's context was
 	// canceled by a user; only the agent stopping stops them.

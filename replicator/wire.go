@@ -17,6 +17,7 @@ import (
 //	PATCH /v1/replica/uploads/{sha256}?size=&offset=  bytes → UploadStatus (409 with the current offset)
 //	POST  /v1/replica/commit                     CommitRequest → ItemsResponse
 //	POST  /v1/replica/versions                   VersionsRequest → ItemsResponse
+//	POST  /v1/replica/delete                     DeleteRequest → ItemsResponse
 
 // Plan actions: what the target did or needs for one object.
 const (
@@ -26,6 +27,7 @@ const (
 	ActionMetadata  = "metadata"  // the path held this content; its metadata was updated
 	ActionConflict  = "conflict"  // the path holds different content and the strategy keeps it
 	ActionError     = "error"
+	ActionDeleted   = "deleted" // real time: deleted on the target as on the source
 )
 
 // PlanRequest asks a target what it lacks of a batch of objects.
@@ -104,6 +106,14 @@ type VersionsRequest struct {
 	Repo     string           `json:"repo"`
 	By       string           `json:"by"`
 	Versions []PackageVersion `json:"versions"`
+}
+
+// DeleteRequest removes paths (real-time replication of deletions).
+type DeleteRequest struct {
+	Project string   `json:"project"`
+	Repo    string   `json:"repo"`
+	By      string   `json:"by"`
+	Paths   []string `json:"paths"`
 }
 
 // PackageVersion is a version as replicated.

@@ -63,6 +63,24 @@ type Local struct {
 	uploads   map[string]*Upload
 	// Observe, when set, is told about every write's outcome and byte counts.
 	Observe Observer
+	// changed is closed and replaced after every committed repository change,
+	// to wake change-log readers (real-time replication).
+	changedMu sync.Mutex
+	changed   chan struct{}
+}
+
+// Changed returns a channel closed at the next committed repository change.
+func (s *Local) Changed() <-chan struct{} {
+	s.changedMu.Lock()
+	defer s.changedMu.Unlock()
+	return s.changed
+}
+
+func (s *Local) notifyChanged() {
+	s.changedMu.Lock()
+	defer s.changedMu.Unlock()
+	close(s.changed)
+	s.changed = make(chan struct{})
 }
 
 // Observer receives the store's events for metrics.
@@ -104,7 +122,7 @@ func Open(dir string, log *slog.Logger) (*Local, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: init: %w", err)
 	}
-	s := &Local{dir: dir, db: db, log: log, uploads: map[string]*Upload{}, Observe: nopObserver{}}
+	s := &Local{dir: dir, db: db, log: log, uploads: map[string]*Upload{}, Observe: nopObserver{}, changed: make(chan struct{})}
 	if err := s.recover(); err != nil {
 		db.Close()
 		return nil, err

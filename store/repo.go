@@ -34,13 +34,17 @@ func (r *localRepo) tx(write bool, fn func(tx *bolt.Tx, rb *bolt.Bucket) error) 
 	if write {
 		run = r.s.db.Update
 	}
-	return run(func(tx *bolt.Tx) error {
+	err := run(func(tx *bolt.Tx) error {
 		rb := tx.Bucket(r.bucket)
 		if rb == nil {
 			return fmt.Errorf("repository %s/%s: %w", r.info.Project, r.info.Name, ErrNotFound)
 		}
 		return fn(tx, rb)
 	})
+	if write && err == nil {
+		r.s.notifyChanged()
+	}
+	return err
 }
 
 func nodeNotFound(path string) error { return fmt.Errorf("%s: %w", path, ErrNotFound) }
