@@ -151,7 +151,9 @@ func (a *Agent) taskView(t fsm.Task) api.TaskView {
 		}
 		v.RemoteClusters = append(v.RemoteClusters, api.ClusterRef{ID: id, Name: name})
 	}
-	v.NextExecutionTime, _ = scheduler.Next(t, a.cfg.Location())
+	if next, ok := scheduler.Next(t, a.cfg.Location()); ok {
+		v.NextExecutionTime = next
+	}
 	return v
 }
 

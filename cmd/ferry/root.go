@@ -18,5 +18,6 @@ replicated state through Raft, and answer the whole API on every node.`,
 	root.AddCommand(newAgentCmd(), newDevCmd(), newMembersCmd(), newStatusCmd())
 	root.AddCommand(newPutCmd(), newGetCmd(), newLsCmd())
 	root.AddCommand(newRunCmd())
+	root.AddCommand(newTaskCmd())
 	return root
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -18,7 +16,6 @@ import (
 
 	"github.com/ferrysync/ferry/client"
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 )
 
 func newRunCmd() *cobra.Command {
@@ -338,35 +335,7 @@ func readRunSpec(name string, stdin io.Reader) (client.RunSpec, error) {
 // otherwise. Either way the JSON field names apply and unknown fields are
 // errors, so that a misspelt field is not silently left out.
 func decodeRunSpec(data []byte, name string) (client.RunSpec, error) {
-	ext := strings.ToLower(filepath.Ext(name))
-	isJSON := ext == ".json" || ext != ".yaml" && ext != ".yml" && bytes.HasPrefix(bytes.TrimSpace(data), []byte("{"))
-	if !isJSON {
-		var v any
-		if err := yaml.Unmarshal(data, &v); err != nil {
-			return client.RunSpec{}, err
-		}
-		if v == nil {
-			return client.RunSpec{}, errors.New("empty spec")
-		}
-		j, err := json.Marshal(jsonValue(v))
-		if err != nil {
-			return client.RunSpec{}, err
-		}
-		data = j
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var spec client.RunSpec
-	if err := dec.Decode(&spec); err != nil {
-		if err == io.EOF {
-			return client.RunSpec{}, errors.New("empty spec")
-		}
-		return client.RunSpec{}, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return client.RunSpec{}, errors.New("data after the spec")
-	}
-	return spec, nil
+	return decodeStrict[client.RunSpec](data, name, "spec")
 }
 
 // jsonValue converts what yaml.v3 decodes into values encoding/json takes:
@@ -604,26 +573,7 @@ func printRun(out io.Writer, r client.Run, now time.Time) error {
 		if i == 0 {
 			label = "Repos"
 		}
-		remoteProject, remoteRepo := o.RemoteProjectID, o.RemoteRepoName
-		if remoteProject == "" {
-			remoteProject = s.LocalProjectID
-		}
-		if remoteRepo == "" {
-			remoteRepo = o.LocalRepoName
-		}
-		text := o.LocalRepoName + " -> " + remoteProject + "/" + remoteRepo
-		if o.RepoType != "" {
-			text += " (" + o.RepoType + ")"
-		}
-		for _, p := range o.PathConstraints {
-			text += " path " + p.Path
-		}
-		for _, p := range o.PackageConstraints {
-			text += " package " + p.PackageKey
-			if len(p.Versions) > 0 {
-				text += "=" + strings.Join(p.Versions, ",")
-			}
-		}
+		text := replicaObjectText(s.LocalProjectID, o)
 		if label == "" {
 			fmt.Fprintf(out, "%-10s %s\n", "", text)
 		} else {

@@ -1,0 +1,290 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The values of Task.ReplicaType.
+const (
+	TaskScheduled = "SCHEDULED" // runs as Setting.ExecutionStrategy says
+	TaskRealTime  = "REAL_TIME" // a standing run that follows every change
+)
+
+// The values of TaskSetting.ExecutionStrategy, for SCHEDULED tasks.
+const (
+	ExecImmediately   = "IMMEDIATELY"     // once, as soon as the task exists
+	ExecSpecifiedTime = "SPECIFIED_TIME"  // once, at ExecutionPlan.ExecuteTime
+	ExecCron          = "CRON_EXPRESSION" // at each slot of ExecutionPlan.CronExpression
+)
+
+// The values of TaskQuery.SortType; the list is newest first either way.
+const (
+	SortCreatedTime       = "CREATED_TIME"
+	SortLastExecutionTime = "LAST_EXECUTION_TIME"
+	SortNextExecutionTime = "NEXT_EXECUTION_TIME"
+)
+
+// ExecutionPlan says when a SCHEDULED task runs.
+type ExecutionPlan struct {
+	ExecuteImmediately bool      `json:"executeImmediately"`
+	ExecuteTime        time.Time `json:"executeTime,omitzero"`
+	CronExpression     string    `json:"cronExpression,omitempty"`
+}
+
+// TaskSetting is a task's transfer settings (as a run's) and when it runs.
+// In a TaskRequest an empty ExecutionStrategy and a zero ExecutionPlan leave
+// the agent's defaults (IMMEDIATELY).
+type TaskSetting struct {
+	RunSetting
+	ExecutionStrategy string        `json:"executionStrategy,omitempty"`
+	ExecutionPlan     ExecutionPlan `json:"executionPlan,omitzero"`
+}
+
+// ClusterRef names a cluster.
+type ClusterRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// TaskRequest creates or replaces a task through POST /v1/tasks or
+// PUT /v1/tasks/{key}. Empty fields take the agent's defaults: the addressed
+// agent's cluster as the source, replicaType SCHEDULED, enabled, and the
+// defaults of TaskSetting and RunSetting.
+type TaskRequest struct {
+	Name               string          `json:"name"`
+	LocalProjectID     string          `json:"localProjectId"`
+	SourceClusterID    string          `json:"sourceClusterId,omitempty"`
+	ReplicaObjectType  string          `json:"replicaObjectType"`
+	ReplicaTaskObjects []ReplicaObject `json:"replicaTaskObjects"`
+	ReplicaType        string          `json:"replicaType,omitempty"`
+	Setting            TaskSetting     `json:"setting,omitzero"`
+	RemoteClusterIDs   []string        `json:"remoteClusterIds"`
+	Enabled            *bool           `json:"enabled,omitempty"`
+	Description        string          `json:"description,omitempty"`
+	// ReplicateDeletes makes a REAL_TIME task delete on the targets what is
+	// deleted on the source.
+	ReplicateDeletes bool `json:"replicateDeletes,omitempty"`
+	// RunHistory is how many of its ended runs the task keeps (default: the
+	// agent's).
+	RunHistory int `json:"runHistory,omitempty"`
+}
+
+// Task is a replication task as the agent reports it. LastExecutionTime,
+// NextExecutionTime and LastSlot are zero when the agent does not report
+// them (a task that never ran, one that will not fire again).
+type Task struct {
+	Key                string          `json:"key"`
+	ID                 string          `json:"id"`
+	Name               string          `json:"name"`
+	ProjectID          string          `json:"projectId"`
+	SourceClusterID    string          `json:"sourceClusterId"`
+	ReplicaObjectType  string          `json:"replicaObjectType"`
+	ReplicaTaskObjects []ReplicaObject `json:"replicaTaskObjects"`
+	ReplicaType        string          `json:"replicaType"`
+	Setting            TaskSetting     `json:"setting"`
+	RemoteClusterIDs   []string        `json:"remoteClusterIds"`
+	RemoteClusters     []ClusterRef    `json:"remoteClusters"`
+	Enabled            bool            `json:"enabled"`
+	Description        string          `json:"description"`
+	ReplicateDeletes   bool            `json:"replicateDeletes"`
+	RunHistory         int             `json:"runHistory"`
+
+	// LastExecutionStatus is RUNNING, SUCCESS or FAILED; empty before the
+	// first run.
+	LastExecutionStatus string    `json:"lastExecutionStatus,omitempty"`
+	LastExecutionTime   time.Time `json:"lastExecutionTime,omitzero"`
+	NextExecutionTime   time.Time `json:"nextExecutionTime,omitzero"`
+	ExecutionTimes      int64     `json:"executionTimes"`
+	LastSlot            time.Time `json:"lastSlot,omitzero"`
+
+	CreatedBy        string    `json:"createdBy"`
+	CreatedDate      time.Time `json:"createdDate,omitzero"`
+	LastModifiedBy   string    `json:"lastModifiedBy"`
+	LastModifiedDate time.Time `json:"lastModifiedDate,omitzero"`
+}
+
+// Request is the request that makes a task like t, for UpdateTask after
+// changing some of it.
+func (t Task) Request() TaskRequest {
+	enabled := t.Enabled
+	return TaskRequest{
+		Name: t.Name, LocalProjectID: t.ProjectID, SourceClusterID: t.SourceClusterID,
+		ReplicaObjectType: t.ReplicaObjectType, ReplicaTaskObjects: t.ReplicaTaskObjects, ReplicaType: t.ReplicaType,
+		Setting: t.Setting, RemoteClusterIDs: t.RemoteClusterIDs, Enabled: &enabled, Description: t.Description,
+		ReplicateDeletes: t.ReplicateDeletes, RunHistory: t.RunHistory,
+	}
+}
+
+// TaskPage is one page of tasks. Page numbers start at 1.
+type TaskPage struct {
+	PageNumber   int    `json:"pageNumber"`
+	PageSize     int    `json:"pageSize"`
+	TotalRecords int64  `json:"totalRecords"`
+	TotalPages   int64  `json:"totalPages"`
+	Records      []Task `json:"records"`
+}
+
+// TaskQuery filters and orders Tasks. Zero fields are left to the agent.
+type TaskQuery struct {
+	ProjectID string
+	// NamePrefix keeps the tasks whose name starts with it.
+	NamePrefix string
+	// LastExecutionStatus is RUNNING, SUCCESS or FAILED.
+	LastExecutionStatus string
+	Enabled             *bool
+	// SortType is one of the Sort constants (default SortCreatedTime).
+	SortType   string
+	PageNumber int
+	PageSize   int
+}
+
+// values is the query string of GET /v1/tasks for q.
+func (q TaskQuery) values() url.Values {
+	v := url.Values{}
+	if q.ProjectID != "" {
+		v.Set("projectId", q.ProjectID)
+	}
+	if q.NamePrefix != "" {
+		v.Set("name", q.NamePrefix)
+	}
+	if q.LastExecutionStatus != "" {
+		v.Set("lastExecutionStatus", q.LastExecutionStatus)
+	}
+	if q.Enabled != nil {
+		v.Set("enabled", strconv.FormatBool(*q.Enabled))
+	}
+	if q.SortType != "" {
+		v.Set("sortType", q.SortType)
+	}
+	setPage(v, q.PageNumber, q.PageSize)
+	return v
+}
+
+// taskPath is /v1/tasks/{key}.
+func taskPath(key string) (string, error) {
+	if key == "" || key == "." || key == ".." || strings.Contains(key, "/") {
+		return "", fmt.Errorf("invalid task key %q", key)
+	}
+	return "/v1/tasks/" + url.PathEscape(key), nil
+}
+
+// CreateTask creates a task through POST /v1/tasks and returns it. A task
+// that is enabled and SCHEDULED IMMEDIATELY starts its run at once.
+func (c *Client) CreateTask(ctx context.Context, req TaskRequest) (Task, error) {
+	var out Task
+	_, err := c.do(ctx, http.MethodPost, "/v1/tasks", req, &out)
+	return out, err
+}
+
+// UpdateTask replaces what task key does through PUT /v1/tasks/{key} and
+// returns the task; a run already going keeps the spec it started with.
+func (c *Client) UpdateTask(ctx context.Context, key string, req TaskRequest) (Task, error) {
+	p, err := taskPath(key)
+	if err != nil {
+		return Task{}, err
+	}
+	var out Task
+	_, err = c.do(ctx, http.MethodPut, p, req, &out)
+	return out, err
+}
+
+// Task returns a task through GET /v1/tasks/{key}.
+func (c *Client) Task(ctx context.Context, key string) (Task, error) {
+	p, err := taskPath(key)
+	if err != nil {
+		return Task{}, err
+	}
+	var out Task
+	_, err = c.do(ctx, http.MethodGet, p, nil, &out)
+	return out, err
+}
+
+// Tasks returns one page of tasks through GET /v1/tasks, newest first by
+// q.SortType.
+func (c *Client) Tasks(ctx context.Context, q TaskQuery) (TaskPage, error) {
+	var out TaskPage
+	_, err := c.do(ctx, http.MethodGet, withQuery("/v1/tasks", q.values()), nil, &out)
+	return out, err
+}
+
+// DeleteTask deletes a task through DELETE /v1/tasks/{key}; a run of it that
+// is going is asked to stop, and its ended runs stay listed.
+func (c *Client) DeleteTask(ctx context.Context, key string) error {
+	p, err := taskPath(key)
+	if err != nil {
+		return err
+	}
+	_, err = c.do(ctx, http.MethodDelete, p, nil, nil)
+	return err
+}
+
+// EnableTask enables a task through POST /v1/tasks/{key}/enable and returns it.
+func (c *Client) EnableTask(ctx context.Context, key string) (Task, error) {
+	return c.taskAction(ctx, key, "enable")
+}
+
+// DisableTask disables a task through POST /v1/tasks/{key}/disable and
+// returns it; a REAL_TIME task's standing run stops.
+func (c *Client) DisableTask(ctx context.Context, key string) (Task, error) {
+	return c.taskAction(ctx, key, "disable")
+}
+
+func (c *Client) taskAction(ctx context.Context, key, action string) (Task, error) {
+	p, err := taskPath(key)
+	if err != nil {
+		return Task{}, err
+	}
+	var out Task
+	_, err = c.do(ctx, http.MethodPost, p+"/"+action, nil, &out)
+	return out, err
+}
+
+// ExecuteTask starts a run of a task now through
+// POST /v1/tasks/{key}/execute and returns the run as accepted. A task with
+// a run going answers an *Error with Status 409.
+func (c *Client) ExecuteTask(ctx context.Context, key string) (Run, error) {
+	p, err := taskPath(key)
+	if err != nil {
+		return Run{}, err
+	}
+	var out Run
+	_, err = c.do(ctx, http.MethodPost, p+"/execute", nil, &out)
+	return out, err
+}
+
+// CopyTask creates a task (with a new key) doing what task key does, named
+// name, through POST /v1/tasks/{key}/copy, and returns it.
+func (c *Client) CopyTask(ctx context.Context, key, name, description string) (Task, error) {
+	p, err := taskPath(key)
+	if err != nil {
+		return Task{}, err
+	}
+	body := struct {
+		Name        string `json:"name"`
+		Description string `json:"description"`
+	}{name, description}
+	var out Task
+	_, err = c.do(ctx, http.MethodPost, p+"/copy", body, &out)
+	return out, err
+}
+
+// TaskRuns returns one page of a task's runs, newest first, through
+// GET /v1/tasks/{key}/runs. Zero page numbers and sizes are left to the
+// agent.
+func (c *Client) TaskRuns(ctx context.Context, key string, pageNumber, pageSize int) (RunPage, error) {
+	p, err := taskPath(key)
+	if err != nil {
+		return RunPage{}, err
+	}
+	v := url.Values{}
+	setPage(v, pageNumber, pageSize)
+	var out RunPage
+	_, err = c.do(ctx, http.MethodGet, withQuery(p+"/runs", v), nil, &out)
+	return out, err
+}
