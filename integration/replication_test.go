@@ -476,7 +476,7 @@ func TestRateLimitHoldsTheRate(t *testing.T) {
 	rate := float64(tg.BytesSent) / took
 	// The bucket starts full (a tenth of a second of burst) and the run has
 	// planning and commits around the transfer; the precise figure is in bench/.
-	if rate > 1.10*limit || rate < 0.80*limit {
+	if rate > 1.10*limit || rate < 0.70*limit {
 		t.Fatalf("moved %d bytes in %.2fs: %.0f B/s, limit %d B/s", tg.BytesSent, took, rate, limit)
 	}
 	t.Logf("rate %.3f of the limit (%d bytes in %.2fs)", rate/limit, tg.BytesSent, took)

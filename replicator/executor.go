@@ -76,6 +76,11 @@ type Executor struct {
 	active map[string]*activeRun
 	links  map[string]*rate.Limiter    // per remote cluster
 	depths map[string]map[string]int64 // real-time outbox depth by target, task
+	ending map[string]bool             // canceled runs whose end is being proposed
+	// seen are the runs this process has seen in the state: only their
+	// detail is pruned when they go (a state restored from an old snapshot
+	// lacks newer runs until the log is replayed).
+	seen map[string]bool
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -107,7 +112,7 @@ func New(cfg Config) (*Executor, error) {
 		// No overall timeout: an upload request lasts as long as its chunk
 		// takes at the run's rate; the transport bounds connect and headers.
 		http:   &http.Client{Transport: cfg.Transport},
-		active: map[string]*activeRun{}, links: map[string]*rate.Limiter{}, depths: map[string]map[string]int64{},
+		active: map[string]*activeRun{}, links: map[string]*rate.Limiter{}, depths: map[string]map[string]int64{}, ending: map[string]bool{}, seen: map[string]bool{},
 		ctx: ctx, cancel: cancel,
 	}, nil
 }
@@ -138,7 +143,7 @@ func (e *Executor) Objects(runID, status, target string, page store.PageRequest)
 func (e *Executor) loop() {
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
-	lastPrune := time.Time{}
+	lastPrune := time.Now()
 	realTimeTries := map[string]time.Time{}
 	for {
 		changed := e.cfg.FSM.Changed()
@@ -146,7 +151,7 @@ func (e *Executor) loop() {
 		e.superviseRealTime(realTimeTries)
 		if time.Since(lastPrune) > time.Minute {
 			lastPrune = time.Now()
-			if err := e.objects.prune(func(id string) bool { _, ok := e.cfg.FSM.Run(id); return ok }); err != nil {
+			if err := e.objects.prune(e.keepDetail); err != nil {
 				e.log.Warn("prune run detail", "err", err)
 			}
 		}
@@ -165,6 +170,9 @@ func (e *Executor) reconcile() {
 	runs := e.cfg.FSM.Runs(fsm.RunFilter{Executor: e.cfg.ClusterID})
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	for _, r := range runs {
+		e.seen[r.ID] = true
+	}
 	live := map[string]bool{}
 	busy := 0
 	for _, a := range e.active {
@@ -188,6 +196,10 @@ func (e *Executor) reconcile() {
 		case !running && !r.CancelRequested && busy < e.cfg.MaxRuns:
 			e.startRun(r)
 			busy++
+		case !running && r.CancelRequested && r.State == fsm.RunRunning && !e.ending[r.ID]:
+			// Canceled while this agent was not executing it (restarted,
+			// or it was waiting for a slot): nothing to stop, only to end.
+			e.endCanceled(r.ID)
 		}
 	}
 	for id, a := range e.active {
@@ -195,6 +207,25 @@ func (e *Executor) reconcile() {
 			a.cancel(fmt.Errorf("the run ended elsewhere"))
 		}
 	}
+}
+
+// endCanceled records the end of a canceled run that is not executing here.
+// Callers hold e.mu.
+func (e *Executor) endCanceled(id string) {
+	e.ending[id] = true
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		defer func() {
+			e.mu.Lock()
+			delete(e.ending, id)
+			e.mu.Unlock()
+		}()
+		err := e.propose(e.ctx, fsm.CmdFinishRun, fsm.RunProgress{ID: id, Executor: e.cfg.ClusterID, State: fsm.RunCanceled, Error: "canceled"})
+		if err != nil && fsm.KindOf(err) == "" && e.ctx.Err() == nil {
+			e.log.Warn("canceled run's end not recorded", "run", id, "err", err)
+		}
+	}()
 }
 
 // startRun executes r in its own goroutine. Callers hold e.mu.
@@ -249,4 +280,20 @@ func (e *Executor) linkLimiter(cluster string) *rate.Limiter {
 		e.links[cluster] = l
 	}
 	return l
+}
+
+// detailMaxAge is when the detail of a run this process never saw in the
+// state (pruned while the agent was away) is dropped anyway.
+const detailMaxAge = 7 * 24 * time.Hour
+
+// keepDetail decides whether a run's object detail stays.
+func (e *Executor) keepDetail(id string, newest time.Time) bool {
+	if _, ok := e.cfg.FSM.Run(id); ok {
+		return true
+	}
+	e.mu.Lock()
+	seen := e.seen[id]
+	delete(e.seen, id)
+	e.mu.Unlock()
+	return !seen && time.Since(newest) < detailMaxAge
 }

@@ -99,12 +99,22 @@ func (l *objectLog) page(runID, status, target string, pr store.PageRequest) (st
 	return out, err
 }
 
-// prune drops the detail of runs the state no longer has.
-func (l *objectLog) prune(keep func(runID string) bool) error {
+// prune drops the detail of the runs keep refuses; it is given each run's
+// newest record time.
+func (l *objectLog) prune(keep func(runID string, newest time.Time) bool) error {
 	return l.db.Update(func(tx *bolt.Tx) error {
 		var gone [][]byte
-		_ = tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
-			if !keep(string(name)) {
+		_ = tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			if string(name) == string(bucketOutbox) {
+				return nil
+			}
+			var newest time.Time
+			if _, v := b.Cursor().Last(); v != nil {
+				var r ObjectRecord
+				_ = json.Unmarshal(v, &r)
+				newest = r.Time
+			}
+			if !keep(string(name), newest) {
 				gone = append(gone, append([]byte(nil), name...))
 			}
 			return nil

@@ -137,11 +137,22 @@ func (rc *Receiver) Batch(ctx context.Context, project, repoName, by string, bod
 		return ItemsResponse{}, err
 	}
 	for j, r := range res {
-		if r.Err != nil {
+		if r.Err != nil && !rc.arrivedMeanwhile(ctx, repo, heads[at[j]], r.Err) {
 			out.Results[at[j]].Error = r.Err.Error()
 		}
 	}
 	return out, nil
+}
+
+// arrivedMeanwhile tells a refusal to create an existing path from a retry
+// racing its own first attempt: the path holding exactly that content is
+// success.
+func (rc *Receiver) arrivedMeanwhile(ctx context.Context, repo store.Repository, h FrameHeader, err error) bool {
+	if h.Overwrite || !errors.Is(err, store.ErrExists) {
+		return false
+	}
+	n, serr := repo.Stat(ctx, h.Path)
+	return serr == nil && n.SHA256 == h.SHA256 && sameMetadata(n.Metadata, h.Metadata)
 }
 
 // UploadStatus reports how much of a content has arrived.
@@ -176,7 +187,7 @@ func (rc *Receiver) Commit(ctx context.Context, req CommitRequest) (ItemsRespons
 			continue // a retried commit
 		}
 		_, err := repo.Link(ctx, e.Path, e.SHA256, store.WriteOptions{Size: e.Size, Metadata: e.Metadata, NoOverwrite: !e.Overwrite, By: req.By})
-		if err != nil {
+		if err != nil && !rc.arrivedMeanwhile(ctx, repo, e, err) {
 			out.Results[i].Error = err.Error()
 		}
 	}

@@ -133,7 +133,13 @@ func jsonBody(v any) func() (io.Reader, error) {
 	}
 }
 
+// jsonCallTimeout bounds a protocol call without a content body, so that a
+// stalled target fails (and is retried) rather than holding the run.
+const jsonCallTimeout = 2 * time.Minute
+
 func (r *remote) plan(ctx context.Context, req PlanRequest) (PlanResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, jsonCallTimeout)
+	defer cancel()
 	var out PlanResponse
 	err := r.call(ctx, http.MethodPost, "/v1/replica/plan", nil, jsonBody(req), &out)
 	if err == nil && len(out.Results) != len(req.Objects) {
@@ -143,6 +149,8 @@ func (r *remote) plan(ctx context.Context, req PlanRequest) (PlanResponse, error
 }
 
 func (r *remote) items(ctx context.Context, path string, req any, n int) (ItemsResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, jsonCallTimeout)
+	defer cancel()
 	var out ItemsResponse
 	err := r.call(ctx, http.MethodPost, path, nil, jsonBody(req), &out)
 	if err == nil && len(out.Results) != n {
@@ -162,6 +170,8 @@ func (r *remote) batch(ctx context.Context, project, repo string, n int, body fu
 }
 
 func (r *remote) uploadStatus(ctx context.Context, sum string, size int64) (UploadStatus, error) {
+	ctx, cancel := context.WithTimeout(ctx, jsonCallTimeout)
+	defer cancel()
 	var out UploadStatus
 	q := url.Values{"size": {strconv.FormatInt(size, 10)}}
 	err := r.call(ctx, http.MethodGet, "/v1/replica/uploads/"+sum, q, nil, &out)

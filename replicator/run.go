@@ -71,6 +71,11 @@ func (e *Executor) execute(ctx context.Context, r fsm.Run) {
 		reporter.Wait()
 	}
 	ex.flushRecords()
+	if enumErr != nil {
+		for _, t := range ex.targets {
+			t.setErr(enumErr)
+		}
+	}
 
 	final := fsm.RunProgress{ID: r.ID, Executor: e.cfg.ClusterID, Targets: ex.progress(true)}
 	cause := context.Cause(ctx)

@@ -37,7 +37,9 @@ type targetExec struct {
 	bytesTotal, bytesDone, bytesSkipped, bytesFailed, bytesSent         atomic.Int64
 	// wire counts every byte sent (frame headers too), for the rate.
 	wire atomic.Int64
-	rate atomic.Int64
+	// arrived holds the sha256 of content the target now has.
+	arrived sync.Map
+	rate    atomic.Int64
 
 	mu       sync.Mutex
 	err      error // why the target failed, if it did
@@ -129,6 +131,7 @@ func (t *targetExec) outcome(o object, action, errText string) {
 		status = StatusSkipped
 		t.objectsSkipped.Add(1)
 		t.bytesSkipped.Add(o.Size)
+		t.arrived.Store(o.SHA256, true)
 	case ActionConflict:
 		if t.x.run.Spec.Setting.ConflictStrategy == fsm.ConflictFastFail {
 			status = StatusFailed
@@ -143,9 +146,10 @@ func (t *targetExec) outcome(o object, action, errText string) {
 		status = StatusFailed
 		t.objectsFailed.Add(1)
 		t.bytesFailed.Add(o.Size)
-	default: // sent, linked, metadata
+	default: // sent, linked, metadata, deleted
 		t.objectsDone.Add(1)
 		t.bytesDone.Add(o.Size)
+		t.arrived.Store(o.SHA256, true)
 	}
 	result := action
 	if action == ActionError {
@@ -173,7 +177,9 @@ func (t *targetExec) execute(ctx context.Context, sels []selection) {
 		if ctx.Err() != nil {
 			break
 		}
-		if err := t.replicate(ctx, stop, sel); err != nil {
+		// An error after the run's context ended (a cancel, FAST_FAIL
+		// elsewhere) is that ending, not this target's failure.
+		if err := t.replicate(ctx, stop, sel); err != nil && ctx.Err() == nil {
 			t.setErr(err)
 			stop(err)
 		}
@@ -233,8 +239,9 @@ func (t *targetExec) replicate(ctx context.Context, stop context.CancelCauseFunc
 	// linked after it has arrived.
 	queued := map[string]bool{}
 	var linkLater []planned
+	conflictStop := false
 plan:
-	for start := 0; start < len(sel.objects); start += planBatch {
+	for start := 0; start < len(sel.objects) && !conflictStop; start += planBatch {
 		objs := sel.objects[start:min(start+planBatch, len(sel.objects))]
 		req := PlanRequest{Project: project, Repo: repoName, RepoType: sel.repoType, Conflict: setting.ConflictStrategy,
 			IncludeMetadata: setting.IncludeMetadata, By: "replication:" + t.x.run.ID}
@@ -253,6 +260,9 @@ plan:
 			}
 			switch res.Action {
 			case ActionSend:
+				if conflictStop {
+					continue // never reached: not counted
+				}
 				p := planned{o: o, overwrite: res.Conflict}
 				if queued[o.SHA256] {
 					linkLater = append(linkLater, p)
@@ -273,9 +283,11 @@ plan:
 				batch, batchBytes = append(batch, p), batchBytes+o.Size
 			case ActionConflict:
 				t.outcome(o, ActionConflict, "the target holds different content at this path")
-				if setting.ConflictStrategy == fsm.ConflictFastFail {
+				if setting.ConflictStrategy == fsm.ConflictFastFail && !conflictStop {
+					// The target already linked or updated what follows in
+					// this batch: those are still accounted for below.
+					conflictStop = true
 					t.x.fail(fmt.Errorf("conflict at %s on %s (conflictStrategy FAST_FAIL)", o.Path, t.id))
-					break plan
 				}
 			case ActionLinked, ActionIdentical, ActionMetadata:
 				t.outcome(o, res.Action, "")
@@ -300,7 +312,31 @@ plan:
 }
 
 // link commits paths whose content was sent for another path of this run.
-func (t *targetExec) link(ctx context.Context, project, repoName string, ps []planned) error {
+// When that send failed (the other path was refused), the content is sent
+// for these paths instead.
+func (t *targetExec) link(ctx context.Context, project, repoName string, all []planned) error {
+	var ps []planned
+	var resend []planned
+	for _, p := range all {
+		if _, ok := t.arrived.Load(p.o.SHA256); ok {
+			ps = append(ps, p)
+		} else {
+			resend = append(resend, p)
+		}
+	}
+	for _, p := range resend {
+		if _, ok := t.arrived.Load(p.o.SHA256); ok { // sent for an earlier one of these
+			ps = append(ps, p)
+			continue
+		}
+		j := job{batch: []planned{p}}
+		if p.o.Size > batchFileMax {
+			j = job{large: &p}
+		}
+		if err := t.transfer(ctx, project, repoName, j); err != nil {
+			return err
+		}
+	}
 	for start := 0; start < len(ps); start += planBatch {
 		part := ps[start:min(start+planBatch, len(ps))]
 		req := CommitRequest{Project: project, Repo: repoName, By: "replication:" + t.x.run.ID}
@@ -447,17 +483,20 @@ func (t *targetExec) read(ctx context.Context, o object) ([]byte, error) {
 func (t *targetExec) upload(ctx context.Context, project, repoName string, p planned) error {
 	o := p.o
 	st, err := t.remote.uploadStatus(ctx, o.SHA256, o.Size)
-	for attempt := 1; err == nil && !st.Complete; attempt++ {
+	// Only failures in a row count: a large file takes many chunks.
+	for failures := 0; err == nil && !st.Complete; {
 		var next UploadStatus
 		next, err = t.sendFrom(ctx, o, st.Offset)
 		if err == nil {
-			st = next
+			st, failures = next, 0
 			continue
 		}
 		if ctx.Err() != nil {
 			return nil
 		}
-		if attempt >= objectAttempts {
+		failures++
+		attempt := failures
+		if failures >= objectAttempts {
 			break
 		}
 		t.x.log.Warn("upload interrupted, resuming", "target", t.id, "path", o.Path, "offset", st.Offset, "err", err)
