@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ferrysync/ferry/api"
+	"github.com/ferrysync/ferry/api/bkrepo"
 	"github.com/ferrysync/ferry/cluster"
 	"github.com/ferrysync/ferry/config"
 	"github.com/ferrysync/ferry/fsm"
@@ -132,6 +133,7 @@ func Start(cfg config.Config, logger *slog.Logger) (*Agent, error) {
 		Logger: log, Registerer: a.registry, Gatherer: prometheus.Gatherers{a.registry, raftMetrics()},
 		Transport: transport, BulkTransport: bulkTransport(),
 	})
+	bkrepo.Register(srv, a) // bk-repo's replication API, translated onto the same service
 	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 
 	a.wg.Add(3)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -189,9 +190,24 @@ func secretFrom(r *http.Request) string {
 	return ""
 }
 
+// AuthFailure writes the answer to a request the token check refused: status
+// is 401 (no or an unknown token) or 403 (the token's policy is too weak).
+// A dialect passes one to Server.Handle to answer in its own envelope.
+type AuthFailure func(w http.ResponseWriter, r *http.Request, status int, message string)
+
+// nativeAuthFailure answers as every native route does: {"error": "..."}.
+func nativeAuthFailure(w http.ResponseWriter, _ *http.Request, status int, message string) {
+	writeError(w, status, "%s", message)
+}
+
 // authorize lets the request through when its token allows need. A need of ""
 // means the route is open to anyone.
 func (s *Server) authorize(need fsm.Policy, next http.Handler) http.Handler {
+	return s.authorizeWith(need, nativeAuthFailure, next)
+}
+
+// authorizeWith is authorize with the refusals written by fail.
+func (s *Server) authorizeWith(need fsm.Policy, fail AuthFailure, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		secret := secretFrom(r)
 		ctx := context.WithValue(r.Context(), secretKey, secret)
@@ -201,17 +217,17 @@ func (s *Server) authorize(need fsm.Policy, next http.Handler) http.Handler {
 		}
 		if secret == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="ferry"`)
-			writeError(w, http.StatusUnauthorized, "missing token: send it as X-Auth-Token, Authorization: Bearer, or the Basic auth password")
+			fail(w, r, http.StatusUnauthorized, "missing token: send it as X-Auth-Token, Authorization: Bearer, or the Basic auth password")
 			return
 		}
 		id, ok := s.svc.Authenticate(secret)
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="ferry"`)
-			writeError(w, http.StatusUnauthorized, "invalid token")
+			fail(w, r, http.StatusUnauthorized, "invalid token")
 			return
 		}
 		if !id.Policy.Allows(need) {
-			writeError(w, http.StatusForbidden, "token policy %q does not allow this; it needs %q", id.Policy, need)
+			fail(w, r, http.StatusForbidden, fmt.Sprintf("token policy %q does not allow this; it needs %q", id.Policy, need))
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, identityKey, id)))
@@ -222,6 +238,13 @@ func secretOf(r *http.Request) string {
 	s, _ := r.Context().Value(secretKey).(string)
 	return s
 }
+
+// SecretOf is the caller's token secret, for a dialect to pass to the
+// Service's writes (a follower forwards them on the caller's behalf).
+func SecretOf(r *http.Request) string { return secretOf(r) }
+
+// IdentityOf names the caller for audit fields (createdBy, ...).
+func IdentityOf(r *http.Request) string { return identityOf(r) }
 
 func policyOf(r *http.Request) fsm.Policy {
 	id, _ := r.Context().Value(identityKey).(Identity)
@@ -243,6 +266,10 @@ func (s *Server) readHeaders(w http.ResponseWriter) {
 	h.Set(HeaderLastContact, strconv.FormatInt(rs.LastContact.Milliseconds(), 10))
 	h.Set(HeaderServedBy, rs.ServedBy)
 }
+
+// ReadHeaders sets the X-Ferry-* freshness headers of a local read, or of the
+// state a write left, for a dialect's answers.
+func (s *Server) ReadHeaders(w http.ResponseWriter) { s.readHeaders(w) }
 
 // read serves a read locally, or through the leader when ?consistent is given.
 func (s *Server) read(next httprouter.Handle) httprouter.Handle {

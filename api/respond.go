@@ -53,6 +53,10 @@ func statusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
+// StatusOf is the HTTP status the native API answers err with, for a dialect
+// that maps errors to its own codes.
+func StatusOf(err error) int { return statusOf(err) }
+
 func writeServiceError(w http.ResponseWriter, err error) {
 	writeError(w, statusOf(err), "%s", err.Error())
 }

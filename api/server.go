@@ -61,9 +61,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.Se
 
 // handle registers a route with its required policy ("" = open).
 func (s *Server) handle(method, path string, need fsm.Policy, h httprouter.Handle) {
+	s.Handle(method, path, need, nil, h)
+}
+
+// Handle registers a dialect's route (api/bkrepo, ...) with the middleware of
+// every native route: trace id, access log and metrics labelled by path, and
+// the token check against need ("" = open). fail, when not nil, writes the
+// 401/403 refusals in the dialect's shape; nil answers them natively.
+func (s *Server) Handle(method, path string, need fsm.Policy, fail AuthFailure, h httprouter.Handle) {
+	if fail == nil {
+		fail = nativeAuthFailure
+	}
 	s.router.Handle(method, path, func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 		inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h(w, r, ps) })
-		s.observe(path, s.authorize(need, inner)).ServeHTTP(w, r)
+		s.observe(path, s.authorizeWith(need, fail, inner)).ServeHTTP(w, r)
 	})
 }
 

@@ -24,7 +24,7 @@ var (
 
 // ferryBinary builds cmd/ferry once per test run, with the race detector when
 // the tests have it, so the real binary is what these tests drive.
-func ferryBinary(t *testing.T) string {
+func ferryBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		buildDir, buildErr = os.MkdirTemp("", "ferry-bin-")

@@ -196,7 +196,7 @@ func TestStartupKeepsDetailOfRunsTheStateHasNotReplayed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.add("run-after-snapshot", []ObjectRecord{{Target: "beijing", Path: "/a", Status: StatusSuccess}})
+	l.add("run-after-snapshot", []ObjectRecord{{Target: "beijing", Path: "/a", Status: StatusSuccess, Time: time.Now()}})
 	l.Close()
 	e, err := New(Config{ClusterID: "shanghai", Dir: dir, Store: openStore(t), FSM: fsm.New(),
 		Propose: func(context.Context, fsm.Command) error { return nil }, Logger: slog.New(slog.DiscardHandler)})

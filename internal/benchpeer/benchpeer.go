@@ -1,6 +1,15 @@
-// Package benchpeer times the tools Ferry's benchmarks are compared with (cp
-// today; rsync next), on the same data and disk, in the same run, and
-// reports throughput and ratios in one form.
+// Package benchpeer times the tools Ferry's benchmarks are compared with, on
+// the same data and disk, in the same run, and reports throughput and ratios
+// in one form:
+//
+//   - cp(1): Cp copies a file or a tree (optionally fsyncing the copy);
+//   - rsync(1) against an rsync daemon on loopback: StartRsyncDaemon serves
+//     one writable module, Rsync times `rsync -a` of a tree into it (or into
+//     any destination rsync takes), a second identical Rsync is the no-op
+//     re-run.
+//
+// ReportThroughput and ReportRate compare with cp; ReportVersus compares with
+// any number of peers at once.
 //
 // It is for benchmarks only and must not be imported by Ferry's own code.
 package benchpeer
@@ -48,5 +57,33 @@ func ReportRate(b *testing.B, name string, objects int, ferry, cp time.Duration)
 	if cp > 0 {
 		b.ReportMetric(float64(objects)/cp.Seconds(), "cp-files/s")
 		b.ReportMetric(cp.Seconds()/ferry.Seconds(), "x-cp")
+	}
+}
+
+// Peer is the time one compared tool took for the same work as Ferry.
+type Peer struct {
+	Name string
+	Time time.Duration
+}
+
+// ReportVersus reports, for one piece of work done by Ferry and by each peer,
+// the seconds each took ("<name>-s", "<peer>-s") and Ferry's speed-up over
+// each peer ("x-<peer>": the peer's time ÷ Ferry's, above 1 Ferry is
+// faster). With bytes > 0 it reports MiB/s too, with files > 0 files/s.
+// Times are per operation: pass totals divided by b.N.
+func ReportVersus(b *testing.B, name string, bytes int64, files int, ferry time.Duration, peers ...Peer) {
+	report := func(who string, d time.Duration) {
+		b.ReportMetric(d.Seconds(), who+"-s")
+		if bytes > 0 {
+			b.ReportMetric(float64(bytes)/d.Seconds()/(1<<20), who+"-MiB/s")
+		}
+		if files > 0 {
+			b.ReportMetric(float64(files)/d.Seconds(), who+"-files/s")
+		}
+	}
+	report(name, ferry)
+	for _, p := range peers {
+		report(p.Name, p.Time)
+		b.ReportMetric(p.Time.Seconds()/ferry.Seconds(), "x-"+p.Name)
 	}
 }
