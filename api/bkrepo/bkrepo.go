@@ -1,0 +1,230 @@
+package bkrepo
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/ferrysync/ferry/api"
+	"github.com/ferrysync/ferry/fsm"
+	"github.com/julienschmidt/httprouter"
+)
+
+// Prefix is where the dialect's routes live: bk-repo's replication service
+// answers under /replication, its controllers under /api.
+const Prefix = "/replication/api"
+
+// Codes of bk-repo's answers, from TencentBlueKing/bk-repo's sources (paths
+// under src/backend/):
+//
+//   - common/common-api/.../common/api/message/MessageCode.kt: a code is 25
+//     (the platform) * 10000 + module * 100 + business code;
+//   - .../message/CommonMessageCode.kt: module 1, business code = ordinal+1
+//     counted from SUCCESS, so SYSTEM_ERROR is 250102, PARAMETER_INVALID
+//     250105, REQUEST_CONTENT_INVALID 250106, RESOURCE_EXISTED 250107,
+//     RESOURCE_NOT_FOUND 250108, REQUEST_DENIED 250113,
+//     REQUEST_UNAUTHENTICATED 250114; messages from common-api's
+//     i18n/messages_en.properties ("Parameter [{0}] is invalid", ...);
+//   - replication/api-replication/.../replication/exception/
+//     ReplicationMessageCode.kt: module 3, TASK_STATUS_INVALID(3) 250303,
+//     REPLICA_TASK_NOT_FOUND(10) 250310; messages from biz-replication's
+//     i18n/messages_en.properties;
+//   - common/common-service/.../service/exception/GlobalExceptionHandler.kt:
+//     an ErrorCodeException answers HTTP 400, an unreadable body
+//     (HttpMessageNotReadableException) 400 REQUEST_CONTENT_INVALID, any
+//     other exception 500 SYSTEM_ERROR;
+//   - common/common-security/.../security/exception/AuthenticationException.kt
+//     (401 REQUEST_UNAUTHENTICATED) and PermissionException.kt (403
+//     REQUEST_DENIED).
+const (
+	CodeSuccess                = 0
+	CodeSystemError            = 250102 // SYSTEM_ERROR
+	CodeParameterInvalid       = 250105 // PARAMETER_INVALID
+	CodeRequestContentInvalid  = 250106 // REQUEST_CONTENT_INVALID
+	CodeResourceExisted        = 250107 // RESOURCE_EXISTED
+	CodeResourceNotFound       = 250108 // RESOURCE_NOT_FOUND: a path under /task/record that names no endpoint
+	CodeRequestDenied          = 250113 // REQUEST_DENIED (403)
+	CodeRequestUnauthenticated = 250114 // REQUEST_UNAUTHENTICATED (401)
+	CodeTaskStatusInvalid      = 250303 // TASK_STATUS_INVALID
+	CodeReplicaTaskNotFound    = 250310 // REPLICA_TASK_NOT_FOUND
+)
+
+// Response is bk-repo's envelope (common-api pojo/Response.kt): message is
+// null on success, data null on failure; traceId is the request's X-Trace-Id.
+type Response struct {
+	Code    int     `json:"code"`
+	Message *string `json:"message"`
+	Data    any     `json:"data"`
+	TraceID string  `json:"traceId"`
+}
+
+// Error is a refusal in bk-repo's terms: an HTTP status (400 for every
+// ErrorCodeException, as bk-repo's GlobalExceptionHandler answers), a code
+// and bk-repo's message for it.
+type Error struct {
+	Status  int
+	Code    int
+	Message string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%d %s", e.Code, e.Message) }
+
+func invalid(field, format string, args ...any) *Error {
+	msg := fmt.Sprintf("Parameter [%s] is invalid", field)
+	if format != "" {
+		msg += ": " + fmt.Sprintf(format, args...)
+	}
+	return &Error{http.StatusBadRequest, CodeParameterInvalid, msg}
+}
+
+func taskNotFound(key string) *Error {
+	return &Error{http.StatusBadRequest, CodeReplicaTaskNotFound, fmt.Sprintf("replica task [%s] not found", key)}
+}
+
+// Register mounts the dialect on srv, whose service is svc. Routes take the
+// agent's tokens like the native ones: reads need policy read, writes write.
+func Register(srv *api.Server, svc api.Service) {
+	d := &dialect{srv: srv, svc: svc}
+	r, w := fsm.PolicyRead, fsm.PolicyWrite
+
+	// ReplicaTaskController: /api/task.
+	d.handle(http.MethodPost, "/task/create", w, d.createTask)
+	d.handle(http.MethodGet, "/task/info/:key", r, d.taskInfo)
+	d.handle(http.MethodGet, "/task/detail/:key", r, d.taskDetail)
+	d.handle(http.MethodGet, "/task/page/:projectId", r, d.taskPage)
+	d.handle(http.MethodDelete, "/task/delete/:key", w, d.deleteTask)
+	d.handle(http.MethodPost, "/task/toggle/status/:key", w, d.toggleTask)
+	d.handle(http.MethodPost, "/task/copy", w, d.copyTask)
+	d.handle(http.MethodPost, "/task/update", w, d.updateTask)
+	d.handle(http.MethodPost, "/task/execute/:key", w, d.executeTask)
+
+	// ReplicaRecordController: /api/task/record. Its /{recordId} sits beside
+	// static segments (list, page, detail, overview), which httprouter does
+	// not allow, so one route per depth dispatches on the segments.
+	d.handle(http.MethodGet, "/task/record/:p1", r, d.record)
+	d.handle(http.MethodGet, "/task/record/:p1/:p2", r, d.record)
+	d.handle(http.MethodGet, "/task/record/:p1/:p2/:p3", r, d.record)
+
+	// ClusterNodeController: /api/cluster.
+	d.handle(http.MethodGet, "/cluster/list", r, d.clusterList)
+	d.handle(http.MethodGet, "/cluster/info/:id", r, d.clusterByID)
+}
+
+type dialect struct {
+	srv *api.Server
+	svc api.Service
+}
+
+// handler answers a request with the envelope's data, or fails.
+type handler func(r *http.Request, ps httprouter.Params) (any, error)
+
+func (d *dialect) handle(method, path string, need fsm.Policy, h handler) {
+	d.srv.Handle(method, Prefix+path, need, authFailure, func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+		data, err := h(r, ps)
+		if err != nil {
+			writeError(w, r, asError(err))
+			return
+		}
+		d.srv.ReadHeaders(w)
+		write(w, r, http.StatusOK, Response{Code: CodeSuccess, Data: data})
+	})
+}
+
+// authFailure answers a refused token in the envelope, as bk-repo's
+// AuthenticationException (401) and PermissionException (403) do.
+func authFailure(w http.ResponseWriter, r *http.Request, status int, message string) {
+	e := &Error{Status: status, Code: CodeRequestUnauthenticated, Message: "Failed to authenticate: " + message}
+	if status == http.StatusForbidden {
+		e.Code, e.Message = CodeRequestDenied, "Access denied: "+message
+	}
+	writeError(w, r, e)
+}
+
+func writeError(w http.ResponseWriter, r *http.Request, e *Error) {
+	msg := e.Message
+	write(w, r, e.Status, Response{Code: e.Code, Message: &msg})
+}
+
+func write(w http.ResponseWriter, r *http.Request, status int, resp Response) {
+	resp.TraceID = api.TraceID(r.Context())
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(resp)
+}
+
+// asError turns what a handler returned into bk-repo's terms. Errors of the
+// service come here untranslated only when no operation-specific mapping
+// (serviceError) applied.
+func asError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return serviceError(err, "", "")
+}
+
+// serviceError maps a service error to bk-repo's code. key names the task
+// the request was about; name the task name a create, copy or update asked
+// for ("" for other operations).
+//
+//   - fsm KindInvalid: 250105 PARAMETER_INVALID. The service's task messages
+//     already read "Parameter [x] is invalid: ..."; the run spec's ("remote
+//     ClusterIds: ...") are put in that form.
+//   - KindNotFound: 250310 REPLICA_TASK_NOT_FOUND.
+//   - KindConflict: 250107 RESOURCE_EXISTED on a create, copy or update (the
+//     name is taken in the project); 250303 TASK_STATUS_INVALID otherwise (an
+//     execution while a run of the task is going).
+//   - a refusal by the leader the write was forwarded to: 401 and 403 as
+//     authFailure answers them; another 4xx is 250105.
+//   - anything else: 250102 SYSTEM_ERROR with the status the native API
+//     would answer (500, or 503/504 while there is no leader).
+func serviceError(err error, key, name string) *Error {
+	switch fsm.KindOf(err) {
+	case fsm.KindInvalid:
+		return &Error{http.StatusBadRequest, CodeParameterInvalid, parameterMessage(err.Error())}
+	case fsm.KindNotFound:
+		return taskNotFound(key)
+	case fsm.KindConflict:
+		if name != "" {
+			return &Error{http.StatusBadRequest, CodeResourceExisted, fmt.Sprintf("Resource [%s] existed", name)}
+		}
+		return &Error{http.StatusBadRequest, CodeTaskStatusInvalid, "task status invalid: " + err.Error()}
+	}
+	switch status := api.StatusOf(err); {
+	case status == http.StatusUnauthorized:
+		return &Error{status, CodeRequestUnauthenticated, "Failed to authenticate: " + err.Error()}
+	case status == http.StatusForbidden:
+		return &Error{status, CodeRequestDenied, "Access denied: " + err.Error()}
+	case status >= 400 && status < 500:
+		return &Error{http.StatusBadRequest, CodeParameterInvalid, parameterMessage(err.Error())}
+	case status >= 500:
+		return &Error{status, CodeSystemError, "System service is busy, please try again later: " + err.Error()}
+	default:
+		return &Error{http.StatusInternalServerError, CodeSystemError, "System service is busy, please try again later: " + err.Error()}
+	}
+}
+
+// leadingField finds the field a validation message starts with:
+// "remoteClusterIds: ...", "replicaTaskObjects[0].packageConstraints is ...".
+var leadingField = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9_]*(?:\[[0-9]+\])*(?:\.[A-Za-z][A-Za-z0-9_]*(?:\[[0-9]+\])*)*)(: | )`)
+
+// parameterMessage puts a validation message in bk-repo's form,
+// "Parameter [field] is invalid: detail".
+func parameterMessage(msg string) string {
+	if strings.HasPrefix(msg, "Parameter [") {
+		return msg
+	}
+	m := leadingField.FindStringSubmatch(msg)
+	if m == nil {
+		return "Parameter [request] is invalid: " + msg
+	}
+	if m[2] == ": " {
+		return fmt.Sprintf("Parameter [%s] is invalid: %s", m[1], msg[len(m[0]):])
+	}
+	return fmt.Sprintf("Parameter [%s] is invalid: %s", m[1], msg)
+}

@@ -1,0 +1,62 @@
+package bkrepo
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/ferrysync/ferry/cluster"
+	"github.com/julienschmidt/httprouter"
+)
+
+// ClusterNodeController (bk-repo's src/backend/replication/biz-replication/
+// src/main/kotlin/com/tencent/bkrepo/replication/controller/api/
+// ClusterNodeController.kt and service/impl/ClusterNodeServiceImpl.kt): the
+// cluster registry, with each cluster's
+// health from this agent's gossip (see clusterInfo).
+
+func (d *dialect) clusterInfos() []ClusterNodeInfo {
+	members := map[string]cluster.MemberView{}
+	for _, m := range d.svc.Members() {
+		members[m.ID] = m
+	}
+	out := []ClusterNodeInfo{}
+	for _, c := range d.svc.Clusters() {
+		var mp *cluster.MemberView
+		if m, ok := members[c.ID]; ok {
+			mp = &m
+		}
+		out = append(out, clusterInfo(c, mp, d.svc.Location()))
+	}
+	return out
+}
+
+// clusterList is GET /cluster/list?name=&type=: name matches the start of a
+// cluster's name, type is a ClusterNodeType (every Ferry cluster is
+// STANDALONE).
+func (d *dialect) clusterList(r *http.Request, _ httprouter.Params) (any, error) {
+	q := r.URL.Query()
+	name, typ := q.Get("name"), q.Get("type")
+	switch typ {
+	case "", "CENTER", "EDGE", ClusterStandalone, "REMOTE":
+	default:
+		return nil, invalid("type", "%q is not CENTER, EDGE, STANDALONE or REMOTE", typ)
+	}
+	out := []ClusterNodeInfo{}
+	for _, c := range d.clusterInfos() {
+		if strings.HasPrefix(c.Name, name) && (typ == "" || typ == c.Type) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// clusterByID is GET /cluster/info/{id}. An unknown id answers data null,
+// as bk-repo's ClusterNodeService.getByClusterId does.
+func (d *dialect) clusterByID(_ *http.Request, ps httprouter.Params) (any, error) {
+	for _, c := range d.clusterInfos() {
+		if c.ID == ps.ByName("id") {
+			return c, nil
+		}
+	}
+	return nil, nil
+}

@@ -1,0 +1,146 @@
+package bkrepo
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/ferrysync/ferry/api"
+	"github.com/ferrysync/ferry/fsm"
+	"github.com/julienschmidt/httprouter"
+)
+
+// ReplicaTaskController (bk-repo's src/backend/replication/biz-replication/
+// src/main/kotlin/com/tencent/bkrepo/replication/controller/api/
+// ReplicaTaskController.kt, and the bk-repo replication task document):
+// create, info, detail, page, delete, toggle, copy, update, execute. Writes
+// answer data null, as the document shows, except create, which answers the
+// task.
+
+func (d *dialect) task(key string) (fsm.Task, bool) {
+	v, ok := d.svc.Task(key)
+	return v.Task, ok
+}
+
+func (d *dialect) createTask(r *http.Request, _ httprouter.Params) (any, error) {
+	body, e := readBody(r)
+	if e != nil {
+		return nil, e
+	}
+	req, e := DecodeCreate(body, d.svc.Location())
+	if e != nil {
+		return nil, e
+	}
+	v, err := d.svc.CreateTask(r.Context(), api.SecretOf(r), api.IdentityOf(r), req)
+	if err != nil {
+		return nil, serviceError(err, "", req.Name)
+	}
+	return taskInfo(v, d.svc.Location()), nil
+}
+
+func (d *dialect) updateTask(r *http.Request, _ httprouter.Params) (any, error) {
+	body, e := readBody(r)
+	if e != nil {
+		return nil, e
+	}
+	key, req, e := decodeUpdate(body, d.task, d.svc.Location())
+	if e != nil {
+		return nil, e
+	}
+	if _, err := d.svc.UpdateTask(r.Context(), api.SecretOf(r), api.IdentityOf(r), key, req); err != nil {
+		return nil, serviceError(err, key, req.Name)
+	}
+	return nil, nil
+}
+
+func (d *dialect) copyTask(r *http.Request, _ httprouter.Params) (any, error) {
+	body, e := readBody(r)
+	if e != nil {
+		return nil, e
+	}
+	var c copyBody
+	if e := decodeOver(body, &c); e != nil {
+		return nil, e
+	}
+	if c.Key == "" {
+		return nil, invalid("key", "it is required")
+	}
+	if _, err := d.svc.CopyTask(r.Context(), api.SecretOf(r), api.IdentityOf(r), c.Key, c.Name, c.Description); err != nil {
+		return nil, serviceError(err, c.Key, c.Name)
+	}
+	return nil, nil
+}
+
+func (d *dialect) deleteTask(r *http.Request, ps httprouter.Params) (any, error) {
+	key := ps.ByName("key")
+	if err := d.svc.DeleteTask(r.Context(), api.SecretOf(r), key); err != nil {
+		return nil, serviceError(err, key, "")
+	}
+	return nil, nil
+}
+
+// toggleTask flips the task: bk-repo's toggle/status takes no body.
+func (d *dialect) toggleTask(r *http.Request, ps httprouter.Params) (any, error) {
+	key := ps.ByName("key")
+	if _, err := d.svc.ToggleTask(r.Context(), api.SecretOf(r), api.IdentityOf(r), key, nil); err != nil {
+		return nil, serviceError(err, key, "")
+	}
+	return nil, nil
+}
+
+func (d *dialect) executeTask(r *http.Request, ps httprouter.Params) (any, error) {
+	key := ps.ByName("key")
+	if _, err := d.svc.ExecuteTask(r.Context(), api.SecretOf(r), api.IdentityOf(r), key); err != nil {
+		return nil, serviceError(err, key, "")
+	}
+	return nil, nil
+}
+
+func (d *dialect) taskInfo(_ *http.Request, ps httprouter.Params) (any, error) {
+	v, ok := d.svc.Task(ps.ByName("key"))
+	if !ok {
+		return nil, taskNotFound(ps.ByName("key"))
+	}
+	return taskInfo(v, d.svc.Location()), nil
+}
+
+func (d *dialect) taskDetail(_ *http.Request, ps httprouter.Params) (any, error) {
+	v, ok := d.svc.Task(ps.ByName("key"))
+	if !ok {
+		return nil, taskNotFound(ps.ByName("key"))
+	}
+	return TaskDetail{Task: taskInfo(v, d.svc.Location()), Objects: objectInfos(v.Objects)}, nil
+}
+
+// taskPage is bk-repo's TaskPageParam query: name (a prefix),
+// lastExecutionStatus, enabled, sortType (newest first), pageNumber, pageSize.
+func (d *dialect) taskPage(r *http.Request, ps httprouter.Params) (any, error) {
+	q := r.URL.Query()
+	f := api.TaskFilter{ProjectID: ps.ByName("projectId"), NamePrefix: q.Get("name"), LastExecutionStatus: q.Get("lastExecutionStatus"), SortType: q.Get("sortType")}
+	if e := q.Get("enabled"); e != "" {
+		b, err := strconv.ParseBool(e)
+		if err != nil {
+			return nil, invalid("enabled", "%q is not true or false", e)
+		}
+		f.Enabled = &b
+	}
+	switch f.SortType {
+	case "", "CREATED_TIME", "LAST_EXECUTION_TIME", "NEXT_EXECUTION_TIME":
+	default:
+		return nil, invalid("sortType", "%q is not CREATED_TIME, LAST_EXECUTION_TIME or NEXT_EXECUTION_TIME", f.SortType)
+	}
+	switch f.LastExecutionStatus {
+	case "", StatusRunning, StatusSuccess, StatusFailed:
+	default:
+		return nil, invalid("lastExecutionStatus", "%q is not RUNNING, SUCCESS or FAILED", f.LastExecutionStatus)
+	}
+	asked, page, e := pageOf(q)
+	if e != nil {
+		return nil, e
+	}
+	loc := d.svc.Location()
+	var infos []TaskInfo
+	for _, v := range d.svc.ListTasks(f) {
+		infos = append(infos, taskInfo(v, loc))
+	}
+	return paginate(infos, asked, page), nil
+}
