@@ -254,9 +254,8 @@ func applyCreateRun(s *state, cmd Command) (any, error) {
 	if err := ValidateSpec(r.Spec, s.clusters); err != nil {
 		return nil, err
 	}
-	if r.Trigger == "" {
-		r.Trigger = TriggerManual
-	}
+	// Task runs come only from task.fire.
+	r.Trigger, r.TaskKey, r.Slot = TriggerManual, "", time.Time{}
 	r.State, r.Executor, r.CreatedAt = RunWaiting, r.Spec.SourceCluster, cmd.Time
 	r.StartedAt, r.FinishedAt, r.CancelRequested, r.Error = time.Time{}, time.Time{}, false, ""
 	r.Targets = nil
@@ -408,13 +407,17 @@ func (s *state) pruneRuns() {
 			ended[r.TaskKey] = append(ended[r.TaskKey], r)
 		}
 	}
+	// Runs of deleted tasks join the one-shot runs under their bound.
+	for key, runs := range ended {
+		if _, ok := s.tasks[key]; key != "" && !ok {
+			ended[""] = append(ended[""], runs...)
+			delete(ended, key)
+		}
+	}
 	for key, runs := range ended {
 		keep := maxFinishedRuns
-		if key != "" {
-			keep = DefaultRunHistory
-			if t, ok := s.tasks[key]; ok {
-				keep = t.RunHistory
-			}
+		if t, ok := s.tasks[key]; ok {
+			keep = t.RunHistory
 		}
 		if len(runs) <= keep {
 			continue

@@ -162,6 +162,7 @@ func applyCreateTask(s *state, cmd Command) (any, error) {
 	if t.Key == "" || t.ID == "" {
 		return nil, errorf(KindInvalid, "task.create: key and id are required")
 	}
+	t.Setting.ExecutionPlan.ExecuteTime = t.Setting.ExecutionPlan.ExecuteTime.UTC()
 	if _, ok := s.tasks[t.Key]; ok {
 		return nil, errorf(KindConflict, "task %s already exists", t.Key)
 	}
@@ -201,22 +202,48 @@ func applyUpdateTask(s *state, cmd Command) (any, error) {
 	if !ok {
 		return nil, errorf(KindNotFound, "task %s not found", t.Key)
 	}
+	t.Setting.ExecutionPlan.ExecuteTime = t.Setting.ExecutionPlan.ExecuteTime.UTC()
 	if err := checkTask(s, t, cmd.Time); err != nil {
 		return nil, err
 	}
-	// What the task has done stays; a new schedule counts from now.
-	t.ID, t.CreatedBy, t.CreatedDate = old.ID, old.CreatedBy, old.CreatedDate
+	// What the task has done stays, and so does enabled (enable and disable
+	// have their own rules, task.toggle); a new schedule counts from now.
+	t.ID, t.CreatedBy, t.CreatedDate, t.Enabled = old.ID, old.CreatedBy, old.CreatedDate, old.Enabled
 	t.LastExecutionStatus, t.LastExecutionTime, t.ExecutionTimes = old.LastExecutionStatus, old.LastExecutionTime, old.ExecutionTimes
 	t.LastSlot = old.LastSlot
-	if old.Setting.ExecutionStrategy != t.Setting.ExecutionStrategy || old.Setting.ExecutionPlan != t.Setting.ExecutionPlan {
+	if !samePlan(old.Setting, t.Setting) {
 		t.LastSlot = time.Time{}
 		if t.Setting.ExecutionStrategy == ExecCron {
-			t.LastSlot = cmd.Time
+			t.LastSlot = laterOf(old.LastSlot, cmd.Time)
+		}
+	}
+	// A REAL_TIME task's standing run has the old spec: it ends, and its
+	// source starts a new one with the new spec (or none, if no longer
+	// REAL_TIME).
+	if old.ReplicaType == ReplicaRealTime {
+		for _, r := range s.activeRuns(t.Key) {
+			cancelRun(s, r, cmd.Time, "its task was updated")
 		}
 	}
 	t.LastModifiedDate = cmd.Time
 	s.tasks[t.Key] = t
 	return t.clone(), nil
+}
+
+// samePlan compares schedules; times by instant, not by representation.
+func samePlan(a, b TaskSetting) bool {
+	pa, pb := a.ExecutionPlan, b.ExecutionPlan
+	return a.ExecutionStrategy == b.ExecutionStrategy && pa.ExecuteImmediately == pb.ExecuteImmediately &&
+		pa.CronExpression == pb.CronExpression && pa.ExecuteTime.Equal(pb.ExecuteTime)
+}
+
+// laterOf keeps a task's last slot from moving back (a new leader's clock
+// may be behind the one that fired it).
+func laterOf(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // applyDeleteTask removes a task: it never fires again and a run of it that
@@ -234,6 +261,7 @@ func applyDeleteTask(s *state, cmd Command) (any, error) {
 	for _, r := range s.activeRuns(p.Key) {
 		cancelRun(s, r, cmd.Time, "its task was deleted")
 	}
+	s.pruneRuns()
 	return nil, nil
 }
 
@@ -254,7 +282,7 @@ func applyToggleTask(s *state, cmd Command) (any, error) {
 		enabled = *p.Enabled
 	}
 	if enabled && !t.Enabled && t.Setting.ExecutionStrategy == ExecCron {
-		t.LastSlot = cmd.Time
+		t.LastSlot = laterOf(t.LastSlot, cmd.Time)
 	}
 	if !enabled && t.ReplicaType == ReplicaRealTime {
 		for _, r := range s.activeRuns(t.Key) {
@@ -306,20 +334,31 @@ func applyFireTask(s *state, cmd Command) (any, error) {
 	default:
 		return nil, errorf(KindInvalid, "task.fire: trigger %q is not SCHEDULED, MANUAL or REAL_TIME", p.Trigger)
 	}
-	if err := ValidateSpec(t.Spec(), s.clusters); err != nil {
-		return nil, err
+	specErr := ValidateSpec(t.Spec(), s.clusters)
+	if specErr != nil && p.Trigger != TriggerScheduled {
+		return nil, specErr
 	}
 	r := Run{ID: p.RunID, TaskKey: t.Key, Trigger: p.Trigger, Slot: p.Slot, Spec: t.Spec(), CreatedBy: p.By, CreatedAt: cmd.Time, Executor: t.SourceCluster}
 	for _, id := range r.Spec.RemoteClusterIDs {
 		r.Targets = append(r.Targets, TargetProgress{ClusterID: id, State: RunWaiting})
 	}
-	if busy {
+	switch {
+	case specErr != nil:
+		// The slot is spent (not retried every second): the run says why
+		// it could not start, e.g. a target cluster that left the group.
+		r.State, r.StartedAt, r.FinishedAt, r.Error = RunFailed, cmd.Time, cmd.Time, specErr.Error()
+		for i := range r.Targets {
+			r.Targets[i].State = RunFailed
+		}
+		t.ExecutionTimes++
+		t.LastExecutionStatus, t.LastExecutionTime = string(RunFailed), cmd.Time
+	case busy:
 		r.State, r.StartedAt, r.FinishedAt = RunSkipped, cmd.Time, cmd.Time
 		r.Error = "the previous run of the task was still going when this slot came due"
 		for i := range r.Targets {
 			r.Targets[i].State = RunSkipped
 		}
-	} else {
+	default:
 		r.State = RunWaiting
 		t.ExecutionTimes++
 		t.LastExecutionStatus, t.LastExecutionTime = string(RunRunning), cmd.Time
@@ -348,11 +387,12 @@ func taskRunEnded(s *state, r Run) {
 // activeRuns are a task's runs that have not ended, by id.
 func (s *state) activeRuns(key string) []Run {
 	var out []Run
-	for _, id := range slices.Sorted(maps.Keys(s.runs)) {
-		if r := s.runs[id]; r.TaskKey == key && !r.State.Terminal() {
+	for _, r := range s.runs {
+		if r.TaskKey == key && !r.State.Terminal() {
 			out = append(out, r)
 		}
 	}
+	slices.SortFunc(out, func(a, b Run) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -31,8 +32,10 @@ const realTimeBatch = 1000
 
 var bucketOutbox = []byte("\x00outbox")
 
-func outboxKey(task, target, project, repo string) []byte {
-	return []byte(task + "\x00" + target + "\x00" + project + "/" + repo)
+// outboxKey names one cursor: per task, target and task object (two objects
+// of one task may watch the same repository with other constraints).
+func outboxKey(task, target, project string, i int, o fsm.ReplicaObject) []byte {
+	return fmt.Appendf(nil, "%s\x00%s\x00%d\x00%s/%s\x00%s/%s", task, target, i, project, o.LocalRepoName, o.RemoteProjectID, o.RemoteRepoName)
 }
 
 func (l *objectLog) cursor(key []byte) (uint64, error) {
@@ -69,7 +72,7 @@ func (e *Executor) superviseRealTime(lastTry map[string]time.Time) {
 		if len(e.cfg.FSM.Runs(fsm.RunFilter{TaskKey: t.Key, State: fsm.RunRunning}))+len(e.cfg.FSM.Runs(fsm.RunFilter{TaskKey: t.Key, State: fsm.RunWaiting})) > 0 {
 			continue
 		}
-		if time.Since(lastTry[t.Key]) < 2*time.Second {
+		if time.Since(lastTry[t.Key]) < e.realTimeRestartDelay(t.Key) {
 			continue
 		}
 		lastTry[t.Key] = time.Now()
@@ -90,6 +93,21 @@ func (e *Executor) superviseRealTime(lastTry map[string]time.Time) {
 	}
 }
 
+// realTimeRestartDelay is how long to wait before starting a task's standing
+// run again: 2 s, doubling up to a minute while its runs keep failing within
+// a minute of starting (a permanent failure under FAST_FAIL must not churn
+// Raft).
+func (e *Executor) realTimeRestartDelay(key string) time.Duration {
+	delay := 2 * time.Second
+	for _, r := range e.cfg.FSM.Runs(fsm.RunFilter{TaskKey: key}) { // newest first
+		if r.State != fsm.RunFailed || r.FinishedAt.Sub(r.StartedAt) > time.Minute || delay >= time.Minute {
+			break
+		}
+		delay *= 2
+	}
+	return min(delay, time.Minute)
+}
+
 // executeRealTime runs a REAL_TIME task's standing run until the task is
 // disabled or deleted (the run is canceled) or this agent stops.
 func (e *Executor) executeRealTime(ctx context.Context, r fsm.Run) {
@@ -98,7 +116,11 @@ func (e *Executor) executeRealTime(ctx context.Context, r fsm.Run) {
 		return
 	}
 	task, ok := e.cfg.FSM.Task(r.TaskKey)
-	if !ok {
+	if !ok || task.ReplicaType != fsm.ReplicaRealTime {
+		err := e.propose(e.ctx, fsm.CmdFinishRun, fsm.RunProgress{ID: r.ID, Executor: e.cfg.ClusterID, State: fsm.RunFailed, Error: "no REAL_TIME task " + r.TaskKey})
+		if err != nil && fsm.KindOf(err) == "" && e.ctx.Err() == nil {
+			log.Warn("real-time run end not recorded", "err", err)
+		}
 		return
 	}
 	log.Info("real-time replication started", "targets", r.Spec.RemoteClusterIDs)
@@ -184,8 +206,8 @@ func (t *targetExec) realTime(ctx context.Context, task fsm.Task) {
 func (t *targetExec) deliverAll(ctx context.Context, task fsm.Task) (bool, error) {
 	progressed := false
 	var depth int64
-	for _, o := range task.Objects {
-		p, d, err := t.deliver(ctx, task, o)
+	for i, o := range task.Objects {
+		p, d, err := t.deliver(ctx, task, i, o)
 		if err != nil {
 			return progressed, err
 		}
@@ -198,7 +220,7 @@ func (t *targetExec) deliverAll(ctx context.Context, task fsm.Task) (bool, error
 
 // deliver sends the changes after the cursor of one repository; it returns
 // whether there were any, and how many are still waiting.
-func (t *targetExec) deliver(ctx context.Context, task fsm.Task, o fsm.ReplicaObject) (bool, int64, error) {
+func (t *targetExec) deliver(ctx context.Context, task fsm.Task, i int, o fsm.ReplicaObject) (bool, int64, error) {
 	st := t.x.e.cfg.Store
 	repo, err := st.Repository(ctx, task.ProjectID, o.LocalRepoName)
 	if errors.Is(err, store.ErrNotFound) {
@@ -207,7 +229,7 @@ func (t *targetExec) deliver(ctx context.Context, task fsm.Task, o fsm.ReplicaOb
 	if err != nil {
 		return false, 0, err
 	}
-	key := outboxKey(task.Key, t.id, task.ProjectID, o.LocalRepoName)
+	key := outboxKey(task.Key, t.id, task.ProjectID, i, o)
 	cur, err := t.x.e.objects.cursor(key)
 	if err != nil {
 		return false, 0, err
@@ -216,7 +238,20 @@ func (t *targetExec) deliver(ctx context.Context, task fsm.Task, o fsm.ReplicaOb
 	if err != nil || len(changes) == 0 {
 		return false, 0, err
 	}
-	sel, deletes := t.changedSelection(ctx, task, o, repo, changes)
+	sel, deletes, err := t.changedSelection(ctx, task, o, repo, changes)
+	if err != nil {
+		return false, 0, err
+	}
+	// The cursor moves only past changes the target has all of: a failed
+	// object keeps it where it is, and the round is retried with backoff.
+	failedBefore := t.objectsFailed.Load()
+	// Deletions first: a file replaced by a folder (or the reverse) must be
+	// out of the way before the new content arrives.
+	if len(deletes) > 0 {
+		if err := t.deleteOnTarget(ctx, o, deletes); err != nil {
+			return false, 0, err
+		}
+	}
 	if len(sel.objects)+len(sel.versions) > 0 {
 		for _, obj := range sel.objects {
 			t.objectsTotal.Add(1)
@@ -232,10 +267,8 @@ func (t *targetExec) deliver(ctx context.Context, task fsm.Task, o fsm.ReplicaOb
 			return false, 0, err
 		}
 	}
-	if len(deletes) > 0 {
-		if err := t.deleteOnTarget(ctx, o, deletes); err != nil {
-			return false, 0, err
-		}
+	if n := t.objectsFailed.Load() - failedBefore; n > 0 {
+		return false, 0, fmt.Errorf("%d objects failed on %s; the changes stay in the outbox", n, t.id)
 	}
 	last := changes[len(changes)-1].Seq
 	if err := t.x.e.objects.setCursor(key, last); err != nil {
@@ -248,7 +281,7 @@ func (t *targetExec) deliver(ctx context.Context, task fsm.Task, o fsm.ReplicaOb
 // changedSelection turns changes into what to send: the current state of each
 // path created or updated (a path changed twice is sent once), the versions
 // created or updated, and the paths deleted (when the task replicates deletes).
-func (t *targetExec) changedSelection(ctx context.Context, task fsm.Task, o fsm.ReplicaObject, repo store.Repository, changes []store.Change) (selection, []object) {
+func (t *targetExec) changedSelection(ctx context.Context, task fsm.Task, o fsm.ReplicaObject, repo store.Repository, changes []store.Change) (selection, []object, error) {
 	repoType := string(repo.Info().Type)
 	sel := selection{spec: o, repo: repo, repoType: repoType}
 	latest := map[string]store.Change{}
@@ -279,8 +312,11 @@ func (t *targetExec) changedSelection(ctx context.Context, task fsm.Task, o fsm.
 			continue
 		}
 		n, err := repo.Stat(ctx, p)
-		if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
 			continue // deleted since: a later change says so
+		}
+		if err != nil {
+			return selection{}, nil, err
 		}
 		sel.objects = append(sel.objects, object{Path: n.Path, Size: n.Size, SHA256: n.SHA256, Metadata: n.Metadata,
 			PackageKey: key, Version: version, repo: o.LocalRepoName})
@@ -289,11 +325,15 @@ func (t *targetExec) changedSelection(ctx context.Context, task fsm.Task, o fsm.
 		if !watched(task, o, "", c.PackageKey, c.Version) {
 			continue
 		}
-		if v, err := repo.Version(ctx, c.PackageKey, c.Version); err == nil {
+		v, err := repo.Version(ctx, c.PackageKey, c.Version)
+		switch {
+		case err == nil:
 			sel.versions = append(sel.versions, replicaVersion(v))
+		case !errors.Is(err, store.ErrNotFound):
+			return selection{}, nil, err
 		}
 	}
-	return sel, deletes
+	return sel, deletes, nil
 }
 
 // watched reports whether a path (or a package version) is in the task's scope.

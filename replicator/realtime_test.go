@@ -1,0 +1,202 @@
+package replicator
+
+import (
+	"context"
+	"encoding/json"
+	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/store"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// A change the target refuses (a per-item error) stays in the outbox: once
+// the target is fixed, it is delivered.
+func TestAFailedObjectKeepsItsChangeInTheOutbox(t *testing.T) {
+	ctx := context.Background()
+	src, dst := openStore(t), openStore(t)
+	for _, s := range []*store.Local{src, dst} {
+		s.CreateProject(ctx, store.Project{Name: "proj"})
+		s.CreateRepo(ctx, store.Repo{Project: "proj", Name: "r", Type: store.TypeGeneric})
+	}
+	srepo, _ := src.Repository(ctx, "proj", "r")
+	drepo, _ := dst.Repository(ctx, "proj", "r")
+	drepo.Write(ctx, "/a/blocked", strings.NewReader("a file on the target"), store.WriteOptions{Size: -1})
+	srepo.Write(ctx, "/a/blocked/x", strings.NewReader("x"), store.WriteOptions{Size: -1})
+
+	srv := httptest.NewServer(fullMux(&Receiver{Store: dst}))
+	defer srv.Close()
+	e, err := New(Config{ClusterID: "shanghai", Dir: t.TempDir(), Store: src, FSM: fsm.New(),
+		Propose: func(context.Context, fsm.Command) error { return nil },
+		APIAddr: func(string) (string, bool) { return strings.TrimPrefix(srv.URL, "http://"), true },
+		Logger:  slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Stop()
+	task := fsm.Task{Key: "task1", ProjectID: "proj", SourceCluster: "shanghai", ReplicaObjectType: fsm.ObjectRepository, ReplicaType: fsm.ReplicaRealTime,
+		Objects: []fsm.ReplicaObject{{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r"}}, RemoteClusterIDs: []string{"beijing"}}
+	spec := task.Spec()
+	spec.Setting = fsm.ReplicaSetting{ConflictStrategy: fsm.ConflictOverwrite, ErrorStrategy: fsm.ErrorContinue}
+	x := &runExec{e: e, log: e.log, fail: func(error) {}, run: fsm.Run{ID: "run1", Spec: spec}}
+	tg := newTargetExec(x, "beijing")
+	if _, _, err := tg.deliver(ctx, task, 0, task.Objects[0]); err == nil {
+		t.Fatal("a round with a failed object succeeded")
+	}
+	if cur, _ := e.objects.cursor(outboxKey("task1", "beijing", "proj", 0, task.Objects[0])); cur != 0 {
+		t.Fatalf("the cursor moved to %d past a change the target refused", cur)
+	}
+	// The target is fixed: the next round delivers the change.
+	drepo.Delete(ctx, "/a/blocked", "admin")
+	if _, _, err := tg.deliver(ctx, task, 0, task.Objects[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := drepo.Stat(ctx, "/a/blocked/x"); err != nil {
+		t.Fatalf("/a/blocked/x never arrived: %v", err)
+	}
+}
+
+// Two objects of one task watching the same local repository (different
+// paths, or different remote repos) each have their own cursor.
+func TestTwoObjectsOnOneRepositoryHaveTheirOwnCursors(t *testing.T) {
+	ctx := context.Background()
+	src, dst := openStore(t), openStore(t)
+	for _, s := range []*store.Local{src, dst} {
+		s.CreateProject(ctx, store.Project{Name: "proj"})
+		s.CreateRepo(ctx, store.Repo{Project: "proj", Name: "r", Type: store.TypeGeneric})
+	}
+	srepo, _ := src.Repository(ctx, "proj", "r")
+	drepo, _ := dst.Repository(ctx, "proj", "r")
+	srepo.Write(ctx, "/a/1", strings.NewReader("a"), store.WriteOptions{Size: -1})
+	srepo.Write(ctx, "/b/1", strings.NewReader("b"), store.WriteOptions{Size: -1})
+	srv := httptest.NewServer(fullMux(&Receiver{Store: dst}))
+	defer srv.Close()
+	e, err := New(Config{ClusterID: "shanghai", Dir: t.TempDir(), Store: src, FSM: fsm.New(),
+		Propose: func(context.Context, fsm.Command) error { return nil },
+		APIAddr: func(string) (string, bool) { return strings.TrimPrefix(srv.URL, "http://"), true },
+		Logger:  slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Stop()
+	task := fsm.Task{Key: "task1", ProjectID: "proj", SourceCluster: "shanghai", ReplicaObjectType: fsm.ObjectPath, ReplicaType: fsm.ReplicaRealTime,
+		Objects: []fsm.ReplicaObject{
+			{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r", PathConstraints: []fsm.PathConstraint{{Path: "/a"}}},
+			{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r", PathConstraints: []fsm.PathConstraint{{Path: "/b"}}},
+		}, RemoteClusterIDs: []string{"beijing"}}
+	spec := task.Spec()
+	spec.Setting = fsm.ReplicaSetting{ConflictStrategy: fsm.ConflictOverwrite, ErrorStrategy: fsm.ErrorContinue}
+	x := &runExec{e: e, log: e.log, fail: func(error) {}, run: fsm.Run{ID: "run1", Spec: spec}}
+	tg := newTargetExec(x, "beijing")
+	for range 3 {
+		if _, err := tg.deliverAll(ctx, task); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, errA := drepo.Stat(ctx, "/a/1")
+	_, errB := drepo.Stat(ctx, "/b/1")
+	t.Logf("/a/1: %v, /b/1: %v", errA, errB)
+	if errA == nil && errB != nil {
+		t.Errorf("/b/1 never delivered: the second object shares the first one's cursor")
+	}
+}
+
+// A file replaced by a folder: the deletion goes first, so the new file
+// below it can be created on the target.
+func TestFileReplacedByAFolderArrives(t *testing.T) {
+	ctx := context.Background()
+	src, dst := openStore(t), openStore(t)
+	for _, s := range []*store.Local{src, dst} {
+		s.CreateProject(ctx, store.Project{Name: "proj"})
+		s.CreateRepo(ctx, store.Repo{Project: "proj", Name: "r", Type: store.TypeGeneric})
+	}
+	srepo, _ := src.Repository(ctx, "proj", "r")
+	drepo, _ := dst.Repository(ctx, "proj", "r")
+	srv := httptest.NewServer(fullMuxWithDelete(&Receiver{Store: dst}))
+	defer srv.Close()
+	e, err := New(Config{ClusterID: "shanghai", Dir: t.TempDir(), Store: src, FSM: fsm.New(),
+		Propose: func(context.Context, fsm.Command) error { return nil },
+		APIAddr: func(string) (string, bool) { return strings.TrimPrefix(srv.URL, "http://"), true },
+		Logger:  slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Stop()
+	task := fsm.Task{Key: "task1", ProjectID: "proj", SourceCluster: "shanghai", ReplicaObjectType: fsm.ObjectRepository, ReplicaType: fsm.ReplicaRealTime,
+		ReplicateDeletes: true,
+		Objects:          []fsm.ReplicaObject{{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r"}}, RemoteClusterIDs: []string{"beijing"}}
+	spec := task.Spec()
+	spec.Setting = fsm.ReplicaSetting{ConflictStrategy: fsm.ConflictOverwrite, ErrorStrategy: fsm.ErrorContinue}
+	x := &runExec{e: e, log: e.log, fail: func(error) {}, run: fsm.Run{ID: "run1", Spec: spec}}
+	tg := newTargetExec(x, "beijing")
+	srepo.Write(ctx, "/p", strings.NewReader("file"), store.WriteOptions{Size: -1})
+	if _, err := tg.deliverAll(ctx, task); err != nil {
+		t.Fatal(err)
+	}
+	if err := srepo.Delete(ctx, "/p", "u"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srepo.Write(ctx, "/p/x", strings.NewReader("in a dir now"), store.WriteOptions{Size: -1}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := tg.deliverAll(ctx, task); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, errP := drepo.Stat(ctx, "/p")
+	_, errX := drepo.Stat(ctx, "/p/x")
+	t.Logf("failed=%d; target /p: %v; /p/x: %v", tg.objectsFailed.Load(), errP, errX)
+	if errX != nil {
+		t.Errorf("/p/x never reaches the target")
+	}
+}
+
+func fullMuxWithDelete(rc *Receiver) http.Handler {
+	mux := fullMux(rc).(*http.ServeMux)
+	mux.HandleFunc("POST /v1/replica/delete", func(w http.ResponseWriter, r *http.Request) {
+		var req DeleteRequest
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		out, err := rc.Delete(r.Context(), req)
+		if err != nil {
+			http.Error(w, `{"error":"`+err.Error()+`"}`, 400)
+			return
+		}
+		json.NewEncoder(w).Encode(out)
+	})
+	return mux
+}
+
+// CmdCreateRun keeps the client's trigger and taskKey: a REAL_TIME-triggered
+// one-shot run (no task) makes the executor restart it in a tight loop, one
+// run.start Raft entry per round.
+func TestAClientCannotMakeARealTimeRun(t *testing.T) {
+	h := &fsmHarness{f: fsm.New()}
+	for _, id := range []string{"shanghai", "beijing"} {
+		h.must(t, fsm.CmdRegisterCluster, fsm.ClusterRecord{ID: id, Name: id})
+	}
+	spec := fsm.ReplicaSpec{SourceCluster: "shanghai", LocalProjectID: "proj", ReplicaObjectType: fsm.ObjectRepository,
+		Objects:          []fsm.ReplicaObject{{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r"}},
+		RemoteClusterIDs: []string{"beijing"},
+		Setting:          fsm.ReplicaSetting{ConflictStrategy: fsm.ConflictSkip, ErrorStrategy: fsm.ErrorContinue}}
+	h.must(t, fsm.CmdCreateRun, fsm.Run{ID: "run1", Trigger: fsm.TriggerRealTime, Spec: spec})
+	var proposals atomic.Int64
+	e, err := New(Config{ClusterID: "shanghai", Dir: t.TempDir(), Store: openStore(t), FSM: h.f,
+		Propose: func(ctx context.Context, cmd fsm.Command) error { proposals.Add(1); return h.apply(t, cmd) },
+		APIAddr: func(string) (string, bool) { return "", false }, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Start()
+	time.Sleep(time.Second)
+	e.Stop()
+	r, _ := h.f.Run("run1")
+	t.Logf("run %s trigger %s; proposals in 1 s: %d", r.State, r.Trigger, proposals.Load())
+	if proposals.Load() > 10 {
+		t.Errorf("%d proposals in 1 s for one run (spin)", proposals.Load())
+	}
+}
