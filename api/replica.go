@@ -25,6 +25,16 @@ func (s *Server) replicaRoutes() {
 	s.handle(http.MethodPost, "/v1/replica/commit", a, s.replicaCommit)
 	s.handle(http.MethodPost, "/v1/replica/versions", a, s.replicaVersions)
 	s.handle(http.MethodPost, "/v1/replica/delete", a, s.replicaDelete)
+	s.handle(http.MethodGet, "/v1/replica/head", a, s.replicaHead)
+}
+
+func (s *Server) replicaHead(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	q := r.URL.Query()
+	if !required(w, q.Get("project"), "project") || !required(w, q.Get("repo"), "repo") {
+		return
+	}
+	out, err := s.svc.Receiver().Head(r.Context(), q.Get("project"), q.Get("repo"))
+	respond(w, out, err)
 }
 
 func (s *Server) replicaDelete(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
@@ -99,7 +109,7 @@ func (s *Server) replicaAppend(w http.ResponseWriter, r *http.Request, ps httpro
 	if !ok {
 		return
 	}
-	out, err := s.svc.Receiver().Append(r.Context(), ps.ByName("sha256"), size, offset, r.Body)
+	out, err := s.svc.Receiver().Append(r.Context(), ps.ByName("sha256"), r.URL.Query().Get("md5"), size, offset, r.Body)
 	var oe *store.OffsetError
 	if errors.As(err, &oe) {
 		writeJSON(w, http.StatusConflict, replicator.UploadStatus{Offset: oe.Offset, Error: err.Error()})

@@ -98,7 +98,9 @@ func putFile(t testing.TB, n *node, project, repo, path string, content []byte, 
 		h["X-Ferry-Meta-"+k] = v
 	}
 	h["X-Ferry-Overwrite"] = "true"
-	mustStatus(t, do(t, "PUT", n.url()+"/generic/"+project+"/"+repo+path, bytes.NewReader(content), h), http.StatusCreated, "put "+path)
+	if r := do(t, "PUT", n.url()+"/generic/"+project+"/"+repo+path, bytes.NewReader(content), h); r.status != http.StatusCreated && r.status != http.StatusOK {
+		t.Fatalf("put %s: %d %s", path, r.status, r.body)
+	}
 }
 
 func startRun(t testing.TB, n *node, spec map[string]any) run {
@@ -636,4 +638,43 @@ func TestBadRunRequestsChangeNothing(t *testing.T) {
 	read := createToken(t, f, mgmtToken, "read")
 	mustStatus(t, call(t, "POST", f.url()+"/v1/runs", read.Secret, good()), http.StatusForbidden, "start with a read token")
 	mustStatus(t, call(t, "POST", f.url()+"/v1/replica/plan", read.Secret, map[string]any{}), http.StatusForbidden, "protocol with a read token")
+}
+
+func TestUnchangedRerunIsQuickButAnyChangeIsPlanned(t *testing.T) {
+	nodes := replicationGroup(t)
+	sh, bj := nodes[0], nodes[1]
+	makeRepo(t, sh.url(), "", "proj", "r", "GENERIC")
+	for i := range 20 {
+		putFile(t, sh, "proj", "r", fmt.Sprintf("/f/%02d", i), []byte(fmt.Sprint("content ", i)), nil)
+	}
+	spec := repoSpec("proj", "r", "GENERIC", "beijing")
+	spec["setting"].(map[string]any)["conflictStrategy"] = "OVERWRITE"
+	runOnce := func() runTarget {
+		t.Helper()
+		r := waitRun(t, sh, startRun(t, sh, spec).ID, 60*time.Second)
+		if r.State != "SUCCESS" {
+			t.Fatalf("run %s %q", r.State, r.Error)
+		}
+		return r.target(t, "beijing")
+	}
+	runOnce()
+	if tg := runOnce(); tg.ObjectsSkipped != 20 || tg.BytesSent != 0 {
+		t.Fatalf("unchanged re-run: %+v", tg)
+	}
+	// Someone changes a file on the target: the next run sees it.
+	putFile(t, bj, "proj", "r", "/f/03", []byte("changed on beijing"), nil)
+	if tg := runOnce(); tg.ObjectsDone != 1 || tg.Conflicts != 1 {
+		t.Fatalf("after a change on the target: %+v", tg)
+	}
+	if got := tree(t, bj, "proj", "r")["/f/03"].SHA256; got != sha([]byte("content 3")) {
+		t.Fatal("the target's change was not overwritten")
+	}
+	// A change on the source: sent.
+	putFile(t, sh, "proj", "r", "/f/07", []byte("new on shanghai"), nil)
+	if tg := runOnce(); tg.ObjectsDone != 1 || tg.BytesSent != int64(len("new on shanghai")) {
+		t.Fatalf("after a change on the source: %+v", tg)
+	}
+	if tg := runOnce(); tg.ObjectsSkipped != 20 || tg.BytesSent != 0 {
+		t.Fatalf("unchanged again: %+v", tg)
+	}
 }

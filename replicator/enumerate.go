@@ -18,6 +18,7 @@ type object struct {
 	Metadata   map[string]string
 	PackageKey string
 	Version    string
+	MD5        string
 	repo       string // the local repository it is in
 }
 
@@ -28,6 +29,9 @@ type selection struct {
 	repo     store.Repository
 	objects  []object
 	versions []PackageVersion
+	// head is the source repository's change-log position, read before
+	// the listing: the listing holds at least everything up to it.
+	head uint64
 }
 
 // enumerate lists, in the local store, what one spec object selects.
@@ -37,6 +41,9 @@ func enumerate(ctx context.Context, st store.Store, sp fsm.ReplicaSpec, o fsm.Re
 		return selection{}, fmt.Errorf("local repository %s/%s: %w", sp.LocalProjectID, o.LocalRepoName, err)
 	}
 	sel := selection{spec: o, repo: repo, repoType: string(repo.Info().Type)}
+	if sel.head, err = repo.Head(ctx); err != nil {
+		return selection{}, err
+	}
 	if o.RepoType != "" {
 		sel.repoType = o.RepoType
 	}
@@ -44,7 +51,7 @@ func enumerate(ctx context.Context, st store.Store, sp fsm.ReplicaSpec, o fsm.Re
 	add := func(n store.Node) {
 		if !n.Folder && !seen[n.Path] {
 			seen[n.Path] = true
-			sel.objects = append(sel.objects, object{Path: n.Path, Size: n.Size, SHA256: n.SHA256, Metadata: n.Metadata, repo: o.LocalRepoName})
+			sel.objects = append(sel.objects, object{Path: n.Path, Size: n.Size, SHA256: n.SHA256, MD5: n.MD5, Metadata: n.Metadata, repo: o.LocalRepoName})
 		}
 	}
 	switch sp.ReplicaObjectType {
@@ -111,20 +118,13 @@ func enumerate(ctx context.Context, st store.Store, sp fsm.ReplicaSpec, o fsm.Re
 	return sel, nil
 }
 
-// listTree lists every file under dir (a missing folder lists nothing).
+// listTree lists every file under dir (a missing folder lists nothing), in
+// one pass over the store.
 func listTree(ctx context.Context, repo store.Repository, dir string, add func(store.Node)) error {
-	for page := 1; ; page++ {
-		p, err := repo.List(ctx, store.ListOptions{Path: dir, Recursive: true, Page: store.PageRequest{Number: page, Size: store.MaxPageSize}})
-		if err != nil {
-			return err
-		}
-		for _, n := range p.Records {
-			add(n)
-		}
-		if int64(page) >= p.TotalPages {
-			return nil
-		}
-	}
+	return repo.Walk(ctx, dir, func(n store.Node) error {
+		add(n)
+		return nil
+	})
 }
 
 // allVersions lists every version of the packages whose key starts with

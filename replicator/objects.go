@@ -40,7 +40,7 @@ type objectLog struct {
 }
 
 func openObjectLog(dir string) (*objectLog, error) {
-	db, err := bolt.Open(filepath.Join(dir, "objects.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	db, err := bolt.Open(filepath.Join(dir, "objects.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return nil, fmt.Errorf("open run object log: %w", err)
 	}
@@ -99,13 +99,57 @@ func (l *objectLog) page(runID, status, target string, pr store.PageRequest) (st
 	return out, err
 }
 
+// A syncMark says that, after a run, a target held exactly what a spec
+// object selected: with the source at change-log position Source and the
+// target at Target. While neither has moved since, the next run of the same
+// spec object has nothing to plan (the quick check).
+type syncMark struct {
+	Source  uint64 `json:"source"`
+	Target  uint64 `json:"target"`
+	Objects int64  `json:"objects"`
+}
+
+var bucketMarks = []byte("\x00marks")
+
+func (l *objectLog) mark(key []byte) (syncMark, bool) {
+	var m syncMark
+	found := false
+	_ = l.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketMarks); b != nil {
+			if v := b.Get(key); v != nil {
+				found = json.Unmarshal(v, &m) == nil
+			}
+		}
+		return nil
+	})
+	return m, found
+}
+
+// setMark records a mark, or with nil removes it.
+func (l *objectLog) setMark(key []byte, m *syncMark) error {
+	return l.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketMarks)
+		if err != nil {
+			return err
+		}
+		if m == nil {
+			return b.Delete(key)
+		}
+		v, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		return b.Put(key, v)
+	})
+}
+
 // prune drops the detail of the runs keep refuses; it is given each run's
 // newest record time.
 func (l *objectLog) prune(keep func(runID string, newest time.Time) bool) error {
 	return l.db.Update(func(tx *bolt.Tx) error {
 		var gone [][]byte
 		_ = tx.ForEach(func(name []byte, b *bolt.Bucket) error {
-			if string(name) == string(bucketOutbox) {
+			if string(name) == string(bucketOutbox) || string(name) == string(bucketMarks) {
 				return nil
 			}
 			var newest time.Time

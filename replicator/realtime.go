@@ -318,7 +318,7 @@ func (t *targetExec) changedSelection(ctx context.Context, task fsm.Task, o fsm.
 		if err != nil {
 			return selection{}, nil, err
 		}
-		sel.objects = append(sel.objects, object{Path: n.Path, Size: n.Size, SHA256: n.SHA256, Metadata: n.Metadata,
+		sel.objects = append(sel.objects, object{Path: n.Path, Size: n.Size, SHA256: n.SHA256, MD5: n.MD5, Metadata: n.Metadata,
 			PackageKey: key, Version: version, repo: o.LocalRepoName})
 	}
 	for _, c := range versions {

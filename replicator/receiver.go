@@ -53,25 +53,30 @@ func (rc *Receiver) Plan(ctx context.Context, req PlanRequest) (PlanResponse, er
 	if err != nil {
 		return PlanResponse{}, err
 	}
+	paths := make([]string, len(req.Objects))
+	for i, o := range req.Objects {
+		paths[i] = o.Path
+	}
+	nodes, found, err := repo.StatMany(ctx, paths)
+	if err != nil {
+		return PlanResponse{}, err
+	}
 	out := PlanResponse{Results: make([]PlanResult, len(req.Objects))}
 	for i, o := range req.Objects {
-		out.Results[i] = rc.planOne(ctx, repo, req, o)
+		out.Results[i] = rc.planOne(ctx, repo, req, o, nodes[i], found[i])
 	}
 	return out, nil
 }
 
-func (rc *Receiver) planOne(ctx context.Context, repo store.Repository, req PlanRequest, o PlanObject) PlanResult {
+func (rc *Receiver) planOne(ctx context.Context, repo store.Repository, req PlanRequest, o PlanObject, have store.Node, exists bool) PlanResult {
 	fail := func(err error) PlanResult { return PlanResult{Action: ActionError, Error: err.Error()} }
 	meta := o.Metadata
 	if !req.IncludeMetadata {
 		meta = nil
 	}
-	have, err := repo.Stat(ctx, o.Path)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case !exists:
 		return rc.linkOrSend(ctx, repo, o, meta, false, req.By)
-	case err != nil:
-		return fail(err)
 	case have.SHA256 == o.SHA256 && have.Size == o.Size:
 		if !req.IncludeMetadata || sameMetadata(have.Metadata, meta) {
 			return PlanResult{Action: ActionIdentical}
@@ -118,15 +123,23 @@ func (rc *Receiver) Batch(ctx context.Context, project, repoName, by string, bod
 		return ItemsResponse{}, err
 	}
 	out := ItemsResponse{Results: make([]ItemResult, len(heads))}
+	paths := make([]string, len(heads))
+	for i, h := range heads {
+		paths[i] = h.Path
+	}
+	nodes, found, err := repo.StatMany(ctx, paths)
+	if err != nil {
+		return ItemsResponse{}, err
+	}
 	var files []store.BatchFile
 	var at []int
 	for i, h := range heads {
 		// A retried batch finds what its first attempt wrote: that is success.
-		if n, err := repo.Stat(ctx, h.Path); err == nil && n.SHA256 == h.SHA256 && sameMetadata(n.Metadata, h.Metadata) {
+		if n := nodes[i]; found[i] && n.SHA256 == h.SHA256 && sameMetadata(n.Metadata, h.Metadata) {
 			continue
 		}
 		files = append(files, store.BatchFile{Path: h.Path, Content: bodies[i],
-			Opt: store.WriteOptions{SHA256: h.SHA256, Size: h.Size, Metadata: h.Metadata, NoOverwrite: !h.Overwrite, By: by}})
+			Opt: store.WriteOptions{SHA256: h.SHA256, Size: h.Size, KnownMD5: h.MD5, Metadata: h.Metadata, NoOverwrite: !h.Overwrite, By: by}})
 		at = append(at, i)
 	}
 	if len(files) == 0 {
@@ -166,10 +179,16 @@ func (rc *Receiver) UploadStatus(sha256hex string, size int64) (UploadStatus, er
 
 // Append adds bytes at offset to an upload; what arrived before a broken
 // connection is kept, so the sender resumes from the offset it gets back.
-func (rc *Receiver) Append(ctx context.Context, sha256hex string, size, offset int64, body io.Reader) (UploadStatus, error) {
+// The sender's md5 of the content (optional) saves computing it here.
+func (rc *Receiver) Append(ctx context.Context, sha256hex, md5hex string, size, offset int64, body io.Reader) (UploadStatus, error) {
 	u, err := rc.Store.Upload(sha256hex, size)
 	if err != nil {
 		return UploadStatus{}, err
+	}
+	if md5hex != "" {
+		if err := u.UseMD5(md5hex); err != nil {
+			return UploadStatus{}, err
+		}
 	}
 	n, err := u.Append(ctx, offset, body)
 	return UploadStatus{Offset: n, Complete: u.Complete()}, err
@@ -238,4 +257,17 @@ func (rc *Receiver) Delete(ctx context.Context, req DeleteRequest) (ItemsRespons
 		}
 	}
 	return out, nil
+}
+
+// Head tells where a repository's change log stands.
+func (rc *Receiver) Head(ctx context.Context, project, repoName string) (RepoHead, error) {
+	repo, err := rc.Store.Repository(ctx, project, repoName)
+	if errors.Is(err, store.ErrNotFound) {
+		return RepoHead{}, nil
+	}
+	if err != nil {
+		return RepoHead{}, err
+	}
+	seq, err := repo.Head(ctx)
+	return RepoHead{Exists: true, Seq: seq}, err
 }

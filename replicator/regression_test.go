@@ -63,7 +63,7 @@ func TestUploadResumesAfterAnErrorPastManyChunks(t *testing.T) {
 	e := &Executor{
 		cfg: Config{Store: src, APIAddr: func(string) (string, bool) { return strings.TrimPrefix(srv.URL, "http://"), true },
 			ChunkSize: 1 << 20, Parallelism: 1},
-		log: slog.New(slog.DiscardHandler), metrics: newMetrics(nil), http: &http.Client{Transport: &failNth{n: 7}},
+		log: slog.New(slog.DiscardHandler), metrics: newMetrics(nil), objects: testObjectLog(t), http: &http.Client{Transport: &failNth{n: 7}},
 	}
 	x := &runExec{e: e, log: e.log, fail: func(error) {}, run: fsm.Run{ID: "r1", Spec: fsm.ReplicaSpec{
 		SourceCluster: "shanghai", LocalProjectID: "proj", Setting: fsm.ReplicaSetting{ConflictStrategy: fsm.ConflictSkip, ErrorStrategy: fsm.ErrorContinue},
@@ -107,7 +107,7 @@ func TestCancelDuringPlanDoesNotFailTheTarget(t *testing.T) {
 	e := &Executor{
 		cfg: Config{Store: src, APIAddr: func(string) (string, bool) { return strings.TrimPrefix(srv.URL, "http://"), true },
 			ChunkSize: 1 << 20, Parallelism: 1},
-		log: slog.New(slog.DiscardHandler), metrics: newMetrics(nil), http: &http.Client{},
+		log: slog.New(slog.DiscardHandler), metrics: newMetrics(nil), objects: testObjectLog(t), http: &http.Client{},
 	}
 	spec := fsm.ReplicaSpec{SourceCluster: "shanghai", LocalProjectID: "proj", ReplicaObjectType: fsm.ObjectRepository,
 		Objects: []fsm.ReplicaObject{{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r"}},
@@ -281,7 +281,7 @@ func TestFailedFirstCopyDoesNotFailOtherPathsWithTheSameContent(t *testing.T) {
 	e := &Executor{
 		cfg: Config{Store: src, APIAddr: func(string) (string, bool) { return strings.TrimPrefix(srv.URL, "http://"), true },
 			ChunkSize: 1 << 20, Parallelism: 2},
-		log: slog.New(slog.DiscardHandler), metrics: newMetrics(nil), http: &http.Client{},
+		log: slog.New(slog.DiscardHandler), metrics: newMetrics(nil), objects: testObjectLog(t), http: &http.Client{},
 	}
 	spec := fsm.ReplicaSpec{SourceCluster: "shanghai", LocalProjectID: "proj", ReplicaObjectType: fsm.ObjectRepository,
 		Objects: []fsm.ReplicaObject{{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r"}},
@@ -341,7 +341,7 @@ func TestFastFailConflictStillCountsWhatTheTargetLinked(t *testing.T) {
 	e := &Executor{
 		cfg: Config{Store: src, APIAddr: func(string) (string, bool) { return strings.TrimPrefix(srv.URL, "http://"), true },
 			ChunkSize: 1 << 20, Parallelism: 2},
-		log: slog.New(slog.DiscardHandler), metrics: newMetrics(nil), http: &http.Client{},
+		log: slog.New(slog.DiscardHandler), metrics: newMetrics(nil), objects: testObjectLog(t), http: &http.Client{},
 	}
 	spec := fsm.ReplicaSpec{SourceCluster: "shanghai", LocalProjectID: "proj", ReplicaObjectType: fsm.ObjectRepository,
 		Objects: []fsm.ReplicaObject{{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r"}},

@@ -180,9 +180,20 @@ func (r *remote) uploadStatus(ctx context.Context, sum string, size int64) (Uplo
 
 // appendOnce sends bytes from offset in one request, without retries: the
 // caller asks for the status and resumes from the offset the target has.
-func (r *remote) appendOnce(ctx context.Context, sum string, size, offset int64, body io.Reader) (UploadStatus, error) {
+func (r *remote) appendOnce(ctx context.Context, sum, md5 string, size, offset int64, body io.Reader) (UploadStatus, error) {
 	var out UploadStatus
 	q := url.Values{"size": {strconv.FormatInt(size, 10)}, "offset": {strconv.FormatInt(offset, 10)}}
+	if md5 != "" {
+		q.Set("md5", md5)
+	}
 	err := r.once(ctx, http.MethodPatch, "/v1/replica/uploads/"+sum, q, func() (io.Reader, error) { return body, nil }, &out)
+	return out, err
+}
+
+func (r *remote) head(ctx context.Context, project, repo string) (RepoHead, error) {
+	ctx, cancel := context.WithTimeout(ctx, jsonCallTimeout)
+	defer cancel()
+	var out RepoHead
+	err := r.call(ctx, http.MethodGet, "/v1/replica/head", url.Values{"project": {project}, "repo": {repo}}, nil, &out)
 	return out, err
 }

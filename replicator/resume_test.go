@@ -46,7 +46,7 @@ func protocolMux(rc *Receiver) http.Handler {
 		reply(w, st, err)
 	})
 	mux.HandleFunc("PATCH /v1/replica/uploads/{sum}", func(w http.ResponseWriter, r *http.Request) {
-		st, err := rc.Append(r.Context(), r.PathValue("sum"), size(r, "size"), size(r, "offset"), r.Body)
+		st, err := rc.Append(r.Context(), r.PathValue("sum"), r.URL.Query().Get("md5"), size(r, "size"), size(r, "offset"), r.Body)
 		reply(w, st, err)
 	})
 	mux.HandleFunc("POST /v1/replica/commit", func(w http.ResponseWriter, r *http.Request) {
@@ -84,6 +84,16 @@ func (c *cutOnce) RoundTrip(r *http.Request) (*http.Response, error) {
 type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection dropped") }
+
+func testObjectLog(t *testing.T) *objectLog {
+	t.Helper()
+	l, err := openObjectLog(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
 
 func openStore(t *testing.T) *store.Local {
 	t.Helper()
@@ -124,7 +134,7 @@ func TestUploadCutMidChunkResumesWhereItStopped(t *testing.T) {
 	e := &Executor{
 		cfg: Config{Store: src, APIAddr: func(string) (string, bool) { return strings.TrimPrefix(srv.URL, "http://"), true },
 			ChunkSize: 64 << 20, Parallelism: 1},
-		log: slog.New(slog.DiscardHandler), metrics: newMetrics(nil), http: &http.Client{Transport: cut},
+		log: slog.New(slog.DiscardHandler), metrics: newMetrics(nil), objects: testObjectLog(t), http: &http.Client{Transport: cut},
 	}
 	x := &runExec{e: e, log: e.log, fail: func(error) {}, run: fsm.Run{ID: "r1", Spec: fsm.ReplicaSpec{
 		SourceCluster: "shanghai", LocalProjectID: "proj", Setting: fsm.ReplicaSetting{ConflictStrategy: fsm.ConflictSkip, ErrorStrategy: fsm.ErrorContinue},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -123,7 +124,7 @@ func joinReason(a, b string) string {
 type runExec struct {
 	e       *Executor
 	run     fsm.Run
-	log     interface{ Warn(string, ...any) }
+	log     *slog.Logger
 	targets []*targetExec
 	fail    context.CancelCauseFunc
 

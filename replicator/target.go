@@ -3,6 +3,9 @@ package replicator
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/store"
 	"golang.org/x/time/rate"
 )
 
@@ -177,12 +181,20 @@ func (t *targetExec) execute(ctx context.Context, sels []selection) {
 		if ctx.Err() != nil {
 			break
 		}
+		if t.quickCheck(ctx, sel) {
+			continue
+		}
+		failedBefore, conflictsBefore, doneBefore, skippedBefore := t.objectsFailed.Load(), t.conflicts.Load(), t.objectsDone.Load(), t.objectsSkipped.Load()
 		// An error after the run's context ended (a cancel, FAST_FAIL
 		// elsewhere) is that ending, not this target's failure.
-		if err := t.replicate(ctx, stop, sel); err != nil && ctx.Err() == nil {
+		err := t.replicate(ctx, stop, sel)
+		if err != nil && ctx.Err() == nil {
 			t.setErr(err)
 			stop(err)
 		}
+		clean := err == nil && ctx.Err() == nil && t.objectsFailed.Load() == failedBefore && t.conflicts.Load() == conflictsBefore &&
+			t.objectsDone.Load()-doneBefore+t.objectsSkipped.Load()-skippedBefore == int64(len(sel.objects))
+		t.recordMark(ctx, sel, clean)
 	}
 	if err := context.Cause(ctx); err != nil && t.failure() == nil && !errors.Is(err, errCanceled) && !errors.Is(err, context.Canceled) {
 		t.setErr(err)
@@ -193,6 +205,53 @@ func (t *targetExec) execute(ctx context.Context, sels []selection) {
 		leftBytes := t.bytesTotal.Load() - t.bytesDone.Load() - t.bytesSkipped.Load() - t.bytesFailed.Load()
 		t.objectsFailed.Add(max(left, 0))
 		t.bytesFailed.Add(max(leftBytes, 0))
+	}
+}
+
+// markKey names the quick-check mark of one spec object towards this target.
+func (t *targetExec) markKey(sel selection) []byte {
+	spec := t.x.run.Spec
+	b, _ := json.Marshal(struct {
+		Project, Type string
+		Object        fsm.ReplicaObject
+		Metadata      bool
+	}{spec.LocalProjectID, spec.ReplicaObjectType, sel.spec, spec.Setting.IncludeMetadata})
+	sum := sha256.Sum256(b)
+	return []byte(t.id + "\x00" + hex.EncodeToString(sum[:]))
+}
+
+// quickCheck accounts a selection as identical, without planning it, when
+// neither the source nor the target repository has changed since a run left
+// the target holding exactly this selection (rsync's quick check, by
+// change-log position instead of size and time).
+func (t *targetExec) quickCheck(ctx context.Context, sel selection) bool {
+	m, ok := t.x.e.objects.mark(t.markKey(sel))
+	if !ok || m.Source != sel.head || m.Objects != int64(len(sel.objects)) {
+		return false
+	}
+	head, err := t.remote.head(ctx, sel.spec.RemoteProjectID, sel.spec.RemoteRepoName)
+	if err != nil || !head.Exists || head.Seq != m.Target {
+		return false
+	}
+	for _, o := range sel.objects {
+		t.outcome(o, ActionIdentical, "")
+	}
+	t.x.log.Info("unchanged since the last run: nothing to plan", "target", t.id, "repo", sel.spec.LocalRepoName, "objects", len(sel.objects))
+	return true
+}
+
+// recordMark remembers that the target now holds exactly the selection, or
+// forgets an older mark when the run left it otherwise.
+func (t *targetExec) recordMark(ctx context.Context, sel selection, clean bool) {
+	key := t.markKey(sel)
+	var m *syncMark
+	if clean {
+		if head, err := t.remote.head(ctx, sel.spec.RemoteProjectID, sel.spec.RemoteRepoName); err == nil && head.Exists {
+			m = &syncMark{Source: sel.head, Target: head.Seq, Objects: int64(len(sel.objects))}
+		}
+	}
+	if err := t.x.e.objects.setMark(key, m); err != nil {
+		t.x.log.Warn("quick-check mark not recorded", "target", t.id, "err", err)
 	}
 }
 
@@ -240,15 +299,16 @@ func (t *targetExec) replicate(ctx context.Context, stop context.CancelCauseFunc
 	queued := map[string]bool{}
 	var linkLater []planned
 	conflictStop := false
-plan:
-	for start := 0; start < len(sel.objects) && !conflictStop; start += planBatch {
-		objs := sel.objects[start:min(start+planBatch, len(sel.objects))]
-		req := PlanRequest{Project: project, Repo: repoName, RepoType: sel.repoType, Conflict: setting.ConflictStrategy,
-			IncludeMetadata: setting.IncludeMetadata, By: "replication:" + t.x.run.ID}
-		for _, o := range objs {
-			req.Objects = append(req.Objects, PlanObject{Path: o.Path, Size: o.Size, SHA256: o.SHA256, Metadata: t.metadata(o)})
+	planCtx, stopPlans := context.WithCancel(ctx)
+	replies := t.plans(planCtx, sel)
+	defer func() {
+		stopPlans()
+		for range replies { // let the requests in flight end
 		}
-		resp, err := t.remote.plan(ctx, req)
+	}()
+plan:
+	for reply := range replies {
+		objs, resp, err := reply.objs, reply.resp, reply.err
 		if err != nil {
 			planErr = err
 			break
@@ -287,6 +347,7 @@ plan:
 					// The target already linked or updated what follows in
 					// this batch: those are still accounted for below.
 					conflictStop = true
+					stopPlans()
 					t.x.fail(fmt.Errorf("conflict at %s on %s (conflictStrategy FAST_FAIL)", o.Path, t.id))
 				}
 			case ActionLinked, ActionIdentical, ActionMetadata:
@@ -299,6 +360,9 @@ plan:
 	flush()
 	close(jobs)
 	workers.Wait()
+	stopPlans()
+	for range replies {
+	}
 	if planErr != nil {
 		return planErr
 	}
@@ -356,6 +420,57 @@ func (t *targetExec) link(ctx context.Context, project, repoName string, all []p
 		}
 	}
 	return nil
+}
+
+// planDepth is how many plan requests are in flight at once: planning the
+// next batches overlaps answering the last ones.
+const planDepth = 3
+
+type planReply struct {
+	objs []object
+	resp PlanResponse
+	err  error
+}
+
+// plans sends the selection's plan requests, planDepth at a time, and
+// delivers the answers in order. It stops when ctx ends; the channel closes
+// once every request has ended.
+func (t *targetExec) plans(ctx context.Context, sel selection) <-chan planReply {
+	setting := t.x.run.Spec.Setting
+	pending := make(chan chan planReply, planDepth)
+	out := make(chan planReply)
+	go func() {
+		defer close(pending)
+		for start := 0; start < len(sel.objects); start += planBatch {
+			objs := sel.objects[start:min(start+planBatch, len(sel.objects))]
+			req := PlanRequest{Project: sel.spec.RemoteProjectID, Repo: sel.spec.RemoteRepoName, RepoType: sel.repoType,
+				Conflict: setting.ConflictStrategy, IncludeMetadata: setting.IncludeMetadata, By: "replication:" + t.x.run.ID}
+			for _, o := range objs {
+				req.Objects = append(req.Objects, PlanObject{Path: o.Path, Size: o.Size, SHA256: o.SHA256, Metadata: t.metadata(o)})
+			}
+			ch := make(chan planReply, 1)
+			select {
+			case pending <- ch:
+			case <-ctx.Done():
+				return
+			}
+			go func() {
+				resp, err := t.remote.plan(ctx, req)
+				ch <- planReply{objs: objs, resp: resp, err: err}
+			}()
+		}
+	}()
+	go func() {
+		defer close(out)
+		for ch := range pending {
+			r := <-ch
+			if ctx.Err() != nil {
+				continue // drained: the requests end with ctx
+			}
+			out <- r
+		}
+	}()
+	return out
 }
 
 // metadata is what of a node's metadata a run carries.
@@ -419,14 +534,17 @@ func (t *targetExec) meter(ctx context.Context, r io.Reader, content bool) io.Re
 func (t *targetExec) sendBatch(ctx context.Context, project, repoName string, items []planned) error {
 	var buf bytes.Buffer
 	var sent []planned
-	for _, p := range items {
-		content, err := t.read(ctx, p.o)
-		if err != nil {
-			t.objectFailed(p.o, err)
+	contents, err := t.readAll(ctx, items)
+	if err != nil {
+		return err
+	}
+	for i, p := range items {
+		if contents[i].err != nil {
+			t.objectFailed(p.o, contents[i].err)
 			continue
 		}
-		h := FrameHeader{Path: p.o.Path, Size: p.o.Size, SHA256: p.o.SHA256, Metadata: t.metadata(p.o), Overwrite: p.overwrite}
-		if err := writeFrame(&buf, h, content); err != nil {
+		h := FrameHeader{Path: p.o.Path, Size: p.o.Size, SHA256: p.o.SHA256, MD5: p.o.MD5, Metadata: t.metadata(p.o), Overwrite: p.overwrite}
+		if err := writeFrame(&buf, h, contents[i].data); err != nil {
 			return err
 		}
 		sent = append(sent, p)
@@ -462,12 +580,52 @@ func (t *targetExec) sendBatch(ctx context.Context, project, repoName string, it
 	return nil
 }
 
-// read reads a small file's content, checking it is still what was planned.
-func (t *targetExec) read(ctx context.Context, o object) ([]byte, error) {
-	repo, err := t.x.e.cfg.Store.Repository(ctx, t.x.run.Spec.LocalProjectID, o.repo)
-	if err != nil {
-		return nil, err
+type content struct {
+	data []byte
+	err  error
+}
+
+// readAll reads the contents of a batch: inline contents in one store read,
+// the others file by file; each checked to be still what was planned.
+func (t *targetExec) readAll(ctx context.Context, items []planned) ([]content, error) {
+	out := make([]content, len(items))
+	byRepo := map[string][]int{}
+	for i, p := range items {
+		byRepo[p.o.repo] = append(byRepo[p.o.repo], i)
 	}
+	for name, idx := range byRepo {
+		repo, err := t.x.e.cfg.Store.Repository(ctx, t.x.run.Spec.LocalProjectID, name)
+		if err != nil {
+			for _, i := range idx {
+				out[i].err = err
+			}
+			continue
+		}
+		paths := make([]string, len(idx))
+		for j, i := range idx {
+			paths[j] = items[i].o.Path
+		}
+		nodes, small, err := repo.ReadSmall(ctx, paths)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range idx {
+			o := items[i].o
+			switch {
+			case nodes[j].SHA256 != o.SHA256:
+				out[i].err = fmt.Errorf("the source changed during the run")
+			case small[j] != nil:
+				out[i].data = small[j]
+			default:
+				out[i].data, out[i].err = readFile(ctx, repo, o)
+			}
+		}
+	}
+	return out, nil
+}
+
+// readFile reads a file's content, checking it is still what was planned.
+func readFile(ctx context.Context, repo store.Repository, o object) ([]byte, error) {
 	rd, err := repo.Open(ctx, o.Path)
 	if err != nil {
 		return nil, err
@@ -551,7 +709,7 @@ func (t *targetExec) sendFrom(ctx context.Context, o object, offset int64) (Uplo
 	inflight := t.x.e.metrics.inflight
 	inflight.Add(float64(n))
 	defer inflight.Sub(float64(n))
-	st, err := t.remote.appendOnce(ctx, o.SHA256, o.Size, offset, t.meter(ctx, io.LimitReader(rd, n), true))
+	st, err := t.remote.appendOnce(ctx, o.SHA256, o.MD5, o.Size, offset, t.meter(ctx, io.LimitReader(rd, n), true))
 	if err == nil && st.Offset <= offset && !st.Complete {
 		err = fmt.Errorf("upload made no progress at offset %d", offset)
 	}

@@ -18,6 +18,7 @@ import (
 //	POST  /v1/replica/commit                     CommitRequest → ItemsResponse
 //	POST  /v1/replica/versions                   VersionsRequest → ItemsResponse
 //	POST  /v1/replica/delete                     DeleteRequest → ItemsResponse
+//	GET   /v1/replica/head?project=&repo=        → RepoHead
 
 // Plan actions: what the target did or needs for one object.
 const (
@@ -71,6 +72,7 @@ type FrameHeader struct {
 	Path      string            `json:"path"`
 	Size      int64             `json:"size"`
 	SHA256    string            `json:"sha256"`
+	MD5       string            `json:"md5,omitempty"` // the sender's, so the target need not compute it
 	Metadata  map[string]string `json:"metadata,omitempty"`
 	Overwrite bool              `json:"overwrite,omitempty"`
 }
@@ -106,6 +108,12 @@ type VersionsRequest struct {
 	Repo     string           `json:"repo"`
 	By       string           `json:"by"`
 	Versions []PackageVersion `json:"versions"`
+}
+
+// RepoHead is where a repository's change log stands: any change moves it.
+type RepoHead struct {
+	Exists bool   `json:"exists"`
+	Seq    uint64 `json:"seq"`
 }
 
 // DeleteRequest removes paths (real-time replication of deletions).

@@ -106,7 +106,11 @@ func Open(dir string, log *slog.Logger) (*Local, error) {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 	}
-	db, err := bolt.Open(filepath.Join(dir, "meta.db"), 0o640, &bolt.Options{Timeout: 5 * time.Second})
+	// As etcd runs bbolt: the freelist is not written on every commit (it is
+	// rebuilt at open) and kept as a map, which large stores allocate from
+	// faster.
+	db, err := bolt.Open(filepath.Join(dir, "meta.db"), 0o640, &bolt.Options{Timeout: 5 * time.Second,
+		NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", filepath.Join(dir, "meta.db"), err)
 	}
@@ -490,8 +494,12 @@ func (s *Local) stage(ctx context.Context, content io.Reader, opt WriteOptions) 
 		return staged{}, err
 	}
 	data := bytes.Clone((*bufp)[:n])
-	sh, mh := sha256.Sum256(data), md5.Sum(data)
-	st := staged{inline: data, sha256: hex.EncodeToString(sh[:]), md5: hex.EncodeToString(mh[:]), size: int64(n)}
+	sh := sha256.Sum256(data)
+	st := staged{inline: data, sha256: hex.EncodeToString(sh[:]), md5: opt.KnownMD5, size: int64(n)}
+	if !validMD5(st.md5) {
+		mh := md5.Sum(data)
+		st.md5 = hex.EncodeToString(mh[:])
+	}
 	return st, st.check(opt)
 }
 
@@ -522,16 +530,25 @@ func (s *Local) stageFile(ctx context.Context, content io.Reader, opt WriteOptio
 			os.Remove(f.Name())
 		}
 	}()
-	sh, mh := newParallelHash(sha256.New()), newParallelHash(md5.New())
+	sh := newParallelHash(sha256.New())
 	defer sh.stop()
-	defer mh.stop()
+	var md5w io.Writer = io.Discard
+	var mh *parallelHash
+	if !validMD5(opt.KnownMD5) {
+		mh = newParallelHash(md5.New())
+		defer mh.stop()
+		md5w = mh
+	}
 	buf := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(buf)
-	n, err := io.CopyBuffer(io.MultiWriter(&writeBehind{f: f}, sh, mh), ctxReader{ctx, content}, *buf)
+	n, err := io.CopyBuffer(io.MultiWriter(&writeBehind{f: f}, sh, md5w), ctxReader{ctx, content}, *buf)
 	if err != nil {
 		return staged{}, diskError(err)
 	}
-	st = staged{path: f.Name(), sha256: hex.EncodeToString(sh.sum()), md5: hex.EncodeToString(mh.sum()), size: n}
+	st = staged{path: f.Name(), sha256: hex.EncodeToString(sh.sum()), md5: opt.KnownMD5, size: n}
+	if mh != nil {
+		st.md5 = hex.EncodeToString(mh.sum())
+	}
 	if err := st.check(opt); err != nil {
 		return staged{}, err
 	}
@@ -739,3 +756,16 @@ func putUint(b *bolt.Bucket, key []byte, v uint64) error {
 }
 
 func quote(s string) string { return fmt.Sprintf("%q", s) }
+
+// validMD5 reports whether s is an md5 in lowercase hex, as the store keeps them.
+func validMD5(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

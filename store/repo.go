@@ -96,6 +96,106 @@ func (r *localRepo) Stat(_ context.Context, path string) (Node, error) {
 	return n, err
 }
 
+// StatMany implements Repository.
+func (r *localRepo) StatMany(ctx context.Context, paths []string) ([]Node, []bool, error) {
+	nodes, found := make([]Node, len(paths)), make([]bool, len(paths))
+	err := r.tx(false, func(_ *bolt.Tx, rb *bolt.Bucket) error {
+		for i, path := range paths {
+			if i%256 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			p, err := NormalizeFilePath(path)
+			if err != nil {
+				continue
+			}
+			n, ok, err := getNode(rb, p)
+			if err != nil {
+				return err
+			}
+			nodes[i], found[i] = n, ok
+		}
+		return nil
+	})
+	return nodes, found, err
+}
+
+// Head implements Repository.
+func (r *localRepo) Head(context.Context) (uint64, error) {
+	var seq uint64
+	err := r.tx(false, func(_ *bolt.Tx, rb *bolt.Bucket) error {
+		seq = rb.Bucket(bucketChanges).Sequence()
+		return nil
+	})
+	return seq, err
+}
+
+// ReadSmall implements Repository.
+func (r *localRepo) ReadSmall(ctx context.Context, paths []string) ([]Node, [][]byte, error) {
+	nodes, contents := make([]Node, len(paths)), make([][]byte, len(paths))
+	err := r.tx(false, func(tx *bolt.Tx, rb *bolt.Bucket) error {
+		inline := tx.Bucket(bucketInline)
+		for i, path := range paths {
+			if i%256 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			p, err := NormalizeFilePath(path)
+			if err != nil {
+				continue
+			}
+			n, ok, err := getNode(rb, p)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			nodes[i] = n
+			if v := inline.Get([]byte(n.SHA256)); v != nil {
+				contents[i] = bytes.Clone(v)
+			}
+		}
+		return nil
+	})
+	return nodes, contents, err
+}
+
+// Walk implements Repository. fn runs inside the read transaction: it must
+// not write to this store.
+func (r *localRepo) Walk(ctx context.Context, dir string, fn func(Node) error) error {
+	d, err := NormalizePath(dir)
+	if err != nil {
+		return err
+	}
+	prefix := d
+	if prefix != "/" {
+		prefix += "/"
+	}
+	return r.tx(false, func(_ *bolt.Tx, rb *bolt.Bucket) error {
+		nodes := rb.Bucket(bucketNodes)
+		if v := nodes.Get([]byte(d)); v != nil { // dir is a file
+			var n Node
+			if err := json.Unmarshal(v, &n); err != nil {
+				return err
+			}
+			return fn(n)
+		}
+		c := nodes.Cursor()
+		for k, v := c.Seek([]byte(prefix)); k != nil && strings.HasPrefix(string(k), prefix); k, v = c.Next() {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			var n Node
+			if err := json.Unmarshal(v, &n); err != nil {
+				return err
+			}
+			if err := fn(n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // List implements Repository. A non-recursive listing shows the direct
 // children of the folder, folders (derived from deeper paths) first.
 func (r *localRepo) List(_ context.Context, opt ListOptions) (Page[Node], error) {
@@ -107,8 +207,10 @@ func (r *localRepo) List(_ context.Context, opt ListOptions) (Page[Node], error)
 	if prefix != "/" {
 		prefix += "/"
 	}
-	var folders, files []Node
+	var folders []Node
+	var files [][]byte // raw, decoded only for the page asked
 	seen := map[string]bool{}
+	var page Page[Node]
 	err = r.tx(false, func(_ *bolt.Tx, rb *bolt.Bucket) error {
 		c := rb.Bucket(bucketNodes).Cursor()
 		for k, v := c.Seek([]byte(prefix)); k != nil && strings.HasPrefix(string(k), prefix); k, v = c.Next() {
@@ -121,18 +223,32 @@ func (r *localRepo) List(_ context.Context, opt ListOptions) (Page[Node], error)
 				}
 				continue
 			}
+			files = append(files, v) // valid until the transaction ends
+		}
+		all := make([]int, len(folders)+len(files))
+		for i := range all {
+			all[i] = i
+		}
+		idx := paginate(all, opt.Page)
+		page = Page[Node]{PageNumber: idx.PageNumber, PageSize: idx.PageSize, TotalRecords: idx.TotalRecords, TotalPages: idx.TotalPages,
+			Records: make([]Node, 0, len(idx.Records))}
+		for _, i := range idx.Records {
+			if i < len(folders) {
+				page.Records = append(page.Records, folders[i])
+				continue
+			}
 			var n Node
-			if err := json.Unmarshal(v, &n); err != nil {
+			if err := json.Unmarshal(files[i-len(folders)], &n); err != nil {
 				return err
 			}
-			files = append(files, n)
+			page.Records = append(page.Records, n)
 		}
 		return nil
 	})
 	if err != nil {
 		return Page[Node]{}, err
 	}
-	return paginate(append(folders, files...), opt.Page), nil
+	return page, nil
 }
 
 // DefaultPageSize and MaxPageSize bound listings.

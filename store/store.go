@@ -151,6 +151,11 @@ type WriteOptions struct {
 	// Size is the exact length the content must have; -1 when unknown. Note
 	// that the zero value expects an empty body (an HTTP Content-Length: 0).
 	Size int64
+	// KnownMD5 is the content's md5 (lowercase hex) as its source computed
+	// it: the store takes it instead of computing it again (the sha256 is
+	// still checked, and proves the content). For replication, whose
+	// sender holds the content verified.
+	KnownMD5 string
 	// Metadata replaces the node's metadata.
 	Metadata map[string]string
 	// NoOverwrite refuses (ErrExists) when the path already holds a file.
@@ -205,6 +210,16 @@ type Repository interface {
 	Info() Repo
 
 	Stat(ctx context.Context, path string) (Node, error)
+	// StatMany stats many paths in one read; a path that holds no file (or
+	// is not a valid path) has found[i] false.
+	StatMany(ctx context.Context, paths []string) (nodes []Node, found []bool, err error)
+	// ReadSmall reads many small files in one read: the node of each path
+	// that holds a file (else a zero Node) and, when the content is kept
+	// inline (at most InlineMax bytes), the content; otherwise use Open.
+	ReadSmall(ctx context.Context, paths []string) (nodes []Node, contents [][]byte, err error)
+	// Walk calls fn with every file under dir (a file path: that file), in
+	// path order, in one read: for whole-repository passes, unlike List's pages.
+	Walk(ctx context.Context, dir string, fn func(Node) error) error
 	List(ctx context.Context, opt ListOptions) (Page[Node], error)
 	Open(ctx context.Context, path string) (Reader, error)
 	Write(ctx context.Context, path string, content io.Reader, opt WriteOptions) (Node, error)
@@ -226,6 +241,9 @@ type Repository interface {
 	Packages(ctx context.Context, prefix string, page PageRequest) (Page[Package], error)
 	DeleteVersion(ctx context.Context, packageKey, version, by string) error
 
+	// Head is the sequence of the change log's last entry (0 when empty):
+	// it moves with every change to the repository.
+	Head(ctx context.Context) (uint64, error)
 	// Changes returns up to limit change-log entries with Seq >= from, in order.
 	Changes(ctx context.Context, from uint64, limit int) ([]Change, error)
 }

@@ -50,6 +50,10 @@ type Upload struct {
 	off      atomic.Int64 // bytes durably received (and verified, when off == size)
 	complete atomic.Bool
 
+	// knownMD5 is the content's md5 as the sender stated it (the sender's
+	// own store computed it): set, md5 is not computed here again.
+	knownMD5 atomic.Pointer[string]
+
 	// Under lock.
 	sha, md5 hash.Hash // of the first off bytes; nil until re-hashed after a restart
 	md5sum   string    // hex, once complete
@@ -235,13 +239,14 @@ func (u *Upload) write(ctx context.Context, start int64, r io.Reader) (n int64, 
 	if _, err := f.Seek(start, io.SeekStart); err != nil {
 		return -1, err
 	}
-	sh, mh := newParallelHash(u.sha), newParallelHash(u.md5)
+	sh := newParallelHash(u.sha)
+	mh, stopMD5 := u.md5Sink()
 	w := &hashedWriter{f: &writeBehind{f: f, off: start, flushed: start}, h: io.MultiWriter(sh, mh)}
 	buf := copyBuffers.Get().(*[]byte)
 	_, err = io.CopyBuffer(w, io.LimitReader(ctxReader{ctx, r}, u.size-start), *buf)
 	copyBuffers.Put(buf)
 	sh.stop() // the hashes now hold every byte handed to them
-	mh.stop()
+	stopMD5()
 	if w.n == 0 {
 		return 0, diskError(err)
 	}
@@ -289,12 +294,13 @@ func (u *Upload) rehash(ctx context.Context, off int64) error {
 		return err
 	}
 	defer f.Close()
-	sh, mh := newParallelHash(u.sha), newParallelHash(u.md5)
+	sh := newParallelHash(u.sha)
+	mh, stopMD5 := u.md5Sink()
 	buf := copyBuffers.Get().(*[]byte)
 	n, err := io.CopyBuffer(io.MultiWriter(sh, mh), io.LimitReader(ctxReader{ctx, f}, off), *buf)
 	copyBuffers.Put(buf)
 	sh.stop()
-	mh.stop()
+	stopMD5()
 	if err == nil && n < off {
 		err = fmt.Errorf("upload of %s: file has %d bytes, expected %d", u.sum, n, off)
 	}
@@ -316,7 +322,11 @@ func (u *Upload) finish(ctx context.Context) error {
 		}
 		return fmt.Errorf("%w: uploaded content has sha256 %s, expected %s; the upload starts over", ErrChecksum, got, u.sum)
 	}
-	u.md5sum = hex.EncodeToString(u.md5.Sum(nil))
+	if m := u.knownMD5.Load(); m != nil {
+		u.md5sum = *m
+	} else {
+		u.md5sum = hex.EncodeToString(u.md5.Sum(nil))
+	}
 	u.off.Store(u.size)
 	u.complete.Store(true)
 	return nil
@@ -334,6 +344,27 @@ func (u *Upload) staged() (staged, error) {
 		st.inline = data
 	}
 	return st, nil
+}
+
+// UseMD5 takes the content's md5 from the sender, who holds the content
+// verified, instead of computing it: md5 is the costliest hash and the
+// sha256 check already proves the content. The first value given stays.
+func (u *Upload) UseMD5(md5hex string) error {
+	m := strings.ToLower(md5hex)
+	if !validMD5(m) {
+		return fmt.Errorf("%w: md5 %q is not 32 hex digits", ErrInvalid, md5hex)
+	}
+	u.knownMD5.CompareAndSwap(nil, &m)
+	return nil
+}
+
+// md5Sink is where the bytes go for md5: nowhere when the sender gave it.
+func (u *Upload) md5Sink() (io.Writer, func()) {
+	if u.knownMD5.Load() != nil {
+		return io.Discard, func() {}
+	}
+	mh := newParallelHash(u.md5)
+	return mh, mh.stop
 }
 
 // reset starts the upload over, without a file.
