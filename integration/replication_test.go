@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferrysync/ferry/config"
 )
 
 // Replication runs on three real agents: shanghai holds the data and pushes
@@ -677,4 +679,31 @@ func TestUnchangedRerunIsQuickButAnyChangeIsPlanned(t *testing.T) {
 	if tg := runOnce(); tg.ObjectsSkipped != 20 || tg.BytesSent != 0 {
 		t.Fatalf("unchanged again: %+v", tg)
 	}
+}
+
+func TestRunWithoutMetadataAndTheAgentsLinkRateLimit(t *testing.T) {
+	const linkLimit = 2 << 20
+	nodes := replicationGroup(t, configure(func(c *config.Config) {
+		if c.ClusterID == "shanghai" {
+			c.LinkRateLimit = linkLimit
+		}
+	}))
+	sh, bj := nodes[0], nodes[1]
+	makeRepo(t, sh.url(), "", "proj", "r", "GENERIC")
+	putFile(t, sh, "proj", "r", "/big.bin", readAllPatterned(31, 5<<20), map[string]string{"k": "v"})
+	spec := repoSpec("proj", "r", "GENERIC", "beijing")
+	spec["setting"].(map[string]any)["includeMetadata"] = false
+	r := waitRun(t, sh, startRun(t, sh, spec).ID, 60*time.Second)
+	tg := r.target(t, "beijing")
+	if r.State != "SUCCESS" || tg.BytesSent != 5<<20 {
+		t.Fatalf("run %s %q %+v", r.State, r.Error, tg)
+	}
+	if got := tree(t, bj, "proj", "r")["/big.bin"]; len(got.Metadata) != 0 {
+		t.Fatalf("metadata arrived although includeMetadata is false: %v", got.Metadata)
+	}
+	rate := float64(tg.BytesSent) / r.FinishedAt.Sub(r.StartedAt).Seconds()
+	if rate > 1.10*linkLimit {
+		t.Fatalf("the agent's link limit of %d B/s did not hold: %.0f B/s", linkLimit, rate)
+	}
+	t.Logf("link-limited rate %.3f of the limit", rate/linkLimit)
 }

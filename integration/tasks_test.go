@@ -103,6 +103,13 @@ func TestImmediateTaskRunsOnceAndCronTaskFiresEverySlot(t *testing.T) {
 			t.Fatalf("slots %s then %s", runs[i-1].Slot, r.Slot)
 		}
 	}
+	leader := nodeByID(nodes, sameLeader(t, 10*time.Second, nodes...).ID)
+	m := call(t, "GET", leader.url()+"/metrics", "", nil)
+	for _, series := range []string{`ferry_scheduler_fires_total{result="started"}`, `ferry_scheduler_lag_seconds_count`, `ferry_tasks{state="enabled"} 2`} {
+		if !strings.Contains(string(m.body), series) {
+			t.Errorf("leader's metrics lack %s", series)
+		}
+	}
 	// Disabled, it never fires again.
 	mustStatus(t, call(t, "POST", f.url()+"/v1/tasks/"+cron.Key+"/disable", mgmtToken, nil), http.StatusOK, "disable")
 	var v taskView
@@ -308,6 +315,9 @@ func TestRealTimeTaskDeliversEveryChangeOnceAcrossOutages(t *testing.T) {
 		}
 	}
 
+	if m := call(t, "GET", sh.url()+"/metrics", "", nil); !strings.Contains(string(m.body), `ferry_realtime_outbox_depth{target="beijing"} 0`) {
+		t.Errorf("shanghai's metrics lack an empty outbox for beijing")
+	}
 	// Deletions follow, since the task opted in.
 	mustStatus(t, do(t, "DELETE", sh.url()+"/generic/proj/r/live/0.txt", nil, nil), http.StatusNoContent, "delete")
 	eventually(t, 60*time.Second, "the deletion on beijing", func() error {
