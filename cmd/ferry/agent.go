@@ -30,6 +30,7 @@ leaves the gossip pool.`,
 			if err != nil {
 				return err
 			}
+			agent.TuneGC(os.Getenv)
 			a, err := agent.Start(cfg, agent.NewLogger(cfg, os.Stderr))
 			if err != nil {
 				return err

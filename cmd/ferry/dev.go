@@ -35,6 +35,7 @@ cluster comes back on the next start. The token is FERRY_TOKEN, or generated.
 Ctrl-C stops all three.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			agent.TuneGC(os.Getenv)
 			return runDev(cmd.Context(), cmd.OutOrStdout(), os.Stderr, dataDir, basePort, logLevel)
 		},
 	}
