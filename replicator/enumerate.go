@@ -32,6 +32,31 @@ type selection struct {
 	// head is the source repository's change-log position, read before
 	// the listing: the listing holds at least everything up to it.
 	head uint64
+	// quick, when set, holds for every target the mark that makes the
+	// selection need no listing nor planning (objects is then empty).
+	quick map[string]syncMark
+}
+
+// quickSelection is a selection that needs neither listing nor planning:
+// every target matches its quick-check mark at the source's current head.
+func quickSelection(ctx context.Context, st store.Store, sp fsm.ReplicaSpec, o fsm.ReplicaObject, targets []*targetExec) (selection, bool) {
+	repo, err := st.Repository(ctx, sp.LocalProjectID, o.LocalRepoName)
+	if err != nil {
+		return selection{}, false
+	}
+	head, err := repo.Head(ctx)
+	if err != nil {
+		return selection{}, false
+	}
+	quick := map[string]syncMark{}
+	for _, t := range targets {
+		m, ok := t.quickMatch(ctx, o, head)
+		if !ok {
+			return selection{}, false
+		}
+		quick[t.id] = m
+	}
+	return selection{spec: o, repo: repo, repoType: string(repo.Info().Type), head: head, quick: quick}, true
 }
 
 // enumerate lists, in the local store, what one spec object selects.

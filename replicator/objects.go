@@ -107,6 +107,7 @@ type syncMark struct {
 	Source  uint64 `json:"source"`
 	Target  uint64 `json:"target"`
 	Objects int64  `json:"objects"`
+	Bytes   int64  `json:"bytes"`
 }
 
 var bucketMarks = []byte("\x00marks")

@@ -41,6 +41,10 @@ func (e *Executor) execute(ctx context.Context, r fsm.Run) {
 	var sels []selection
 	var enumErr error
 	for _, o := range r.Spec.Objects {
+		if sel, ok := quickSelection(ctx, e.cfg.Store, r.Spec, o, ex.targets); ok {
+			sels = append(sels, sel)
+			continue
+		}
 		sel, err := enumerate(ctx, e.cfg.Store, r.Spec, o)
 		if err != nil {
 			enumErr = err

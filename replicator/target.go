@@ -63,6 +63,11 @@ func newTargetExec(x *runExec, id string) *targetExec {
 
 func (t *targetExec) total(sels []selection) {
 	for _, s := range sels {
+		if m, ok := s.quick[t.id]; ok {
+			t.objectsTotal.Add(m.Objects)
+			t.bytesTotal.Add(m.Bytes)
+			continue
+		}
 		for _, o := range s.objects {
 			t.objectsTotal.Add(1)
 			t.bytesTotal.Add(o.Size)
@@ -209,28 +214,48 @@ func (t *targetExec) execute(ctx context.Context, sels []selection) {
 }
 
 // markKey names the quick-check mark of one spec object towards this target.
-func (t *targetExec) markKey(sel selection) []byte {
+func (t *targetExec) markKey(o fsm.ReplicaObject) []byte {
 	spec := t.x.run.Spec
 	b, _ := json.Marshal(struct {
 		Project, Type string
 		Object        fsm.ReplicaObject
 		Metadata      bool
-	}{spec.LocalProjectID, spec.ReplicaObjectType, sel.spec, spec.Setting.IncludeMetadata})
+	}{spec.LocalProjectID, spec.ReplicaObjectType, o, spec.Setting.IncludeMetadata})
 	sum := sha256.Sum256(b)
 	return []byte(t.id + "\x00" + hex.EncodeToString(sum[:]))
 }
 
-// quickCheck accounts a selection as identical, without planning it, when
-// neither the source nor the target repository has changed since a run left
-// the target holding exactly this selection (rsync's quick check, by
-// change-log position instead of size and time).
-func (t *targetExec) quickCheck(ctx context.Context, sel selection) bool {
-	m, ok := t.x.e.objects.mark(t.markKey(sel))
-	if !ok || m.Source != sel.head || m.Objects != int64(len(sel.objects)) {
-		return false
+// quickMatch reports the mark under which a selection needs no planning
+// towards this target: neither the source (at head) nor the target
+// repository has changed since a run left the target holding exactly that
+// selection (rsync's quick check, by change-log position instead of size
+// and time).
+func (t *targetExec) quickMatch(ctx context.Context, spec fsm.ReplicaObject, head uint64) (syncMark, bool) {
+	m, ok := t.x.e.objects.mark(t.markKey(spec))
+	if !ok || m.Source != head {
+		return syncMark{}, false
 	}
-	head, err := t.remote.head(ctx, sel.spec.RemoteProjectID, sel.spec.RemoteRepoName)
-	if err != nil || !head.Exists || head.Seq != m.Target {
+	th, err := t.remote.head(ctx, spec.RemoteProjectID, spec.RemoteRepoName)
+	if err != nil || !th.Exists || th.Seq != m.Target {
+		return syncMark{}, false
+	}
+	return m, true
+}
+
+// quickCheck accounts a selection as identical without planning it, when it
+// matches its mark. A quick selection (not even listed) records no object
+// detail: its counters say how many objects were identical.
+func (t *targetExec) quickCheck(ctx context.Context, sel selection) bool {
+	if sel.quick != nil {
+		m := sel.quick[t.id]
+		t.objectsSkipped.Add(m.Objects)
+		t.bytesSkipped.Add(m.Bytes)
+		t.x.e.metrics.objects.WithLabelValues(t.id, ActionIdentical).Add(float64(m.Objects))
+		t.x.log.Info("unchanged since the last run: nothing to list or plan", "target", t.id, "repo", sel.spec.LocalRepoName, "objects", m.Objects)
+		return true
+	}
+	m, ok := t.quickMatch(ctx, sel.spec, sel.head)
+	if !ok || m.Objects != int64(len(sel.objects)) {
 		return false
 	}
 	for _, o := range sel.objects {
@@ -243,11 +268,14 @@ func (t *targetExec) quickCheck(ctx context.Context, sel selection) bool {
 // recordMark remembers that the target now holds exactly the selection, or
 // forgets an older mark when the run left it otherwise.
 func (t *targetExec) recordMark(ctx context.Context, sel selection, clean bool) {
-	key := t.markKey(sel)
+	key := t.markKey(sel.spec)
 	var m *syncMark
 	if clean {
 		if head, err := t.remote.head(ctx, sel.spec.RemoteProjectID, sel.spec.RemoteRepoName); err == nil && head.Exists {
 			m = &syncMark{Source: sel.head, Target: head.Seq, Objects: int64(len(sel.objects))}
+			for _, o := range sel.objects {
+				m.Bytes += o.Size
+			}
 		}
 	}
 	if err := t.x.e.objects.setMark(key, m); err != nil {
