@@ -190,10 +190,12 @@ func (r *remote) appendOnce(ctx context.Context, sum, md5 string, size, offset i
 	return out, err
 }
 
+// head asks where a target repository's change log stands, once: it only
+// decides whether a run may skip planning, and planning has its own retries.
 func (r *remote) head(ctx context.Context, project, repo string) (RepoHead, error) {
-	ctx, cancel := context.WithTimeout(ctx, jsonCallTimeout)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	var out RepoHead
-	err := r.call(ctx, http.MethodGet, "/v1/replica/head", url.Values{"project": {project}, "repo": {repo}}, nil, &out)
+	err := r.once(ctx, http.MethodGet, "/v1/replica/head", url.Values{"project": {project}, "repo": {repo}}, nil, &out)
 	return out, err
 }
