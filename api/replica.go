@@ -33,7 +33,16 @@ func (s *Server) replicaHead(w http.ResponseWriter, r *http.Request, _ httproute
 	if !required(w, q.Get("project"), "project") || !required(w, q.Get("repo"), "repo") {
 		return
 	}
-	out, err := s.svc.Receiver().Head(r.Context(), q.Get("project"), q.Get("repo"))
+	var since uint64
+	if v := q.Get("since"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "since=%q is not a change-log sequence", v)
+			return
+		}
+		since = n
+	}
+	out, err := s.svc.Receiver().Head(r.Context(), q.Get("project"), q.Get("repo"), since, q.Get("by"))
 	respond(w, out, err)
 }
 
@@ -72,7 +81,13 @@ func (s *Server) replicaBatch(w http.ResponseWriter, r *http.Request, _ httprout
 	if !required(w, q.Get("project"), "project") || !required(w, q.Get("repo"), "repo") {
 		return
 	}
-	out, err := s.svc.Receiver().Batch(r.Context(), q.Get("project"), q.Get("repo"), identityOf(r), r.Body)
+	// by names the writer in the change log (the sending run); the caller's
+	// identity when it does not say.
+	by := q.Get("by")
+	if by == "" {
+		by = identityOf(r)
+	}
+	out, err := s.svc.Receiver().Batch(r.Context(), q.Get("project"), q.Get("repo"), by, r.Body)
 	respond(w, out, err)
 }
 

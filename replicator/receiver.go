@@ -259,8 +259,9 @@ func (rc *Receiver) Delete(ctx context.Context, req DeleteRequest) (ItemsRespons
 	return out, nil
 }
 
-// Head tells where a repository's change log stands.
-func (rc *Receiver) Head(ctx context.Context, project, repoName string) (RepoHead, error) {
+// Head tells where a repository's change log stands; with by, also whether
+// any change after since was made by someone else.
+func (rc *Receiver) Head(ctx context.Context, project, repoName string, since uint64, by string) (RepoHead, error) {
 	repo, err := rc.Store.Repository(ctx, project, repoName)
 	if errors.Is(err, store.ErrNotFound) {
 		return RepoHead{}, nil
@@ -269,5 +270,25 @@ func (rc *Receiver) Head(ctx context.Context, project, repoName string) (RepoHea
 		return RepoHead{}, err
 	}
 	seq, err := repo.Head(ctx)
-	return RepoHead{Exists: true, Seq: seq}, err
+	if err != nil || by == "" {
+		return RepoHead{Exists: true, Seq: seq}, err
+	}
+	out := RepoHead{Exists: true, Seq: seq}
+	for from := since + 1; from <= seq && !out.Foreign; {
+		changes, err := repo.Changes(ctx, from, store.MaxPageSize)
+		if err != nil {
+			return RepoHead{}, err
+		}
+		if len(changes) == 0 {
+			break
+		}
+		for _, c := range changes {
+			if c.Seq <= seq && c.By != by {
+				out.Foreign = true
+				break
+			}
+		}
+		from = changes[len(changes)-1].Seq + 1
+	}
+	return out, nil
 }

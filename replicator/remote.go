@@ -159,9 +159,9 @@ func (r *remote) items(ctx context.Context, path string, req any, n int) (ItemsR
 	return out, err
 }
 
-func (r *remote) batch(ctx context.Context, project, repo string, n int, body func() (io.Reader, error)) (ItemsResponse, error) {
+func (r *remote) batch(ctx context.Context, project, repo, by string, n int, body func() (io.Reader, error)) (ItemsResponse, error) {
 	var out ItemsResponse
-	q := url.Values{"project": {project}, "repo": {repo}}
+	q := url.Values{"project": {project}, "repo": {repo}, "by": {by}}
 	err := r.call(ctx, http.MethodPost, "/v1/replica/batch", q, body, &out)
 	if err == nil && len(out.Results) != n {
 		err = fmt.Errorf("batch: %d answers for %d files", len(out.Results), n)
@@ -192,10 +192,15 @@ func (r *remote) appendOnce(ctx context.Context, sum, md5 string, size, offset i
 
 // head asks where a target repository's change log stands, once: it only
 // decides whether a run may skip planning, and planning has its own retries.
-func (r *remote) head(ctx context.Context, project, repo string) (RepoHead, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+func (r *remote) head(ctx context.Context, project, repo string, since uint64, by string) (RepoHead, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var out RepoHead
-	err := r.once(ctx, http.MethodGet, "/v1/replica/head", url.Values{"project": {project}, "repo": {repo}}, nil, &out)
+	q := url.Values{"project": {project}, "repo": {repo}}
+	if by != "" {
+		q.Set("since", strconv.FormatUint(since, 10))
+		q.Set("by", by)
+	}
+	err := r.once(ctx, http.MethodGet, "/v1/replica/head", q, nil, &out)
 	return out, err
 }

@@ -190,6 +190,7 @@ func (t *targetExec) execute(ctx context.Context, sels []selection) {
 			continue
 		}
 		failedBefore, conflictsBefore, doneBefore, skippedBefore := t.objectsFailed.Load(), t.conflicts.Load(), t.objectsDone.Load(), t.objectsSkipped.Load()
+		before, beforeErr := t.remote.head(ctx, sel.spec.RemoteProjectID, sel.spec.RemoteRepoName, 0, "")
 		// An error after the run's context ended (a cancel, FAST_FAIL
 		// elsewhere) is that ending, not this target's failure.
 		err := t.replicate(ctx, stop, sel)
@@ -197,9 +198,9 @@ func (t *targetExec) execute(ctx context.Context, sels []selection) {
 			t.setErr(err)
 			stop(err)
 		}
-		clean := err == nil && ctx.Err() == nil && t.objectsFailed.Load() == failedBefore && t.conflicts.Load() == conflictsBefore &&
+		clean := err == nil && ctx.Err() == nil && beforeErr == nil && t.objectsFailed.Load() == failedBefore && t.conflicts.Load() == conflictsBefore &&
 			t.objectsDone.Load()-doneBefore+t.objectsSkipped.Load()-skippedBefore == int64(len(sel.objects))
-		t.recordMark(ctx, sel, clean)
+		t.recordMark(ctx, sel, before.Seq, clean)
 	}
 	if err := context.Cause(ctx); err != nil && t.failure() == nil && !errors.Is(err, errCanceled) && !errors.Is(err, context.Canceled) {
 		t.setErr(err)
@@ -212,6 +213,9 @@ func (t *targetExec) execute(ctx context.Context, sels []selection) {
 		t.bytesFailed.Add(max(leftBytes, 0))
 	}
 }
+
+// by names this run in the target's change log.
+func (t *targetExec) by() string { return "replication:" + t.x.run.ID }
 
 // markKey names the quick-check mark of one spec object towards this target.
 func (t *targetExec) markKey(o fsm.ReplicaObject) []byte {
@@ -235,7 +239,7 @@ func (t *targetExec) quickMatch(ctx context.Context, spec fsm.ReplicaObject, hea
 	if !ok || m.Source != head {
 		return syncMark{}, false
 	}
-	th, err := t.remote.head(ctx, spec.RemoteProjectID, spec.RemoteRepoName)
+	th, err := t.remote.head(ctx, spec.RemoteProjectID, spec.RemoteRepoName, 0, "")
 	if err != nil || !th.Exists || th.Seq != m.Target {
 		return syncMark{}, false
 	}
@@ -267,11 +271,14 @@ func (t *targetExec) quickCheck(ctx context.Context, sel selection) bool {
 
 // recordMark remembers that the target now holds exactly the selection, or
 // forgets an older mark when the run left it otherwise.
-func (t *targetExec) recordMark(ctx context.Context, sel selection, clean bool) {
+// Only a target whose every change since the run began (from before, its
+// position then) was this run's own counts: a write by anyone else during
+// the run might have undone what was planned.
+func (t *targetExec) recordMark(ctx context.Context, sel selection, before uint64, clean bool) {
 	key := t.markKey(sel.spec)
 	var m *syncMark
 	if clean {
-		if head, err := t.remote.head(ctx, sel.spec.RemoteProjectID, sel.spec.RemoteRepoName); err == nil && head.Exists {
+		if head, err := t.remote.head(ctx, sel.spec.RemoteProjectID, sel.spec.RemoteRepoName, before, t.by()); err == nil && head.Exists && !head.Foreign {
 			m = &syncMark{Source: sel.head, Target: head.Seq, Objects: int64(len(sel.objects))}
 			for _, o := range sel.objects {
 				m.Bytes += o.Size
@@ -328,7 +335,13 @@ func (t *targetExec) replicate(ctx context.Context, stop context.CancelCauseFunc
 	var linkLater []planned
 	conflictStop := false
 	planCtx, stopPlans := context.WithCancel(ctx)
-	replies := t.plans(planCtx, sel)
+	// With FAST_FAIL conflicts, each answer is handled before the next
+	// batch goes out (acked), so nothing past a conflict is acted on.
+	var ack chan struct{}
+	if setting.ConflictStrategy == fsm.ConflictFastFail {
+		ack = make(chan struct{}, 1)
+	}
+	replies := t.plans(planCtx, sel, ack)
 	defer func() {
 		stopPlans()
 		for range replies { // let the requests in flight end
@@ -382,6 +395,12 @@ plan:
 				t.outcome(o, res.Action, "")
 			default:
 				t.objectFailed(o, errors.New(res.Error))
+			}
+		}
+		if ack != nil {
+			select {
+			case ack <- struct{}{}:
+			default:
 			}
 		}
 	}
@@ -463,9 +482,17 @@ type planReply struct {
 // plans sends the selection's plan requests, planDepth at a time, and
 // delivers the answers in order. It stops when ctx ends; the channel closes
 // once every request has ended.
-func (t *targetExec) plans(ctx context.Context, sel selection) <-chan planReply {
+func (t *targetExec) plans(ctx context.Context, sel selection, ack <-chan struct{}) <-chan planReply {
 	setting := t.x.run.Spec.Setting
-	pending := make(chan chan planReply, planDepth)
+	// A FAST_FAIL conflict must stop the target from acting on later
+	// batches (planning links and updates metadata at once): one at a time,
+	// the next only once the consumer acked the last.
+	depth := planDepth
+	if ack != nil {
+		depth = 1
+	}
+	// In flight: the buffered requests and the one the forwarder waits on.
+	pending := make(chan chan planReply, depth-1)
 	out := make(chan planReply)
 	go func() {
 		defer close(pending)
@@ -496,6 +523,12 @@ func (t *targetExec) plans(ctx context.Context, sel selection) <-chan planReply 
 				continue // drained: the requests end with ctx
 			}
 			out <- r
+			if ack != nil {
+				select {
+				case <-ack:
+				case <-ctx.Done():
+				}
+			}
 		}
 	}()
 	return out
@@ -584,7 +617,7 @@ func (t *targetExec) sendBatch(ctx context.Context, project, repoName string, it
 	inflight := t.x.e.metrics.inflight
 	inflight.Add(float64(len(body)))
 	defer inflight.Sub(float64(len(body)))
-	resp, err := t.remote.batch(ctx, project, repoName, len(sent), func() (io.Reader, error) {
+	resp, err := t.remote.batch(ctx, project, repoName, t.by(), len(sent), func() (io.Reader, error) {
 		return t.meter(ctx, bytes.NewReader(body), false), nil
 	})
 	if err != nil {
@@ -635,7 +668,10 @@ func (t *targetExec) readAll(ctx context.Context, items []planned) ([]content, e
 		}
 		nodes, small, err := repo.ReadSmall(ctx, paths)
 		if err != nil {
-			return nil, err
+			for _, i := range idx {
+				out[i].err = err
+			}
+			continue
 		}
 		for j, i := range idx {
 			o := items[i].o

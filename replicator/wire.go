@@ -18,7 +18,7 @@ import (
 //	POST  /v1/replica/commit                     CommitRequest → ItemsResponse
 //	POST  /v1/replica/versions                   VersionsRequest → ItemsResponse
 //	POST  /v1/replica/delete                     DeleteRequest → ItemsResponse
-//	GET   /v1/replica/head?project=&repo=        → RepoHead
+//	GET   /v1/replica/head?project=&repo=[&since=&by=]  → RepoHead
 
 // Plan actions: what the target did or needs for one object.
 const (
@@ -114,6 +114,9 @@ type VersionsRequest struct {
 type RepoHead struct {
 	Exists bool   `json:"exists"`
 	Seq    uint64 `json:"seq"`
+	// Foreign, asked with since and by, says that some change after since
+	// was made by someone else than by.
+	Foreign bool `json:"foreign,omitempty"`
 }
 
 // DeleteRequest removes paths (real-time replication of deletions).

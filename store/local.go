@@ -336,7 +336,9 @@ func (s *Local) DeleteRepo(_ context.Context, project, name string) error {
 			return fmt.Errorf("repository %s/%s: %w", project, name, ErrNotFound)
 		}
 		rb := tx.Bucket(repoBucketName(project, name))
-		if err := putUint(tx.Bucket(bucketLastSeq), repoKey(project, name), rb.Bucket(bucketChanges).Sequence()); err != nil {
+		// One past the last entry: the deletion itself moves the position,
+		// so a repository deleted and created again never looks unchanged.
+		if err := putUint(tx.Bucket(bucketLastSeq), repoKey(project, name), rb.Bucket(bucketChanges).Sequence()+1); err != nil {
 			return err
 		}
 		err := rb.Bucket(bucketNodes).ForEach(func(_, v []byte) error {
@@ -496,7 +498,7 @@ func (s *Local) stage(ctx context.Context, content io.Reader, opt WriteOptions) 
 	data := bytes.Clone((*bufp)[:n])
 	sh := sha256.Sum256(data)
 	st := staged{inline: data, sha256: hex.EncodeToString(sh[:]), md5: opt.KnownMD5, size: int64(n)}
-	if !validMD5(st.md5) {
+	if !validMD5(st.md5) || opt.SHA256 == "" { // a stated md5 needs a sha256 that proves the content
 		mh := md5.Sum(data)
 		st.md5 = hex.EncodeToString(mh[:])
 	}
@@ -534,7 +536,7 @@ func (s *Local) stageFile(ctx context.Context, content io.Reader, opt WriteOptio
 	defer sh.stop()
 	var md5w io.Writer = io.Discard
 	var mh *parallelHash
-	if !validMD5(opt.KnownMD5) {
+	if !validMD5(opt.KnownMD5) || opt.SHA256 == "" {
 		mh = newParallelHash(md5.New())
 		defer mh.stop()
 		md5w = mh
@@ -545,7 +547,10 @@ func (s *Local) stageFile(ctx context.Context, content io.Reader, opt WriteOptio
 	if err != nil {
 		return staged{}, diskError(err)
 	}
-	st = staged{path: f.Name(), sha256: hex.EncodeToString(sh.sum()), md5: opt.KnownMD5, size: n}
+	st = staged{path: f.Name(), sha256: hex.EncodeToString(sh.sum()), size: n}
+	if mh == nil {
+		st.md5 = opt.KnownMD5
+	}
 	if mh != nil {
 		st.md5 = hex.EncodeToString(mh.sum())
 	}

@@ -593,10 +593,15 @@ func TestChangeSequenceContinuesAfterRepoIsRecreated(t *testing.T) {
 	}
 	s.CreateRepo(ctx, Repo{Project: "demo", Name: "repo", Type: TypeGeneric})
 	r, _ = s.Repository(ctx, "demo", "repo")
+	// The deletion takes number 3: the re-created repository's head differs
+	// from the deleted one's, so nothing mistakes it for unchanged.
+	if head, _ := r.Head(ctx); head != 3 {
+		t.Fatalf("head of the re-created repository %d, want 3", head)
+	}
 	write(t, r, "/c", []byte("c"))
 	changes, _ := r.Changes(ctx, 1, 0)
-	if len(changes) != 1 || changes[0].Seq != 3 {
-		t.Fatalf("changes of the re-created repository: %+v (want one, numbered 3)", changes)
+	if len(changes) != 1 || changes[0].Seq != 4 {
+		t.Fatalf("changes of the re-created repository: %+v (want one, numbered 4)", changes)
 	}
 }
 

@@ -48,9 +48,13 @@ func TestKnownMD5IsTakenNotComputed(t *testing.T) {
 	ctx := context.Background()
 	_, r, _ := newRepo(t, TypeGeneric)
 	stated := hex.EncodeToString(make([]byte, 16)) // not the content's: shows it is taken as given
-	n, err := r.Write(ctx, "/f", bytes.NewReader([]byte("content")), WriteOptions{Size: -1, KnownMD5: stated})
+	n, err := r.Write(ctx, "/f", bytes.NewReader([]byte("content")), WriteOptions{Size: -1, SHA256: sum([]byte("content")), KnownMD5: stated})
 	if err != nil || n.MD5 != stated {
 		t.Fatalf("inline write with a known md5: %s %v", n.MD5, err)
+	}
+	// Without a sha256 nothing proves the content: the md5 is computed.
+	if n, _ := r.Write(ctx, "/h", bytes.NewReader([]byte("content")), WriteOptions{Size: -1, KnownMD5: stated}); n.MD5 == stated {
+		t.Fatal("a stated md5 was taken without a sha256")
 	}
 	real := md5.Sum([]byte("content"))
 	n, err = r.Write(ctx, "/g", bytes.NewReader([]byte("content")), WriteOptions{Size: -1, KnownMD5: "not-hex"})
