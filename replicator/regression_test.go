@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -357,5 +358,54 @@ func TestFastFailConflictStillCountsWhatTheTargetLinked(t *testing.T) {
 	t.Logf("target: %+v; /b on target: %v", p, err)
 	if err == nil && p.ObjectsDone == 0 {
 		t.Fatal("/b was linked on the target but the run reports it failed")
+	}
+}
+
+// An executor that comes back (a restart) finds its RUNNING run in the state
+// and finishes it: it plans again and sends what the target still lacks.
+func TestARestartedExecutorResumesItsRunningRun(t *testing.T) {
+	ctx := context.Background()
+	h := &fsmHarness{f: fsm.New()}
+	for _, id := range []string{"shanghai", "beijing"} {
+		h.must(t, fsm.CmdRegisterCluster, fsm.ClusterRecord{ID: id, Name: id})
+	}
+	src, dst := openStore(t), openStore(t)
+	for _, s := range []*store.Local{src, dst} {
+		s.CreateProject(ctx, store.Project{Name: "proj"})
+		s.CreateRepo(ctx, store.Repo{Project: "proj", Name: "r", Type: store.TypeGeneric})
+	}
+	srepo, _ := src.Repository(ctx, "proj", "r")
+	for i := range 5 {
+		srepo.Write(ctx, fmt.Sprintf("/f%d", i), strings.NewReader(fmt.Sprint("c", i)), store.WriteOptions{Size: -1})
+	}
+	// The target already got some of it before the executor went away.
+	drepo, _ := dst.Repository(ctx, "proj", "r")
+	drepo.Write(ctx, "/f0", strings.NewReader("c0"), store.WriteOptions{Size: -1})
+	srv := httptest.NewServer(quickMux(&Receiver{Store: dst}, nil))
+	defer srv.Close()
+	spec := fsm.ReplicaSpec{SourceCluster: "shanghai", LocalProjectID: "proj", ReplicaObjectType: fsm.ObjectRepository,
+		Objects:          []fsm.ReplicaObject{{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r"}},
+		RemoteClusterIDs: []string{"beijing"},
+		Setting:          fsm.ReplicaSetting{ConflictStrategy: fsm.ConflictSkip, ErrorStrategy: fsm.ErrorContinue}}
+	h.must(t, fsm.CmdCreateRun, fsm.Run{ID: "run1", Spec: spec})
+	h.must(t, fsm.CmdStartRun, fsm.RunRef{ID: "run1", Executor: "shanghai"}) // by the executor before it stopped
+
+	e, err := New(Config{ClusterID: "shanghai", Dir: t.TempDir(), Store: src, FSM: h.f,
+		Propose: func(ctx context.Context, cmd fsm.Command) error { return h.apply(t, cmd) },
+		APIAddr: func(string) (string, bool) { return strings.TrimPrefix(srv.URL, "http://"), true },
+		Logger:  slog.New(slog.DiscardHandler), ProgressInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Start()
+	defer e.Stop()
+	r := waitTerminal(t, h.f, "run1")
+	if tg := r.Targets[0]; r.State != fsm.RunSuccess || tg.ObjectsDone != 4 || tg.ObjectsSkipped != 1 {
+		t.Fatalf("resumed run %s %q %+v", r.State, r.Error, r.Targets)
+	}
+	for i := range 5 {
+		if _, err := drepo.Stat(ctx, fmt.Sprintf("/f%d", i)); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
