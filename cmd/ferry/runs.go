@@ -313,21 +313,7 @@ func parseSize(s string) (int64, error) {
 
 // readRunSpec reads a spec file; name "-" is stdin.
 func readRunSpec(name string, stdin io.Reader) (client.RunSpec, error) {
-	var data []byte
-	var err error
-	if name == "-" {
-		data, err = io.ReadAll(stdin)
-	} else {
-		data, err = os.ReadFile(name)
-	}
-	if err != nil {
-		return client.RunSpec{}, err
-	}
-	spec, err := decodeRunSpec(data, name)
-	if err != nil {
-		return client.RunSpec{}, fmt.Errorf("spec %s: %w", name, err)
-	}
-	return spec, nil
+	return readStrict[client.RunSpec](name, stdin, "spec")
 }
 
 // decodeRunSpec decodes a spec as JSON when name ends with .json or data

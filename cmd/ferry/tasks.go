@@ -81,6 +81,13 @@ enabled, conflicts SKIP, errors CONTINUE, metadata included.`,
 
 // readTaskRequest reads a task file; name "-" is stdin.
 func readTaskRequest(name string, stdin io.Reader) (client.TaskRequest, error) {
+	return readStrict[client.TaskRequest](name, stdin, "task")
+}
+
+// readStrict reads a file (name "-": stdin) as decodeStrict decodes it,
+// naming the file in errors.
+func readStrict[T any](name string, stdin io.Reader, what string) (T, error) {
+	var zero T
 	var data []byte
 	var err error
 	if name == "-" {
@@ -89,13 +96,13 @@ func readTaskRequest(name string, stdin io.Reader) (client.TaskRequest, error) {
 		data, err = os.ReadFile(name)
 	}
 	if err != nil {
-		return client.TaskRequest{}, err
+		return zero, err
 	}
-	req, err := decodeTaskRequest(data, name)
+	v, err := decodeStrict[T](data, name, what)
 	if err != nil {
-		return client.TaskRequest{}, fmt.Errorf("task %s: %w", name, err)
+		return zero, fmt.Errorf("%s %s: %w", what, name, err)
 	}
-	return req, nil
+	return v, nil
 }
 
 // decodeTaskRequest decodes a task file as decodeRunSpec decodes a spec:
