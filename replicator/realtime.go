@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ferrysync/ferry/fsm"
@@ -126,31 +125,9 @@ func (e *Executor) executeRealTime(ctx context.Context, r fsm.Run) {
 	log.Info("real-time replication started", "targets", r.Spec.RemoteClusterIDs)
 	// A change on the source is newer than what the target holds.
 	r.Spec.Setting.ConflictStrategy = fsm.ConflictOverwrite
-	x := &runExec{e: e, run: r, log: log}
-	ctx, fail := context.WithCancelCause(ctx)
+	x, ctx, fail := newRunExec(ctx, e, r, log)
 	defer fail(nil)
-	x.fail = fail
-	for _, id := range r.Spec.RemoteClusterIDs {
-		x.targets = append(x.targets, newTargetExec(x, id))
-	}
-	reportDone := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		x.report(ctx, reportDone)
-	}()
-	var targets sync.WaitGroup
-	for _, t := range x.targets {
-		targets.Add(1)
-		go func() {
-			defer targets.Done()
-			t.realTime(ctx, task)
-		}()
-	}
-	targets.Wait()
-	close(reportDone)
-	wg.Wait()
+	x.eachTarget(ctx, func(t *targetExec) { t.realTime(ctx, task) })
 	x.flushRecords()
 	if e.ctx.Err() != nil {
 		return // stays RUNNING: this agent resumes it from the cursors

@@ -30,13 +30,8 @@ func (e *Executor) execute(ctx context.Context, r fsm.Run) {
 	started := time.Now()
 	log.Info("run started", "targets", r.Spec.RemoteClusterIDs, "type", r.Spec.ReplicaObjectType)
 
-	ex := &runExec{e: e, run: r, log: log}
-	ctx, fail := context.WithCancelCause(ctx)
+	ex, ctx, fail := newRunExec(ctx, e, r, log)
 	defer fail(nil)
-	ex.fail = fail
-	for _, id := range r.Spec.RemoteClusterIDs {
-		ex.targets = append(ex.targets, newTargetExec(ex, id))
-	}
 
 	var sels []selection
 	var enumErr error
@@ -56,24 +51,7 @@ func (e *Executor) execute(ctx context.Context, r fsm.Run) {
 		for _, t := range ex.targets {
 			t.total(sels)
 		}
-		reportDone := make(chan struct{})
-		var reporter sync.WaitGroup
-		reporter.Add(1)
-		go func() {
-			defer reporter.Done()
-			ex.report(ctx, reportDone)
-		}()
-		var wg sync.WaitGroup
-		for _, t := range ex.targets {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				t.execute(ctx, sels)
-			}()
-		}
-		wg.Wait()
-		close(reportDone)
-		reporter.Wait()
+		ex.eachTarget(ctx, func(t *targetExec) { t.execute(ctx, sels) })
 	}
 	ex.flushRecords()
 	if enumErr != nil {
@@ -134,6 +112,41 @@ type runExec struct {
 
 	mu      sync.Mutex
 	records []ObjectRecord
+}
+
+// newRunExec prepares the execution of r towards each of its targets; its
+// context ends with the run (fail gives the reason).
+func newRunExec(ctx context.Context, e *Executor, r fsm.Run, log *slog.Logger) (*runExec, context.Context, context.CancelCauseFunc) {
+	x := &runExec{e: e, run: r, log: log}
+	ctx, fail := context.WithCancelCause(ctx)
+	x.fail = fail
+	for _, id := range r.Spec.RemoteClusterIDs {
+		x.targets = append(x.targets, newTargetExec(x, id))
+	}
+	return x, ctx, fail
+}
+
+// eachTarget runs work for every target at once, with the progress reporter
+// going, and returns when all are done.
+func (x *runExec) eachTarget(ctx context.Context, work func(*targetExec)) {
+	reportDone := make(chan struct{})
+	var reporter sync.WaitGroup
+	reporter.Add(1)
+	go func() {
+		defer reporter.Done()
+		x.report(ctx, reportDone)
+	}()
+	var wg sync.WaitGroup
+	for _, t := range x.targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work(t)
+		}()
+	}
+	wg.Wait()
+	close(reportDone)
+	reporter.Wait()
 }
 
 // record buffers an object's outcome; flushRecords writes them in one transaction.
