@@ -59,12 +59,7 @@ func runTarget(t *testing.T, e *Executor, spec fsm.ReplicaSpec, id string) *targ
 }
 
 func quickSetup(t *testing.T, onHead func(int)) (*store.Local, *store.Local, *Executor, fsm.ReplicaSpec) {
-	ctx := context.Background()
-	src, dst := openStore(t), openStore(t)
-	for _, s := range []*store.Local{src, dst} {
-		s.CreateProject(ctx, store.Project{Name: "proj"})
-		s.CreateRepo(ctx, store.Repo{Project: "proj", Name: "r", Type: store.TypeGeneric})
-	}
+	src, dst := twoStores(t)
 	srv := httptest.NewServer(quickMux(&Receiver{Store: dst}, onHead))
 	t.Cleanup(srv.Close)
 	e := &Executor{

@@ -18,11 +18,7 @@ import (
 // the target is fixed, it is delivered.
 func TestAFailedObjectKeepsItsChangeInTheOutbox(t *testing.T) {
 	ctx := context.Background()
-	src, dst := openStore(t), openStore(t)
-	for _, s := range []*store.Local{src, dst} {
-		s.CreateProject(ctx, store.Project{Name: "proj"})
-		s.CreateRepo(ctx, store.Repo{Project: "proj", Name: "r", Type: store.TypeGeneric})
-	}
+	src, dst := twoStores(t)
 	srepo, _ := src.Repository(ctx, "proj", "r")
 	drepo, _ := dst.Repository(ctx, "proj", "r")
 	drepo.Write(ctx, "/a/blocked", strings.NewReader("a file on the target"), store.WriteOptions{Size: -1})
@@ -30,13 +26,7 @@ func TestAFailedObjectKeepsItsChangeInTheOutbox(t *testing.T) {
 
 	srv := httptest.NewServer(fullMux(&Receiver{Store: dst}))
 	defer srv.Close()
-	e, err := New(Config{ClusterID: "shanghai", Dir: t.TempDir(), Store: src, FSM: fsm.New(),
-		Propose: func(context.Context, fsm.Command) error { return nil },
-		APIAddr: func(string) (string, bool) { return strings.TrimPrefix(srv.URL, "http://"), true },
-		Logger:  slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := newTestExecutor(t, src, srv)
 	defer e.Stop()
 	task := fsm.Task{Key: "task1", ProjectID: "proj", SourceCluster: "shanghai", ReplicaObjectType: fsm.ObjectRepository, ReplicaType: fsm.ReplicaRealTime,
 		Objects: []fsm.ReplicaObject{{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r"}}, RemoteClusterIDs: []string{"beijing"}}
@@ -64,24 +54,14 @@ func TestAFailedObjectKeepsItsChangeInTheOutbox(t *testing.T) {
 // paths, or different remote repos) each have their own cursor.
 func TestTwoObjectsOnOneRepositoryHaveTheirOwnCursors(t *testing.T) {
 	ctx := context.Background()
-	src, dst := openStore(t), openStore(t)
-	for _, s := range []*store.Local{src, dst} {
-		s.CreateProject(ctx, store.Project{Name: "proj"})
-		s.CreateRepo(ctx, store.Repo{Project: "proj", Name: "r", Type: store.TypeGeneric})
-	}
+	src, dst := twoStores(t)
 	srepo, _ := src.Repository(ctx, "proj", "r")
 	drepo, _ := dst.Repository(ctx, "proj", "r")
 	srepo.Write(ctx, "/a/1", strings.NewReader("a"), store.WriteOptions{Size: -1})
 	srepo.Write(ctx, "/b/1", strings.NewReader("b"), store.WriteOptions{Size: -1})
 	srv := httptest.NewServer(fullMux(&Receiver{Store: dst}))
 	defer srv.Close()
-	e, err := New(Config{ClusterID: "shanghai", Dir: t.TempDir(), Store: src, FSM: fsm.New(),
-		Propose: func(context.Context, fsm.Command) error { return nil },
-		APIAddr: func(string) (string, bool) { return strings.TrimPrefix(srv.URL, "http://"), true },
-		Logger:  slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := newTestExecutor(t, src, srv)
 	defer e.Stop()
 	task := fsm.Task{Key: "task1", ProjectID: "proj", SourceCluster: "shanghai", ReplicaObjectType: fsm.ObjectPath, ReplicaType: fsm.ReplicaRealTime,
 		Objects: []fsm.ReplicaObject{
@@ -109,22 +89,12 @@ func TestTwoObjectsOnOneRepositoryHaveTheirOwnCursors(t *testing.T) {
 // below it can be created on the target.
 func TestFileReplacedByAFolderArrives(t *testing.T) {
 	ctx := context.Background()
-	src, dst := openStore(t), openStore(t)
-	for _, s := range []*store.Local{src, dst} {
-		s.CreateProject(ctx, store.Project{Name: "proj"})
-		s.CreateRepo(ctx, store.Repo{Project: "proj", Name: "r", Type: store.TypeGeneric})
-	}
+	src, dst := twoStores(t)
 	srepo, _ := src.Repository(ctx, "proj", "r")
 	drepo, _ := dst.Repository(ctx, "proj", "r")
 	srv := httptest.NewServer(fullMuxWithDelete(&Receiver{Store: dst}))
 	defer srv.Close()
-	e, err := New(Config{ClusterID: "shanghai", Dir: t.TempDir(), Store: src, FSM: fsm.New(),
-		Propose: func(context.Context, fsm.Command) error { return nil },
-		APIAddr: func(string) (string, bool) { return strings.TrimPrefix(srv.URL, "http://"), true },
-		Logger:  slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := newTestExecutor(t, src, srv)
 	defer e.Stop()
 	task := fsm.Task{Key: "task1", ProjectID: "proj", SourceCluster: "shanghai", ReplicaObjectType: fsm.ObjectRepository, ReplicaType: fsm.ReplicaRealTime,
 		ReplicateDeletes: true,
@@ -199,4 +169,18 @@ func TestAClientCannotMakeARealTimeRun(t *testing.T) {
 	if proposals.Load() > 10 {
 		t.Errorf("%d proposals in 1 s for one run (spin)", proposals.Load())
 	}
+}
+
+// newTestExecutor is shanghai's executor over src, reaching every target at
+// srv, with a state of its own and proposals that go nowhere.
+func newTestExecutor(t *testing.T, src *store.Local, srv *httptest.Server) *Executor {
+	t.Helper()
+	e, err := New(Config{ClusterID: "shanghai", Dir: t.TempDir(), Store: src, FSM: fsm.New(),
+		Propose: func(context.Context, fsm.Command) error { return nil },
+		APIAddr: func(string) (string, bool) { return strings.TrimPrefix(srv.URL, "http://"), true },
+		Logger:  slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }

@@ -44,11 +44,7 @@ func (f *failNth) RoundTrip(r *http.Request) (*http.Response, error) {
 // after the 6th chunk should be resumed, not fail the object.
 func TestUploadResumesAfterAnErrorPastManyChunks(t *testing.T) {
 	ctx := context.Background()
-	src, dst := openStore(t), openStore(t)
-	for _, s := range []*store.Local{src, dst} {
-		s.CreateProject(ctx, store.Project{Name: "proj"})
-		s.CreateRepo(ctx, store.Repo{Project: "proj", Name: "r", Type: store.TypeGeneric})
-	}
+	src, dst := twoStores(t)
 	content := make([]byte, 8<<20)
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range content {
@@ -266,11 +262,7 @@ func fullMux(rc *Receiver) http.Handler {
 // never arrives), and a re-run fails them again.
 func TestFailedFirstCopyDoesNotFailOtherPathsWithTheSameContent(t *testing.T) {
 	ctx := context.Background()
-	src, dst := openStore(t), openStore(t)
-	for _, s := range []*store.Local{src, dst} {
-		s.CreateProject(ctx, store.Project{Name: "proj"})
-		s.CreateRepo(ctx, store.Repo{Project: "proj", Name: "r", Type: store.TypeGeneric})
-	}
+	src, dst := twoStores(t)
 	srepo, _ := src.Repository(ctx, "proj", "r")
 	drepo, _ := dst.Repository(ctx, "proj", "r")
 	srepo.Write(ctx, "/a/blocked/x", strings.NewReader("same"), store.WriteOptions{Size: -1})
@@ -326,11 +318,7 @@ func TestEnumerationFailureFailsTheTargets(t *testing.T) {
 
 func TestFastFailConflictStillCountsWhatTheTargetLinked(t *testing.T) {
 	ctx := context.Background()
-	src, dst := openStore(t), openStore(t)
-	for _, s := range []*store.Local{src, dst} {
-		s.CreateProject(ctx, store.Project{Name: "proj"})
-		s.CreateRepo(ctx, store.Repo{Project: "proj", Name: "r", Type: store.TypeGeneric})
-	}
+	src, dst := twoStores(t)
 	srepo, _ := src.Repository(ctx, "proj", "r")
 	drepo, _ := dst.Repository(ctx, "proj", "r")
 	srepo.Write(ctx, "/a", strings.NewReader("A from source"), store.WriteOptions{Size: -1})
@@ -369,11 +357,7 @@ func TestARestartedExecutorResumesItsRunningRun(t *testing.T) {
 	for _, id := range []string{"shanghai", "beijing"} {
 		h.must(t, fsm.CmdRegisterCluster, fsm.ClusterRecord{ID: id, Name: id})
 	}
-	src, dst := openStore(t), openStore(t)
-	for _, s := range []*store.Local{src, dst} {
-		s.CreateProject(ctx, store.Project{Name: "proj"})
-		s.CreateRepo(ctx, store.Repo{Project: "proj", Name: "r", Type: store.TypeGeneric})
-	}
+	src, dst := twoStores(t)
 	srepo, _ := src.Repository(ctx, "proj", "r")
 	for i := range 5 {
 		srepo.Write(ctx, fmt.Sprintf("/f%d", i), strings.NewReader(fmt.Sprint("c", i)), store.WriteOptions{Size: -1})

@@ -95,6 +95,22 @@ func testObjectLog(t *testing.T) *objectLog {
 	return l
 }
 
+// twoStores opens a source and a target store, each with project proj and
+// its GENERIC repository r.
+func twoStores(t *testing.T) (src, dst *store.Local) {
+	t.Helper()
+	src, dst = openStore(t), openStore(t)
+	for _, s := range []*store.Local{src, dst} {
+		if _, err := s.CreateProject(context.Background(), store.Project{Name: "proj"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreateRepo(context.Background(), store.Repo{Project: "proj", Name: "r", Type: store.TypeGeneric}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return src, dst
+}
+
 func openStore(t *testing.T) *store.Local {
 	t.Helper()
 	s, err := store.Open(t.TempDir(), slog.New(slog.DiscardHandler))
@@ -107,15 +123,7 @@ func openStore(t *testing.T) *store.Local {
 
 func TestUploadCutMidChunkResumesWhereItStopped(t *testing.T) {
 	ctx := context.Background()
-	src, dst := openStore(t), openStore(t)
-	for _, s := range []*store.Local{src, dst} {
-		if _, err := s.CreateProject(ctx, store.Project{Name: "proj"}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.CreateRepo(ctx, store.Repo{Project: "proj", Name: "r", Type: store.TypeGeneric}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	src, dst := twoStores(t)
 	content := make([]byte, 6<<20)
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range content {
