@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -62,11 +61,7 @@ func quickSetup(t *testing.T, onHead func(int)) (*store.Local, *store.Local, *Ex
 	src, dst := twoStores(t)
 	srv := httptest.NewServer(quickMux(&Receiver{Store: dst}, onHead))
 	t.Cleanup(srv.Close)
-	e := &Executor{
-		cfg: Config{Store: src, APIAddr: func(string) (string, bool) { return strings.TrimPrefix(srv.URL, "http://"), true },
-			ChunkSize: 1 << 20, Parallelism: 2},
-		log: slog.New(slog.DiscardHandler), metrics: newMetrics(nil), objects: testObjectLog(t), http: &http.Client{},
-	}
+	e := targetOnlyExecutor(t, src, srv, 1<<20, nil)
 	spec := fsm.ReplicaSpec{SourceCluster: "shanghai", LocalProjectID: "proj", ReplicaObjectType: fsm.ObjectRepository,
 		Objects:          []fsm.ReplicaObject{{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r"}},
 		RemoteClusterIDs: []string{"beijing"},

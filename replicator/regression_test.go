@@ -57,11 +57,7 @@ func TestUploadResumesAfterAnErrorPastManyChunks(t *testing.T) {
 	}
 	srv := httptest.NewServer(protocolMux(&Receiver{Store: dst}))
 	defer srv.Close()
-	e := &Executor{
-		cfg: Config{Store: src, APIAddr: func(string) (string, bool) { return strings.TrimPrefix(srv.URL, "http://"), true },
-			ChunkSize: 1 << 20, Parallelism: 1},
-		log: slog.New(slog.DiscardHandler), metrics: newMetrics(nil), objects: testObjectLog(t), http: &http.Client{Transport: &failNth{n: 7}},
-	}
+	e := targetOnlyExecutor(t, src, srv, 1<<20, &failNth{n: 7})
 	x := &runExec{e: e, log: e.log, fail: func(error) {}, run: fsm.Run{ID: "r1", Spec: fsm.ReplicaSpec{
 		SourceCluster: "shanghai", LocalProjectID: "proj", Setting: fsm.ReplicaSetting{ConflictStrategy: fsm.ConflictSkip, ErrorStrategy: fsm.ErrorContinue},
 	}}}
@@ -101,11 +97,7 @@ func TestCancelDuringPlanDoesNotFailTheTarget(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	e := &Executor{
-		cfg: Config{Store: src, APIAddr: func(string) (string, bool) { return strings.TrimPrefix(srv.URL, "http://"), true },
-			ChunkSize: 1 << 20, Parallelism: 1},
-		log: slog.New(slog.DiscardHandler), metrics: newMetrics(nil), objects: testObjectLog(t), http: &http.Client{},
-	}
+	e := targetOnlyExecutor(t, src, srv, 1<<20, nil)
 	spec := fsm.ReplicaSpec{SourceCluster: "shanghai", LocalProjectID: "proj", ReplicaObjectType: fsm.ObjectRepository,
 		Objects: []fsm.ReplicaObject{{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r"}},
 		Setting: fsm.ReplicaSetting{ConflictStrategy: fsm.ConflictSkip, ErrorStrategy: fsm.ErrorContinue}}
@@ -271,11 +263,7 @@ func TestFailedFirstCopyDoesNotFailOtherPathsWithTheSameContent(t *testing.T) {
 
 	srv := httptest.NewServer(fullMux(&Receiver{Store: dst}))
 	defer srv.Close()
-	e := &Executor{
-		cfg: Config{Store: src, APIAddr: func(string) (string, bool) { return strings.TrimPrefix(srv.URL, "http://"), true },
-			ChunkSize: 1 << 20, Parallelism: 2},
-		log: slog.New(slog.DiscardHandler), metrics: newMetrics(nil), objects: testObjectLog(t), http: &http.Client{},
-	}
+	e := targetOnlyExecutor(t, src, srv, 1<<20, nil)
 	spec := fsm.ReplicaSpec{SourceCluster: "shanghai", LocalProjectID: "proj", ReplicaObjectType: fsm.ObjectRepository,
 		Objects: []fsm.ReplicaObject{{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r"}},
 		Setting: fsm.ReplicaSetting{ConflictStrategy: fsm.ConflictSkip, ErrorStrategy: fsm.ErrorContinue}}
@@ -327,11 +315,7 @@ func TestFastFailConflictStillCountsWhatTheTargetLinked(t *testing.T) {
 	drepo.Write(ctx, "/other", strings.NewReader("shared"), store.WriteOptions{Size: -1})
 	srv := httptest.NewServer(fullMux(&Receiver{Store: dst}))
 	defer srv.Close()
-	e := &Executor{
-		cfg: Config{Store: src, APIAddr: func(string) (string, bool) { return strings.TrimPrefix(srv.URL, "http://"), true },
-			ChunkSize: 1 << 20, Parallelism: 2},
-		log: slog.New(slog.DiscardHandler), metrics: newMetrics(nil), objects: testObjectLog(t), http: &http.Client{},
-	}
+	e := targetOnlyExecutor(t, src, srv, 1<<20, nil)
 	spec := fsm.ReplicaSpec{SourceCluster: "shanghai", LocalProjectID: "proj", ReplicaObjectType: fsm.ObjectRepository,
 		Objects: []fsm.ReplicaObject{{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r"}},
 		Setting: fsm.ReplicaSetting{ConflictStrategy: fsm.ConflictFastFail, ErrorStrategy: fsm.ErrorContinue}}

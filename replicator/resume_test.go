@@ -85,6 +85,16 @@ type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection dropped") }
 
+// targetOnlyExecutor is just enough of an executor to drive a targetExec
+// against srv: the store to read, chunk size, transport, metrics and detail.
+func targetOnlyExecutor(t *testing.T, src *store.Local, srv *httptest.Server, chunk int64, transport http.RoundTripper) *Executor {
+	return &Executor{
+		cfg: Config{Store: src, APIAddr: func(string) (string, bool) { return strings.TrimPrefix(srv.URL, "http://"), true },
+			ChunkSize: chunk, Parallelism: 2},
+		log: slog.New(slog.DiscardHandler), metrics: newMetrics(nil), objects: testObjectLog(t), http: &http.Client{Transport: transport},
+	}
+}
+
 func testObjectLog(t *testing.T) *objectLog {
 	t.Helper()
 	l, err := openObjectLog(t.TempDir())
@@ -139,11 +149,7 @@ func TestUploadCutMidChunkResumesWhereItStopped(t *testing.T) {
 	defer srv.Close()
 	const cutAt = 2<<20 + 12345
 	cut := &cutOnce{n: cutAt}
-	e := &Executor{
-		cfg: Config{Store: src, APIAddr: func(string) (string, bool) { return strings.TrimPrefix(srv.URL, "http://"), true },
-			ChunkSize: 64 << 20, Parallelism: 1},
-		log: slog.New(slog.DiscardHandler), metrics: newMetrics(nil), objects: testObjectLog(t), http: &http.Client{Transport: cut},
-	}
+	e := targetOnlyExecutor(t, src, srv, 64<<20, cut)
 	x := &runExec{e: e, log: e.log, fail: func(error) {}, run: fsm.Run{ID: "r1", Spec: fsm.ReplicaSpec{
 		SourceCluster: "shanghai", LocalProjectID: "proj", Setting: fsm.ReplicaSetting{ConflictStrategy: fsm.ConflictSkip, ErrorStrategy: fsm.ErrorContinue},
 	}}}
