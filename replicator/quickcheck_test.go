@@ -62,10 +62,7 @@ func quickSetup(t *testing.T, onHead func(int)) (*store.Local, *store.Local, *Ex
 	srv := httptest.NewServer(quickMux(&Receiver{Store: dst}, onHead))
 	t.Cleanup(srv.Close)
 	e := targetOnlyExecutor(t, src, srv, 1<<20, nil)
-	spec := fsm.ReplicaSpec{SourceCluster: "shanghai", LocalProjectID: "proj", ReplicaObjectType: fsm.ObjectRepository,
-		Objects:          []fsm.ReplicaObject{{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r"}},
-		RemoteClusterIDs: []string{"beijing"},
-		Setting:          fsm.ReplicaSetting{ConflictStrategy: fsm.ConflictSkip, ErrorStrategy: fsm.ErrorContinue}}
+	spec := repositorySpec(fsm.ConflictSkip)
 	return src, dst, e, spec
 }
 

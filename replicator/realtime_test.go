@@ -149,10 +149,7 @@ func TestAClientCannotMakeARealTimeRun(t *testing.T) {
 	for _, id := range []string{"shanghai", "beijing"} {
 		h.must(t, fsm.CmdRegisterCluster, fsm.ClusterRecord{ID: id, Name: id})
 	}
-	spec := fsm.ReplicaSpec{SourceCluster: "shanghai", LocalProjectID: "proj", ReplicaObjectType: fsm.ObjectRepository,
-		Objects:          []fsm.ReplicaObject{{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r"}},
-		RemoteClusterIDs: []string{"beijing"},
-		Setting:          fsm.ReplicaSetting{ConflictStrategy: fsm.ConflictSkip, ErrorStrategy: fsm.ErrorContinue}}
+	spec := repositorySpec(fsm.ConflictSkip)
 	h.must(t, fsm.CmdCreateRun, fsm.Run{ID: "run1", Trigger: fsm.TriggerRealTime, Spec: spec})
 	var proposals atomic.Int64
 	e, err := New(Config{ClusterID: "shanghai", Dir: t.TempDir(), Store: openStore(t), FSM: h.f,

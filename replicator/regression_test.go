@@ -98,9 +98,7 @@ func TestCancelDuringPlanDoesNotFailTheTarget(t *testing.T) {
 	}))
 	defer srv.Close()
 	e := targetOnlyExecutor(t, src, srv, 1<<20, nil)
-	spec := fsm.ReplicaSpec{SourceCluster: "shanghai", LocalProjectID: "proj", ReplicaObjectType: fsm.ObjectRepository,
-		Objects: []fsm.ReplicaObject{{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r"}},
-		Setting: fsm.ReplicaSetting{ConflictStrategy: fsm.ConflictSkip, ErrorStrategy: fsm.ErrorContinue}}
+	spec := repositorySpec(fsm.ConflictSkip)
 	runCtx, cancel := context.WithCancelCause(ctx)
 	x := &runExec{e: e, log: e.log, fail: cancel, run: fsm.Run{ID: "r1", Spec: spec}}
 	tg := newTargetExec(x, "beijing")
@@ -156,10 +154,7 @@ func TestCancelWhileTheExecutorIsAwayEndsTheRun(t *testing.T) {
 	for _, id := range []string{"shanghai", "beijing"} {
 		h.must(t, fsm.CmdRegisterCluster, fsm.ClusterRecord{ID: id, Name: id})
 	}
-	spec := fsm.ReplicaSpec{SourceCluster: "shanghai", LocalProjectID: "proj", ReplicaObjectType: fsm.ObjectRepository,
-		Objects:          []fsm.ReplicaObject{{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r"}},
-		RemoteClusterIDs: []string{"beijing"},
-		Setting:          fsm.ReplicaSetting{ConflictStrategy: fsm.ConflictSkip, ErrorStrategy: fsm.ErrorContinue}}
+	spec := repositorySpec(fsm.ConflictSkip)
 	h.must(t, fsm.CmdCreateRun, fsm.Run{ID: "run1", Spec: spec})
 	h.must(t, fsm.CmdStartRun, fsm.RunRef{ID: "run1", Executor: "shanghai"}) // executed before the restart
 	h.must(t, fsm.CmdCancelRun, fsm.RunRef{ID: "run1"})                      // canceled while it was down
@@ -264,9 +259,7 @@ func TestFailedFirstCopyDoesNotFailOtherPathsWithTheSameContent(t *testing.T) {
 	srv := httptest.NewServer(fullMux(&Receiver{Store: dst}))
 	defer srv.Close()
 	e := targetOnlyExecutor(t, src, srv, 1<<20, nil)
-	spec := fsm.ReplicaSpec{SourceCluster: "shanghai", LocalProjectID: "proj", ReplicaObjectType: fsm.ObjectRepository,
-		Objects: []fsm.ReplicaObject{{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r"}},
-		Setting: fsm.ReplicaSetting{ConflictStrategy: fsm.ConflictSkip, ErrorStrategy: fsm.ErrorContinue}}
+	spec := repositorySpec(fsm.ConflictSkip)
 	x := &runExec{e: e, log: e.log, fail: func(error) {}, run: fsm.Run{ID: "r1", Spec: spec}}
 	tg := newTargetExec(x, "beijing")
 	sel, _ := enumerate(ctx, src, spec, spec.Objects[0])
@@ -316,9 +309,7 @@ func TestFastFailConflictStillCountsWhatTheTargetLinked(t *testing.T) {
 	srv := httptest.NewServer(fullMux(&Receiver{Store: dst}))
 	defer srv.Close()
 	e := targetOnlyExecutor(t, src, srv, 1<<20, nil)
-	spec := fsm.ReplicaSpec{SourceCluster: "shanghai", LocalProjectID: "proj", ReplicaObjectType: fsm.ObjectRepository,
-		Objects: []fsm.ReplicaObject{{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r"}},
-		Setting: fsm.ReplicaSetting{ConflictStrategy: fsm.ConflictFastFail, ErrorStrategy: fsm.ErrorContinue}}
+	spec := repositorySpec(fsm.ConflictFastFail)
 	runCtx, cancel := context.WithCancelCause(ctx)
 	x := &runExec{e: e, log: e.log, fail: cancel, run: fsm.Run{ID: "r1", Spec: spec}}
 	tg := newTargetExec(x, "beijing")
@@ -351,10 +342,7 @@ func TestARestartedExecutorResumesItsRunningRun(t *testing.T) {
 	drepo.Write(ctx, "/f0", strings.NewReader("c0"), store.WriteOptions{Size: -1})
 	srv := httptest.NewServer(quickMux(&Receiver{Store: dst}, nil))
 	defer srv.Close()
-	spec := fsm.ReplicaSpec{SourceCluster: "shanghai", LocalProjectID: "proj", ReplicaObjectType: fsm.ObjectRepository,
-		Objects:          []fsm.ReplicaObject{{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r"}},
-		RemoteClusterIDs: []string{"beijing"},
-		Setting:          fsm.ReplicaSetting{ConflictStrategy: fsm.ConflictSkip, ErrorStrategy: fsm.ErrorContinue}}
+	spec := repositorySpec(fsm.ConflictSkip)
 	h.must(t, fsm.CmdCreateRun, fsm.Run{ID: "run1", Spec: spec})
 	h.must(t, fsm.CmdStartRun, fsm.RunRef{ID: "run1", Executor: "shanghai"}) // by the executor before it stopped
 

@@ -95,6 +95,14 @@ func targetOnlyExecutor(t *testing.T, src *store.Local, srv *httptest.Server, ch
 	}
 }
 
+// repositorySpec replicates shanghai's proj/r to beijing's.
+func repositorySpec(conflict string) fsm.ReplicaSpec {
+	return fsm.ReplicaSpec{SourceCluster: "shanghai", LocalProjectID: "proj", ReplicaObjectType: fsm.ObjectRepository,
+		Objects:          []fsm.ReplicaObject{{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r"}},
+		RemoteClusterIDs: []string{"beijing"},
+		Setting:          fsm.ReplicaSetting{ConflictStrategy: conflict, ErrorStrategy: fsm.ErrorContinue}}
+}
+
 func testObjectLog(t *testing.T) *objectLog {
 	t.Helper()
 	l, err := openObjectLog(t.TempDir())
