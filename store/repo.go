@@ -98,40 +98,18 @@ func (r *localRepo) Stat(_ context.Context, path string) (Node, error) {
 
 // StatMany implements Repository.
 func (r *localRepo) StatMany(ctx context.Context, paths []string) ([]Node, []bool, error) {
-	nodes, found := make([]Node, len(paths)), make([]bool, len(paths))
-	err := r.tx(false, func(_ *bolt.Tx, rb *bolt.Bucket) error {
-		for i, path := range paths {
-			if i%256 == 0 && ctx.Err() != nil {
-				return ctx.Err()
-			}
-			p, err := NormalizeFilePath(path)
-			if err != nil {
-				continue
-			}
-			n, ok, err := getNode(rb, p)
-			if err != nil {
-				return err
-			}
-			nodes[i], found[i] = n, ok
-		}
-		return nil
-	})
+	nodes, found, _, err := r.nodesOf(ctx, paths, false)
 	return nodes, found, err
 }
 
-// Head implements Repository.
-func (r *localRepo) Head(context.Context) (uint64, error) {
-	var seq uint64
-	err := r.tx(false, func(_ *bolt.Tx, rb *bolt.Bucket) error {
-		seq = rb.Bucket(bucketChanges).Sequence()
-		return nil
-	})
-	return seq, err
-}
-
-// ReadSmall implements Repository.
-func (r *localRepo) ReadSmall(ctx context.Context, paths []string) ([]Node, [][]byte, error) {
-	nodes, contents := make([]Node, len(paths)), make([][]byte, len(paths))
+// nodesOf reads the nodes at paths in one transaction and, when asked, the
+// inline contents of those that have one.
+func (r *localRepo) nodesOf(ctx context.Context, paths []string, withInline bool) ([]Node, []bool, [][]byte, error) {
+	nodes, found := make([]Node, len(paths)), make([]bool, len(paths))
+	var contents [][]byte
+	if withInline {
+		contents = make([][]byte, len(paths))
+	}
 	err := r.tx(false, func(tx *bolt.Tx, rb *bolt.Bucket) error {
 		inline := tx.Bucket(bucketInline)
 		for i, path := range paths {
@@ -146,16 +124,31 @@ func (r *localRepo) ReadSmall(ctx context.Context, paths []string) ([]Node, [][]
 			if err != nil {
 				return err
 			}
-			if !ok {
-				continue
-			}
-			nodes[i] = n
-			if v := inline.Get([]byte(n.SHA256)); v != nil {
-				contents[i] = bytes.Clone(v)
+			nodes[i], found[i] = n, ok
+			if ok && withInline {
+				if v := inline.Get([]byte(n.SHA256)); v != nil {
+					contents[i] = bytes.Clone(v)
+				}
 			}
 		}
 		return nil
 	})
+	return nodes, found, contents, err
+}
+
+// Head implements Repository.
+func (r *localRepo) Head(context.Context) (uint64, error) {
+	var seq uint64
+	err := r.tx(false, func(_ *bolt.Tx, rb *bolt.Bucket) error {
+		seq = rb.Bucket(bucketChanges).Sequence()
+		return nil
+	})
+	return seq, err
+}
+
+// ReadSmall implements Repository.
+func (r *localRepo) ReadSmall(ctx context.Context, paths []string) ([]Node, [][]byte, error) {
+	nodes, _, contents, err := r.nodesOf(ctx, paths, true)
 	return nodes, contents, err
 }
 
