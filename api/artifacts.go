@@ -289,7 +289,10 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, repo store.Repos
 			return
 		}
 		opt.Size = -1 // the request has no body; the stored content has its own size
-		node, err = repo.Link(r.Context(), ps.ByName("path"), opt.SHA256, opt)
+		var bulk store.Bulk
+		if bulk, err = store.BulkOf(repo); err == nil {
+			node, err = bulk.Link(r.Context(), ps.ByName("path"), opt.SHA256, opt)
+		}
 	case "", "false":
 		body := &idleReader{r: r.Body, rc: http.NewResponseController(w), idle: uploadIdleTimeout}
 		node, err = repo.Write(r.Context(), ps.ByName("path"), body, opt)

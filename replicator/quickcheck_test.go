@@ -140,10 +140,10 @@ func TestAFastFailConflictStopsTheTargetActingOnLaterBatches(t *testing.T) {
 		ofiles = append(ofiles, store.BatchFile{Path: fmt.Sprintf("/o%05d", i), Content: []byte(c), Opt: store.WriteOptions{Size: -1}})
 	}
 	for s := 0; s < n; s += 1000 {
-		if _, err := srepo.WriteBatch(ctx, files[s:s+1000]); err != nil {
+		if _, err := srepo.(store.Bulk).WriteBatch(ctx, files[s:s+1000]); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := orepo.WriteBatch(ctx, ofiles[s:s+1000]); err != nil {
+		if _, err := orepo.(store.Bulk).WriteBatch(ctx, ofiles[s:s+1000]); err != nil {
 			t.Fatal(err)
 		}
 	}

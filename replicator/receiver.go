@@ -27,8 +27,8 @@ type Receiver struct {
 
 // repository opens the target repository, creating its project and itself
 // when missing (the task document: "created on the remote if missing").
-func (rc *Receiver) repository(ctx context.Context, project, repo, repoType, by string) (store.Repository, error) {
-	r, err := rc.Store.Repository(ctx, project, repo)
+func (rc *Receiver) repository(ctx context.Context, project, repo, repoType, by string) (bulkRepository, error) {
+	r, err := withBulk(rc.Store.Repository(ctx, project, repo))
 	if err == nil || !errors.Is(err, store.ErrNotFound) || repoType == "" {
 		return r, err
 	}
@@ -40,7 +40,7 @@ func (rc *Receiver) repository(ctx context.Context, project, repo, repoType, by 
 	if _, err := rc.Store.CreateRepo(ctx, store.Repo{Project: project, Name: repo, Type: store.RepoType(repoType), CreatedBy: by}); err != nil && !errors.Is(err, store.ErrExists) {
 		return nil, err
 	}
-	return rc.Store.Repository(ctx, project, repo)
+	return withBulk(rc.Store.Repository(ctx, project, repo))
 }
 
 // Plan answers, per object, what the target lacks; content it holds under
@@ -68,7 +68,7 @@ func (rc *Receiver) Plan(ctx context.Context, req PlanRequest) (PlanResponse, er
 	return out, nil
 }
 
-func (rc *Receiver) planOne(ctx context.Context, repo store.Repository, req PlanRequest, o PlanObject, have store.Node, exists bool) PlanResult {
+func (rc *Receiver) planOne(ctx context.Context, repo bulkRepository, req PlanRequest, o PlanObject, have store.Node, exists bool) PlanResult {
 	fail := func(err error) PlanResult { return PlanResult{Action: ActionError, Error: err.Error()} }
 	meta := o.Metadata
 	if !req.IncludeMetadata {
@@ -94,7 +94,7 @@ func (rc *Receiver) planOne(ctx context.Context, repo store.Repository, req Plan
 	}
 }
 
-func (rc *Receiver) linkOrSend(ctx context.Context, repo store.Repository, o PlanObject, meta map[string]string, overwrite bool, by string) PlanResult {
+func (rc *Receiver) linkOrSend(ctx context.Context, repo bulkRepository, o PlanObject, meta map[string]string, overwrite bool, by string) PlanResult {
 	if size, ok := rc.Store.HasContent(o.SHA256); !ok || size != o.Size {
 		return PlanResult{Action: ActionSend}
 	}
@@ -118,7 +118,7 @@ func (rc *Receiver) Batch(ctx context.Context, project, repoName, by string, bod
 	if err != nil {
 		return ItemsResponse{}, fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
-	repo, err := rc.Store.Repository(ctx, project, repoName)
+	repo, err := withBulk(rc.Store.Repository(ctx, project, repoName))
 	if err != nil {
 		return ItemsResponse{}, err
 	}
@@ -196,7 +196,7 @@ func (rc *Receiver) Append(ctx context.Context, sha256hex, md5hex string, size, 
 
 // Commit creates files from uploaded (or already held) content.
 func (rc *Receiver) Commit(ctx context.Context, req CommitRequest) (ItemsResponse, error) {
-	repo, err := rc.Store.Repository(ctx, req.Project, req.Repo)
+	repo, err := withBulk(rc.Store.Repository(ctx, req.Project, req.Repo))
 	if err != nil {
 		return ItemsResponse{}, err
 	}
@@ -262,7 +262,7 @@ func (rc *Receiver) Delete(ctx context.Context, req DeleteRequest) (ItemsRespons
 // Head tells where a repository's change log stands; with by, also whether
 // any change after since was made by someone else.
 func (rc *Receiver) Head(ctx context.Context, project, repoName string, since uint64, by string) (RepoHead, error) {
-	repo, err := rc.Store.Repository(ctx, project, repoName)
+	repo, err := withBulk(rc.Store.Repository(ctx, project, repoName))
 	if errors.Is(err, store.ErrNotFound) {
 		return RepoHead{}, nil
 	}
@@ -291,4 +291,26 @@ func (rc *Receiver) Head(ctx context.Context, project, repoName string, since ui
 		from = changes[len(changes)-1].Seq + 1
 	}
 	return out, nil
+}
+
+// bulkRepository is a repository with the Bulk capability, which both ends
+// of the transfer protocol need.
+type bulkRepository interface {
+	store.Repository
+	store.Bulk
+}
+
+// withBulk is repo as a bulkRepository, or an error when it has no Bulk.
+func withBulk(repo store.Repository, err error) (bulkRepository, error) {
+	if err != nil {
+		return nil, err
+	}
+	b, err := store.BulkOf(repo)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		store.Repository
+		store.Bulk
+	}{repo, b}, nil
 }

@@ -655,7 +655,7 @@ func (t *targetExec) readAll(ctx context.Context, items []planned) ([]content, e
 		byRepo[p.o.repo] = append(byRepo[p.o.repo], i)
 	}
 	for name, idx := range byRepo {
-		repo, err := t.x.e.cfg.Store.Repository(ctx, t.x.run.Spec.LocalProjectID, name)
+		repo, err := withBulk(t.x.e.cfg.Store.Repository(ctx, t.x.run.Spec.LocalProjectID, name))
 		if err != nil {
 			for _, i := range idx {
 				out[i].err = err

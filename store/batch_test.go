@@ -203,8 +203,8 @@ func TestWriteBatchFailsWholeWhenCanceledOrClosed(t *testing.T) {
 	}
 	s = openStore(t, dir)
 	defer s.Close()
-	r, _ = s.Repository(ctx, "demo", "repo")
-	if changes, _ := r.Changes(ctx, 1, 0); len(changes) != 0 || stored(t, s) != 0 || tmpFiles(t, dir) != 0 {
+	r2, _ := s.Repository(ctx, "demo", "repo")
+	if changes, _ := r2.Changes(ctx, 1, 0); len(changes) != 0 || stored(t, s) != 0 || tmpFiles(t, dir) != 0 {
 		t.Fatalf("a failed batch left %d changes, %d contents, %d tmp files", len(changes), stored(t, s), tmpFiles(t, dir))
 	}
 }

@@ -31,8 +31,14 @@ func openStore(t testing.TB, dir string) *Local {
 	return s
 }
 
+// fullRepo is the built-in repository with every capability.
+type fullRepo interface {
+	Repository
+	Bulk
+}
+
 // newRepo opens a store in a temp dir with project "demo" and a repository.
-func newRepo(t testing.TB, typ RepoType) (*Local, Repository, string) {
+func newRepo(t testing.TB, typ RepoType) (*Local, fullRepo, string) {
 	t.Helper()
 	dir := t.TempDir()
 	s := openStore(t, dir)
@@ -47,7 +53,7 @@ func newRepo(t testing.TB, typ RepoType) (*Local, Repository, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, r, dir
+	return s, r.(fullRepo), dir
 }
 
 func md5hex(b []byte) string {
@@ -347,7 +353,7 @@ func TestRecoveryRemovesWhatACrashLeft(t *testing.T) {
 	s := openStore(t, dir)
 	s.CreateProject(ctx, Project{Name: "demo"})
 	s.CreateRepo(ctx, Repo{Project: "demo", Name: "g", Type: TypeGeneric})
-	r, _ := s.Repository(ctx, "demo", "g")
+	r := mustFull(s.Repository(ctx, "demo", "g"))
 	write(t, r, "/kept", []byte("kept"))
 	s.Close()
 	// A crash mid-upload leaves a temp file; a crash between making a blob
@@ -362,7 +368,7 @@ func TestRecoveryRemovesWhatACrashLeft(t *testing.T) {
 	if tmpFiles(t, dir) != 0 || blobFiles(t, dir) != 0 || stored(t, s) != 1 {
 		t.Fatalf("after recovery: %d tmp, %d blob files, %d stored (want 0, 0, 1)", tmpFiles(t, dir), blobFiles(t, dir), stored(t, s))
 	}
-	r, _ = s.Repository(ctx, "demo", "g")
+	r = mustFull(s.Repository(ctx, "demo", "g"))
 	if got := readAll(t, r, "/kept"); string(got) != "kept" {
 		t.Fatalf("committed file after recovery: %q", got)
 	}
@@ -592,7 +598,7 @@ func TestChangeSequenceContinuesAfterRepoIsRecreated(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.CreateRepo(ctx, Repo{Project: "demo", Name: "repo", Type: TypeGeneric})
-	r, _ = s.Repository(ctx, "demo", "repo")
+	r = mustFull(s.Repository(ctx, "demo", "repo"))
 	// The deletion takes number 3: the re-created repository's head differs
 	// from the deleted one's, so nothing mistakes it for unchanged.
 	if head, _ := r.Head(ctx); head != 3 {
@@ -698,4 +704,11 @@ func TestLinkUsesContentAlreadyStored(t *testing.T) {
 	if changes[1].Kind != NodeCreated || changes[1].Path != "/linked-10" {
 		t.Fatalf("a link is not logged as a created node: %+v", changes[1])
 	}
+}
+
+func mustFull(r Repository, err error) fullRepo {
+	if err != nil {
+		panic(err)
+	}
+	return r.(fullRepo)
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 )
@@ -204,12 +205,52 @@ type Store interface {
 	Close() error
 }
 
-// Repository is one repository's content. A driver for a real registry (OCI
-// distribution) implements the same interface.
+// Repository is one repository's content: its files, packages and change
+// log. A driver for a real registry (OCI distribution) implements the same
+// facets; what only the built-in store does well is the Bulk capability,
+// which callers assert where they use it.
 type Repository interface {
-	Info() Repo
+	Nodes
+	Packages
+	ChangeLog
+}
 
+// Nodes are a repository's files, by path.
+type Nodes interface {
+	Info() Repo
 	Stat(ctx context.Context, path string) (Node, error)
+	// Walk calls fn with every file under dir (a file path: that file), in
+	// path order, in one read: for whole-repository passes, unlike List's pages.
+	Walk(ctx context.Context, dir string, fn func(Node) error) error
+	List(ctx context.Context, opt ListOptions) (Page[Node], error)
+	Open(ctx context.Context, path string) (Reader, error)
+	Write(ctx context.Context, path string, content io.Reader, opt WriteOptions) (Node, error)
+	Delete(ctx context.Context, path, by string) error
+	SetMetadata(ctx context.Context, path string, metadata map[string]string, by string) (Node, error)
+}
+
+// Packages are a repository's package versions: named sets of node paths.
+type Packages interface {
+	PutVersion(ctx context.Context, v PackageVersion) (PackageVersion, error)
+	Version(ctx context.Context, packageKey, version string) (PackageVersion, error)
+	Versions(ctx context.Context, packageKey string, page PageRequest) (Page[PackageVersion], error)
+	Packages(ctx context.Context, prefix string, page PageRequest) (Page[Package], error)
+	DeleteVersion(ctx context.Context, packageKey, version, by string) error
+}
+
+// ChangeLog is a repository's ordered record of changes, written in the
+// same transaction as each change.
+type ChangeLog interface {
+	// Head is the sequence of the change log's last entry (0 when empty):
+	// it moves with every change to the repository.
+	Head(ctx context.Context) (uint64, error)
+	// Changes returns up to limit change-log entries with Seq >= from, in order.
+	Changes(ctx context.Context, from uint64, limit int) ([]Change, error)
+}
+
+// Bulk is the capability to move many files per call, which replication
+// uses where a repository has it (repo.(store.Bulk)).
+type Bulk interface {
 	// StatMany stats many paths in one read; a path that holds no file (or
 	// is not a valid path) has found[i] false.
 	StatMany(ctx context.Context, paths []string) (nodes []Node, found []bool, err error)
@@ -217,12 +258,6 @@ type Repository interface {
 	// that holds a file (else a zero Node) and, when the content is kept
 	// inline (at most InlineMax bytes), the content; otherwise use Open.
 	ReadSmall(ctx context.Context, paths []string) (nodes []Node, contents [][]byte, err error)
-	// Walk calls fn with every file under dir (a file path: that file), in
-	// path order, in one read: for whole-repository passes, unlike List's pages.
-	Walk(ctx context.Context, dir string, fn func(Node) error) error
-	List(ctx context.Context, opt ListOptions) (Page[Node], error)
-	Open(ctx context.Context, path string) (Reader, error)
-	Write(ctx context.Context, path string, content io.Reader, opt WriteOptions) (Node, error)
 	// WriteBatch writes many files in one transaction. Each file's content is
 	// verified (SHA256/Size in its options) and committed like Write would; a
 	// file that fails (checksum, clash, NoOverwrite on an existing path, invalid
@@ -232,20 +267,14 @@ type Repository interface {
 	// without it being sent again; ErrNotFound when there is no such content.
 	// The built-in store also takes the content of a complete Upload.
 	Link(ctx context.Context, path, sha256 string, opt WriteOptions) (Node, error)
-	Delete(ctx context.Context, path, by string) error
-	SetMetadata(ctx context.Context, path string, metadata map[string]string, by string) (Node, error)
+}
 
-	PutVersion(ctx context.Context, v PackageVersion) (PackageVersion, error)
-	Version(ctx context.Context, packageKey, version string) (PackageVersion, error)
-	Versions(ctx context.Context, packageKey string, page PageRequest) (Page[PackageVersion], error)
-	Packages(ctx context.Context, prefix string, page PageRequest) (Page[Package], error)
-	DeleteVersion(ctx context.Context, packageKey, version, by string) error
-
-	// Head is the sequence of the change log's last entry (0 when empty):
-	// it moves with every change to the repository.
-	Head(ctx context.Context) (uint64, error)
-	// Changes returns up to limit change-log entries with Seq >= from, in order.
-	Changes(ctx context.Context, from uint64, limit int) ([]Change, error)
+// BulkOf is repo's Bulk capability, or an error saying it has none.
+func BulkOf(repo Repository) (Bulk, error) {
+	if b, ok := repo.(Bulk); ok {
+		return b, nil
+	}
+	return nil, fmt.Errorf("repository %s/%s: %w: no bulk transfer", repo.Info().Project, repo.Info().Name, ErrUnsupported)
 }
 
 // Stats are the store's totals, for metrics.
@@ -262,4 +291,5 @@ var (
 	ErrChecksum          = errors.New("content does not match the expected checksum or size")
 	ErrNotEmpty          = errors.New("not empty")
 	ErrInsufficientSpace = errors.New("insufficient storage")
+	ErrUnsupported       = errors.New("not supported by this repository")
 )

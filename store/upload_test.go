@@ -129,7 +129,7 @@ func TestUploadResumesAfterRestart(t *testing.T) {
 
 	s = openStore(t, dir)
 	defer s.Close()
-	r, _ := s.Repository(ctx, "demo", "repo")
+	r := mustFull(s.Repository(ctx, "demo", "repo"))
 	u := openUpload(t, s, content)
 	if u.Offset() != 1<<20+1 || u.Complete() {
 		t.Fatalf("after restart at %d, complete %v", u.Offset(), u.Complete())
@@ -157,7 +157,7 @@ func TestUploadResumesAfterRestart(t *testing.T) {
 	s.Close()
 	s = openStore(t, dir)
 	defer s.Close()
-	r, _ = s.Repository(ctx, "demo", "repo")
+	r = mustFull(s.Repository(ctx, "demo", "repo"))
 	if _, err := r.Link(ctx, "/d", sum(direct), WriteOptions{Size: -1}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("link of an upload not opened, size unknown: %v", err)
 	}
