@@ -33,7 +33,9 @@ type StatusError struct {
 	Body    []byte
 }
 
-func (e *StatusError) Error() string { return fmt.Sprintf("%d %s: %s", e.Code, http.StatusText(e.Code), e.Message) }
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%d %s: %s", e.Code, http.StatusText(e.Code), e.Message)
+}
 
 // StatusCode is the status the peer answered with.
 func (e *StatusError) StatusCode() int { return e.Code }
