@@ -173,13 +173,4 @@ func (l *objectLog) prune(keep func(runID string, newest time.Time) bool) error 
 	})
 }
 
-func normalizePage(pr store.PageRequest) store.PageRequest {
-	if pr.Number < 1 {
-		pr.Number = 1
-	}
-	if pr.Size < 1 {
-		pr.Size = store.DefaultPageSize
-	}
-	pr.Size = min(pr.Size, store.MaxPageSize)
-	return pr
-}
+func normalizePage(pr store.PageRequest) store.PageRequest { return pr.Normalize() }

@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ferrysync/ferry/fsm"
@@ -23,8 +25,32 @@ import (
 // after a crash costs nothing more than a plan: content already there is
 // "identical" and not sent again.
 
-// notifier is the store's wake-up on committed changes (store.Local has it).
-type notifier interface{ Changed() <-chan struct{} }
+// notifier is the store's wake-up on committed changes to one repository
+// (store.Local has it).
+type notifier interface {
+	Changed(project, repo string) <-chan struct{}
+}
+
+// watchRepos returns a channel closed at the next committed change to any of
+// the named repositories of project, and a stop for its fan-in goroutine.
+func watchRepos(n notifier, project string, repos []string) (<-chan struct{}, func()) {
+	if len(repos) == 1 {
+		return n.Changed(project, repos[0]), func() {}
+	}
+	woke, stop := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	for _, r := range repos {
+		ch := n.Changed(project, r)
+		go func() {
+			select {
+			case <-ch:
+				once.Do(func() { close(woke) })
+			case <-stop:
+			}
+		}()
+	}
+	return woke, func() { close(stop) }
+}
 
 // realTimeBatch bounds the changes delivered in one round.
 const realTimeBatch = 1000
@@ -150,9 +176,11 @@ func (t *targetExec) realTime(ctx context.Context, task fsm.Task) {
 	var wake <-chan struct{}
 	n, hasNotifier := t.x.e.cfg.Store.(notifier)
 	backoff := 250 * time.Millisecond
+	repos := watchedRepos(task)
 	for ctx.Err() == nil {
+		stopWatch := func() {}
 		if hasNotifier {
-			wake = n.Changed()
+			wake, stopWatch = watchRepos(n, task.ProjectID, repos)
 		}
 		progressed, err := t.deliverAll(ctx, task)
 		switch {
@@ -176,7 +204,19 @@ func (t *targetExec) realTime(ctx context.Context, task fsm.Task) {
 		case <-wake:
 		case <-time.After(2 * time.Second):
 		}
+		stopWatch()
 	}
+}
+
+// watchedRepos are the local repositories a task's objects name.
+func watchedRepos(task fsm.Task) []string {
+	var out []string
+	for _, o := range task.Objects {
+		if !slices.Contains(out, o.LocalRepoName) {
+			out = append(out, o.LocalRepoName)
+		}
+	}
+	return out
 }
 
 // deliverAll delivers one round of changes of every watched repository.

@@ -63,24 +63,37 @@ type Local struct {
 	uploads   map[string]*Upload
 	// Observe, when set, is told about every write's outcome and byte counts.
 	Observe Observer
-	// changed is closed and replaced after every committed repository change,
-	// to wake change-log readers (real-time replication).
+	// changed holds, per repository someone watches, a channel closed at
+	// its next committed change, to wake change-log readers (real-time
+	// replication) of that repository only.
 	changedMu sync.Mutex
-	changed   chan struct{}
+	changed   map[watchKey]chan struct{}
 }
 
-// Changed returns a channel closed at the next committed repository change.
-func (s *Local) Changed() <-chan struct{} {
+type watchKey struct{ project, repo string }
+
+// Changed returns a channel closed at the next committed change to the
+// repository project/repo.
+func (s *Local) Changed(project, repo string) <-chan struct{} {
 	s.changedMu.Lock()
 	defer s.changedMu.Unlock()
-	return s.changed
+	k := watchKey{project, repo}
+	ch, ok := s.changed[k]
+	if !ok {
+		ch = make(chan struct{})
+		s.changed[k] = ch
+	}
+	return ch
 }
 
-func (s *Local) notifyChanged() {
+func (s *Local) notifyChanged(project, repo string) {
 	s.changedMu.Lock()
 	defer s.changedMu.Unlock()
-	close(s.changed)
-	s.changed = make(chan struct{})
+	k := watchKey{project, repo}
+	if ch, ok := s.changed[k]; ok {
+		close(ch)
+		delete(s.changed, k)
+	}
 }
 
 // Observer receives the store's events for metrics.
@@ -126,7 +139,7 @@ func Open(dir string, log *slog.Logger) (*Local, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: init: %w", err)
 	}
-	s := &Local{dir: dir, db: db, log: log, uploads: map[string]*Upload{}, Observe: nopObserver{}, changed: make(chan struct{})}
+	s := &Local{dir: dir, db: db, log: log, uploads: map[string]*Upload{}, Observe: nopObserver{}, changed: map[watchKey]chan struct{}{}}
 	if err := s.recover(); err != nil {
 		db.Close()
 		return nil, err
@@ -362,6 +375,7 @@ func (s *Local) DeleteRepo(_ context.Context, project, name string) error {
 		return repos.Delete(repoKey(project, name))
 	})
 	if err == nil {
+		s.notifyChanged(project, name)
 		s.removeBlobs(gone)
 	}
 	return err

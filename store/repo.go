@@ -42,7 +42,7 @@ func (r *localRepo) tx(write bool, fn func(tx *bolt.Tx, rb *bolt.Bucket) error) 
 		return fn(tx, rb)
 	})
 	if write && err == nil {
-		r.s.notifyChanged()
+		r.s.notifyChanged(r.info.Project, r.info.Name)
 	}
 	return err
 }
@@ -251,13 +251,7 @@ const (
 )
 
 func paginate[T any](all []T, pr PageRequest) Page[T] {
-	if pr.Number < 1 {
-		pr.Number = 1
-	}
-	if pr.Size < 1 {
-		pr.Size = DefaultPageSize
-	}
-	pr.Size = min(pr.Size, MaxPageSize)
+	pr = pr.Normalize()
 	total := int64(len(all))
 	start := min(int64(pr.Number-1)*int64(pr.Size), total)
 	end := min(start+int64(pr.Size), total)
