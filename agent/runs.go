@@ -75,7 +75,7 @@ func (a *Agent) Runs(filter fsm.RunFilter) []fsm.Run { return a.fsm.Runs(filter)
 func (a *Agent) Run(id string) (fsm.Run, bool) { return a.fsm.Run(id) }
 
 // RunObjects implements api.Service.
-func (a *Agent) RunObjects(runID, status, target string, page store.PageRequest) (store.Page[replicator.ObjectRecord], error) {
+func (a *Agent) RunObjects(runID, status, target string, page store.PageRequest) (store.Page[fsm.ObjectRecord], error) {
 	return a.executor.Objects(runID, status, target, page)
 }
 

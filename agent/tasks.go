@@ -46,11 +46,11 @@ func (a *Agent) taskFromRequest(req api.TaskRequest, by string) (fsm.Task, error
 		switch t.Setting.ExecutionStrategy {
 		case fsm.ExecCron:
 			if _, err := scheduler.ParseCron(p.CronExpression, a.cfg.Location()); err != nil {
-				return fsm.Task{}, &fsm.Error{Kind: fsm.KindInvalid, Message: "Parameter [executionPlan.cronExpression] is invalid: " + err.Error()}
+				return fsm.Task{}, fsm.FieldError("executionPlan.cronExpression", "%v", err)
 			}
 		case fsm.ExecSpecifiedTime:
 			if p.ExecuteTime.Before(time.Now()) {
-				return fsm.Task{}, &fsm.Error{Kind: fsm.KindInvalid, Message: fmt.Sprintf("Parameter [executionPlan.executeTime] is invalid: %s is in the past", p.ExecuteTime.Format(time.RFC3339))}
+				return fsm.Task{}, fsm.PastExecuteTime(p.ExecuteTime)
 			}
 		}
 	}
@@ -81,7 +81,7 @@ func (a *Agent) UpdateTask(ctx context.Context, secret, by, key string, req api.
 func (a *Agent) CopyTask(ctx context.Context, secret, by, key, name, description string) (api.TaskView, error) {
 	old, ok := a.fsm.Task(key)
 	if !ok {
-		return api.TaskView{}, &fsm.Error{Kind: fsm.KindNotFound, Message: fmt.Sprintf("task %s not found", key)}
+		return api.TaskView{}, &fsm.Error{Kind: fsm.KindNotFound, Reason: fmt.Sprintf("task %s not found", key)}
 	}
 	req := api.TaskRequest{
 		Name: name, LocalProjectID: old.ProjectID, SourceClusterID: old.SourceCluster, ReplicaObjectType: old.ReplicaObjectType,

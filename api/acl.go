@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	"github.com/ferrysync/ferry/fsm"
@@ -68,7 +69,9 @@ func (s *Server) internalApply(w http.ResponseWriter, r *http.Request, _ httprou
 	}
 	out := ForwardedResult{Index: res.Index, Duplicate: res.Duplicate}
 	if res.Err != nil {
-		out.Error = &fsm.Error{Kind: fsm.KindOf(res.Err), Message: res.Err.Error()}
+		if !errors.As(res.Err, &out.Error) {
+			out.Error = &fsm.Error{Kind: fsm.KindOf(res.Err), Reason: res.Err.Error()}
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -49,7 +49,7 @@ type Service interface {
 	Runs(filter fsm.RunFilter) []fsm.Run
 	Run(id string) (fsm.Run, bool)
 	// RunObjects pages the detail of a run this agent executed.
-	RunObjects(runID, status, target string, page store.PageRequest) (store.Page[replicator.ObjectRecord], error)
+	RunObjects(runID, status, target string, page store.PageRequest) (store.Page[fsm.ObjectRecord], error)
 	// StateChanged is closed when the next log entry is applied here.
 	StateChanged() <-chan struct{}
 	// Receiver is the target side of the transfer protocol.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/ferrysync/ferry/fsm"
@@ -96,36 +97,34 @@ func (s *Server) getTask(w http.ResponseWriter, _ *http.Request, ps httprouter.P
 	writeJSON(w, http.StatusOK, v)
 }
 
-// taskFilter reads the list filters both dialects share.
-func taskFilter(w http.ResponseWriter, r *http.Request, project string) (TaskFilter, bool) {
-	q := r.URL.Query()
+// ParseTaskFilter reads the list filters both dialects share; a bad one is
+// an fsm field error, which each dialect words its own way.
+func ParseTaskFilter(q url.Values, project string) (TaskFilter, error) {
 	f := TaskFilter{ProjectID: project, NamePrefix: q.Get("name"), LastExecutionStatus: q.Get("lastExecutionStatus"), SortType: q.Get("sortType")}
 	if e := q.Get("enabled"); e != "" {
 		b, err := strconv.ParseBool(e)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, "Parameter [enabled] is invalid: %q is not true or false", e)
-			return f, false
+			return f, fsm.FieldError("enabled", "%q is not true or false", e)
 		}
 		f.Enabled = &b
 	}
 	switch f.SortType {
 	case "", "CREATED_TIME", "LAST_EXECUTION_TIME", "NEXT_EXECUTION_TIME":
 	default:
-		writeError(w, http.StatusBadRequest, "Parameter [sortType] is invalid: %q is not CREATED_TIME, LAST_EXECUTION_TIME or NEXT_EXECUTION_TIME", f.SortType)
-		return f, false
+		return f, fsm.FieldError("sortType", "%q is not CREATED_TIME, LAST_EXECUTION_TIME or NEXT_EXECUTION_TIME", f.SortType)
 	}
 	switch f.LastExecutionStatus {
 	case "", "RUNNING", "SUCCESS", "FAILED":
 	default:
-		writeError(w, http.StatusBadRequest, "Parameter [lastExecutionStatus] is invalid: %q is not RUNNING, SUCCESS or FAILED", f.LastExecutionStatus)
-		return f, false
+		return f, fsm.FieldError("lastExecutionStatus", "%q is not RUNNING, SUCCESS or FAILED", f.LastExecutionStatus)
 	}
-	return f, true
+	return f, nil
 }
 
 func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	f, ok := taskFilter(w, r, r.URL.Query().Get("projectId"))
-	if !ok {
+	f, err := ParseTaskFilter(r.URL.Query(), r.URL.Query().Get("projectId"))
+	if err != nil {
+		writeServiceError(w, err)
 		return
 	}
 	page, ok := pageOf(w, r.URL.Query().Get("pageNumber"), r.URL.Query().Get("pageSize"))

@@ -3,6 +3,7 @@ package fsm
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // ErrorKind classifies why the state refused a command. The API maps kinds to
@@ -17,15 +18,41 @@ const (
 
 // Error is a refusal by the state. It travels inside Result, and across a
 // forwarded proposal, so it is plain data.
+//
+// Field names the request field at fault in the API's JSON names ("name",
+// "remoteClusterIds", "replicaTaskObjects[0].packageConstraints"), or is
+// empty when the refusal is not about one field. Reason says what is wrong,
+// in words of no dialect: with a Field it is a clause that reads after the
+// field's name, where "it" stands for the field ("it is required",
+// `"mars" is not a registered cluster`). Each dialect words the pair its own
+// way: the native API with Error, bk-repo as "Parameter [field] is invalid:
+// reason".
 type Error struct {
-	Kind    ErrorKind `json:"kind"`
-	Message string    `json:"message"`
+	Kind   ErrorKind `json:"kind"`
+	Field  string    `json:"field,omitempty"`
+	Reason string    `json:"reason"`
 }
 
-func (e *Error) Error() string { return e.Message }
+// Error is the native wording: "name is required",
+// `remoteClusterIds: "mars" is not a registered cluster`.
+func (e *Error) Error() string {
+	if e.Field == "" {
+		return e.Reason
+	}
+	if rest, ok := strings.CutPrefix(e.Reason, "it "); ok {
+		return e.Field + " " + rest
+	}
+	return e.Field + ": " + e.Reason
+}
 
 func errorf(kind ErrorKind, format string, args ...any) *Error {
-	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+	return &Error{Kind: kind, Reason: fmt.Sprintf(format, args...)}
+}
+
+// FieldError is an invalid request field: field and reason as Error
+// documents them.
+func FieldError(field, format string, args ...any) *Error {
+	return &Error{Kind: KindInvalid, Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
 // KindOf returns the kind of a state refusal, or "" for any other error.

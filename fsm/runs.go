@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -168,71 +169,71 @@ type (
 func ValidateSpec(sp ReplicaSpec, clusters map[string]ClusterRecord) error {
 	switch {
 	case sp.SourceCluster == "":
-		return errorf(KindInvalid, "sourceClusterId is required")
+		return FieldError("sourceClusterId", "it is required")
 	case sp.LocalProjectID == "":
-		return errorf(KindInvalid, "localProjectId is required")
+		return FieldError("localProjectId", "it is required")
 	case len(sp.Objects) == 0:
-		return errorf(KindInvalid, "replicaTaskObjects must name at least one repository")
+		return FieldError("replicaTaskObjects", "it must name at least one repository")
 	case len(sp.RemoteClusterIDs) == 0:
-		return errorf(KindInvalid, "remoteClusterIds must name at least one cluster")
+		return FieldError("remoteClusterIds", "it must name at least one cluster")
 	case sp.Setting.RateLimit < 0:
-		return errorf(KindInvalid, "setting.rateLimit must be 0 (unlimited) or a positive number of bytes per second")
+		return FieldError("setting.rateLimit", "it must be 0 (unlimited) or a positive number of bytes per second")
 	}
 	if _, ok := clusters[sp.SourceCluster]; !ok {
-		return errorf(KindInvalid, "sourceClusterId %q is not a registered cluster", sp.SourceCluster)
+		return FieldError("sourceClusterId", "%q is not a registered cluster", sp.SourceCluster)
 	}
 	switch sp.ReplicaObjectType {
 	case ObjectRepository, ObjectPackage, ObjectPath:
 	default:
-		return errorf(KindInvalid, "replicaObjectType %q is not one of REPOSITORY, PACKAGE, PATH", sp.ReplicaObjectType)
+		return FieldError("replicaObjectType", "%q is not one of REPOSITORY, PACKAGE, PATH", sp.ReplicaObjectType)
 	}
 	switch sp.Setting.ConflictStrategy {
 	case ConflictSkip, ConflictOverwrite, ConflictFastFail:
 	default:
-		return errorf(KindInvalid, "setting.conflictStrategy %q is not one of SKIP, OVERWRITE, FAST_FAIL", sp.Setting.ConflictStrategy)
+		return FieldError("setting.conflictStrategy", "%q is not one of SKIP, OVERWRITE, FAST_FAIL", sp.Setting.ConflictStrategy)
 	}
 	switch sp.Setting.ErrorStrategy {
 	case ErrorContinue, ErrorFastFail:
 	default:
-		return errorf(KindInvalid, "setting.errorStrategy %q is not one of CONTINUE, FAST_FAIL", sp.Setting.ErrorStrategy)
+		return FieldError("setting.errorStrategy", "%q is not one of CONTINUE, FAST_FAIL", sp.Setting.ErrorStrategy)
 	}
 	seen := map[string]bool{}
 	for _, id := range sp.RemoteClusterIDs {
 		switch {
 		case id == sp.SourceCluster:
-			return errorf(KindInvalid, "remoteClusterIds: %q is the source cluster itself", id)
+			return FieldError("remoteClusterIds", "%q is the source cluster itself", id)
 		case seen[id]:
-			return errorf(KindInvalid, "remoteClusterIds: %q is named twice", id)
+			return FieldError("remoteClusterIds", "%q is named twice", id)
 		}
 		if _, ok := clusters[id]; !ok {
-			return errorf(KindInvalid, "remoteClusterIds: %q is not a registered cluster", id)
+			return FieldError("remoteClusterIds", "%q is not a registered cluster", id)
 		}
 		seen[id] = true
 	}
 	for i, o := range sp.Objects {
 		if o.LocalRepoName == "" {
-			return errorf(KindInvalid, "replicaTaskObjects[%d].localRepoName is required", i)
+			return FieldError(fmt.Sprintf("replicaTaskObjects[%d].localRepoName", i), "it is required")
 		}
 		if o.RemoteProjectID == "" || o.RemoteRepoName == "" {
-			return errorf(KindInvalid, "replicaTaskObjects[%d]: remoteProjectId and remoteRepoName are required", i)
+			return FieldError(fmt.Sprintf("replicaTaskObjects[%d]", i), "remoteProjectId and remoteRepoName are required")
 		}
 		switch sp.ReplicaObjectType {
 		case ObjectPackage:
 			if len(o.PackageConstraints) == 0 {
-				return errorf(KindInvalid, "replicaTaskObjects[%d].packageConstraints is required when replicaObjectType is PACKAGE", i)
+				return FieldError(fmt.Sprintf("replicaTaskObjects[%d].packageConstraints", i), "it is required when replicaObjectType is PACKAGE")
 			}
 			for j, c := range o.PackageConstraints {
 				if c.PackageKey == "" {
-					return errorf(KindInvalid, "replicaTaskObjects[%d].packageConstraints[%d].packageKey is required", i, j)
+					return FieldError(fmt.Sprintf("replicaTaskObjects[%d].packageConstraints[%d].packageKey", i, j), "it is required")
 				}
 			}
 		case ObjectPath:
 			if len(o.PathConstraints) == 0 {
-				return errorf(KindInvalid, "replicaTaskObjects[%d].pathConstraints is required when replicaObjectType is PATH", i)
+				return FieldError(fmt.Sprintf("replicaTaskObjects[%d].pathConstraints", i), "it is required when replicaObjectType is PATH")
 			}
 			for j, c := range o.PathConstraints {
 				if !strings.HasPrefix(c.Path, "/") {
-					return errorf(KindInvalid, "replicaTaskObjects[%d].pathConstraints[%d].path %q must start with /", i, j, c.Path)
+					return FieldError(fmt.Sprintf("replicaTaskObjects[%d].pathConstraints[%d].path", i, j), "%q must start with /", c.Path)
 				}
 			}
 		}

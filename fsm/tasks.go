@@ -100,13 +100,13 @@ const MaxTaskName = 128
 func ValidateTask(t Task, clusters map[string]ClusterRecord) error {
 	switch {
 	case strings.TrimSpace(t.Name) == "":
-		return errorf(KindInvalid, "Parameter [name] is invalid: it is required")
+		return FieldError("name", "it is required")
 	case len(t.Name) > MaxTaskName:
-		return errorf(KindInvalid, "Parameter [name] is invalid: longer than %d bytes", MaxTaskName)
+		return FieldError("name", "it is longer than %d bytes", MaxTaskName)
 	case t.ReplicaType != ReplicaScheduled && t.ReplicaType != ReplicaRealTime:
-		return errorf(KindInvalid, "Parameter [replicaType] is invalid: %q is not SCHEDULED or REAL_TIME", t.ReplicaType)
+		return FieldError("replicaType", "%q is not SCHEDULED or REAL_TIME", t.ReplicaType)
 	case t.RunHistory < 1 || t.RunHistory > 10000:
-		return errorf(KindInvalid, "Parameter [runHistory] is invalid: %d is not within 1..10000", t.RunHistory)
+		return FieldError("runHistory", "%d is not within 1..10000", t.RunHistory)
 	}
 	if err := ValidateSpec(t.Spec(), clusters); err != nil {
 		return err
@@ -119,16 +119,22 @@ func ValidateTask(t Task, clusters map[string]ClusterRecord) error {
 	case ExecImmediately:
 	case ExecSpecifiedTime:
 		if p.ExecuteTime.IsZero() {
-			return errorf(KindInvalid, "Parameter [executionPlan.executeTime] is invalid: required when executionStrategy is SPECIFIED_TIME")
+			return FieldError("executionPlan.executeTime", "it is required when executionStrategy is SPECIFIED_TIME")
 		}
 	case ExecCron:
 		if strings.TrimSpace(p.CronExpression) == "" {
-			return errorf(KindInvalid, "Parameter [executionPlan.cronExpression] is invalid: required when executionStrategy is CRON_EXPRESSION")
+			return FieldError("executionPlan.cronExpression", "it is required when executionStrategy is CRON_EXPRESSION")
 		}
 	default:
-		return errorf(KindInvalid, "Parameter [executionStrategy] is invalid: %q is not IMMEDIATELY, SPECIFIED_TIME or CRON_EXPRESSION", t.Setting.ExecutionStrategy)
+		return FieldError("executionStrategy", "%q is not IMMEDIATELY, SPECIFIED_TIME or CRON_EXPRESSION", t.Setting.ExecutionStrategy)
 	}
 	return nil
+}
+
+// PastExecuteTime refuses a SPECIFIED_TIME task whose time has passed; the
+// agent asks with its clock, Apply with the command's time.
+func PastExecuteTime(at time.Time) *Error {
+	return FieldError("executionPlan.executeTime", "%s is in the past", at.Format(time.RFC3339))
 }
 
 // Payloads of the task commands.
@@ -181,7 +187,7 @@ func checkTask(s *state, t Task, now time.Time) error {
 		return err
 	}
 	if t.ReplicaType == ReplicaScheduled && t.Setting.ExecutionStrategy == ExecSpecifiedTime && t.Setting.ExecutionPlan.ExecuteTime.Before(now) {
-		return errorf(KindInvalid, "Parameter [executionPlan.executeTime] is invalid: %s is in the past", t.Setting.ExecutionPlan.ExecuteTime.Format(time.RFC3339))
+		return PastExecuteTime(t.Setting.ExecutionPlan.ExecuteTime)
 	}
 	for _, other := range s.tasks {
 		if other.Key != t.Key && other.ProjectID == t.ProjectID && other.Name == t.Name {

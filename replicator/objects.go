@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ferrysync/ferry/fsm"
 	"github.com/ferrysync/ferry/store"
 	bolt "go.etcd.io/bbolt"
 )
@@ -19,18 +20,7 @@ const (
 )
 
 // ObjectRecord is what happened to one object for one target.
-type ObjectRecord struct {
-	Target     string    `json:"target"`
-	Path       string    `json:"path"`
-	PackageKey string    `json:"packageKey,omitempty"`
-	Version    string    `json:"version,omitempty"`
-	Size       int64     `json:"size"`
-	SHA256     string    `json:"sha256"`
-	Status     string    `json:"status"`
-	Action     string    `json:"action"`
-	Error      string    `json:"error,omitempty"`
-	Time       time.Time `json:"time"`
-}
+type ObjectRecord = fsm.ObjectRecord
 
 // objectLog keeps the per-object detail of the runs this agent executed, one
 // bucket per run, in <data-dir>/replicator/objects.db. It is local: other

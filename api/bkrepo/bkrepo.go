@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
-	"strings"
 
 	"github.com/ferrysync/ferry/api"
 	"github.com/ferrysync/ferry/fsm"
@@ -172,9 +170,8 @@ func asError(err error) *Error {
 // the request was about; name the task name a create, copy or update asked
 // for ("" for other operations).
 //
-//   - fsm KindInvalid: 250105 PARAMETER_INVALID. The service's task messages
-//     already read "Parameter [x] is invalid: ..."; the run spec's ("remote
-//     ClusterIds: ...") are put in that form.
+//   - fsm KindInvalid: 250105 PARAMETER_INVALID, "Parameter [field] is
+//     invalid: reason" from the refusal's Field and Reason.
 //   - KindNotFound: 250310 REPLICA_TASK_NOT_FOUND.
 //   - KindConflict: 250107 RESOURCE_EXISTED on a create, copy or update (the
 //     name is taken in the project); 250303 TASK_STATUS_INVALID otherwise (an
@@ -186,7 +183,7 @@ func asError(err error) *Error {
 func serviceError(err error, key, name string) *Error {
 	switch fsm.KindOf(err) {
 	case fsm.KindInvalid:
-		return &Error{http.StatusBadRequest, CodeParameterInvalid, parameterMessage(err.Error())}
+		return parameterError(err)
 	case fsm.KindNotFound:
 		return taskNotFound(key)
 	case fsm.KindConflict:
@@ -201,7 +198,7 @@ func serviceError(err error, key, name string) *Error {
 	case status == http.StatusForbidden:
 		return &Error{status, CodeRequestDenied, "Access denied: " + err.Error()}
 	case status >= 400 && status < 500:
-		return &Error{http.StatusBadRequest, CodeParameterInvalid, parameterMessage(err.Error())}
+		return parameterError(err)
 	case status >= 500:
 		return &Error{status, CodeSystemError, "System service is busy, please try again later: " + err.Error()}
 	default:
@@ -209,22 +206,14 @@ func serviceError(err error, key, name string) *Error {
 	}
 }
 
-// leadingField finds the field a validation message starts with:
-// "remoteClusterIds: ...", "replicaTaskObjects[0].packageConstraints is ...".
-var leadingField = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9_]*(?:\[[0-9]+\])*(?:\.[A-Za-z][A-Za-z0-9_]*(?:\[[0-9]+\])*)*)(: | )`)
-
-// parameterMessage puts a validation message in bk-repo's form,
-// "Parameter [field] is invalid: detail".
-func parameterMessage(msg string) string {
-	if strings.HasPrefix(msg, "Parameter [") {
-		return msg
+// parameterError words a refusal of the request as bk-repo's
+// PARAMETER_INVALID: "Parameter [field] is invalid: reason", from the
+// fsm.Error's field and reason; a refusal that names no field is about the
+// request as a whole.
+func parameterError(err error) *Error {
+	var fe *fsm.Error
+	if errors.As(err, &fe) && fe.Field != "" {
+		return invalid(fe.Field, "%s", fe.Reason)
 	}
-	m := leadingField.FindStringSubmatch(msg)
-	if m == nil {
-		return "Parameter [request] is invalid: " + msg
-	}
-	if m[2] == ": " {
-		return fmt.Sprintf("Parameter [%s] is invalid: %s", m[1], msg[len(m[0]):])
-	}
-	return fmt.Sprintf("Parameter [%s] is invalid: %s", m[1], msg)
+	return invalid("request", "%s", err.Error())
 }

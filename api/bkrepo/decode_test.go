@@ -2,6 +2,8 @@ package bkrepo
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -117,17 +119,32 @@ func TestParseAndFormatTime(t *testing.T) {
 	}
 }
 
-func TestParameterMessage(t *testing.T) {
-	for in, want := range map[string]string{
-		"Parameter [name] is invalid: it is required":                                            "Parameter [name] is invalid: it is required",
-		`remoteClusterIds: "mars" is not a registered cluster`:                                   `Parameter [remoteClusterIds] is invalid: "mars" is not a registered cluster`,
-		"replicaTaskObjects[0].packageConstraints is required when replicaObjectType is PACKAGE": "Parameter [replicaTaskObjects[0].packageConstraints] is invalid: replicaTaskObjects[0].packageConstraints is required when replicaObjectType is PACKAGE",
-		"something odd": "Parameter [something] is invalid: something odd",
-		"!":             "Parameter [request] is invalid: !",
+// A refusal's field and reason become bk-repo's PARAMETER_INVALID message;
+// the native wording of the same error is fsm's, not bk-repo's.
+func TestParameterMessageFromFieldAndReason(t *testing.T) {
+	for _, c := range []struct {
+		err         error
+		want, plain string
+	}{
+		{fsm.FieldError("name", "it is required"), "Parameter [name] is invalid: it is required", "name is required"},
+		{fsm.FieldError("remoteClusterIds", `"mars" is not a registered cluster`),
+			`Parameter [remoteClusterIds] is invalid: "mars" is not a registered cluster`, `remoteClusterIds: "mars" is not a registered cluster`},
+		{fsm.FieldError("replicaTaskObjects[0].packageConstraints", "it is required when replicaObjectType is PACKAGE"),
+			"Parameter [replicaTaskObjects[0].packageConstraints] is invalid: it is required when replicaObjectType is PACKAGE",
+			"replicaTaskObjects[0].packageConstraints is required when replicaObjectType is PACKAGE"},
+		{fmt.Errorf("wrapped: %w", fsm.FieldError("sortType", `"FOO" is not CREATED_TIME`)), `Parameter [sortType] is invalid: "FOO" is not CREATED_TIME`, `wrapped: sortType: "FOO" is not CREATED_TIME`},
+		{&fsm.Error{Kind: fsm.KindInvalid, Reason: "task.create: key and id are required"}, "Parameter [request] is invalid: task.create: key and id are required", "task.create: key and id are required"},
 	} {
-		if got := parameterMessage(in); got != want {
-			t.Errorf("%q: %q, want %q", in, got, want)
+		e := serviceError(c.err, "", "")
+		if e.Status != http.StatusBadRequest || e.Code != CodeParameterInvalid || e.Message != c.want {
+			t.Errorf("%v: %+v, want 400 %d %q", c.err, e, CodeParameterInvalid, c.want)
 		}
+		if c.err.Error() != c.plain {
+			t.Errorf("native wording %q, want %q", c.err.Error(), c.plain)
+		}
+	}
+	if e := serviceError(errors.New("odd"), "", ""); e.Code != CodeSystemError {
+		t.Errorf("an error that is no refusal: %+v", e)
 	}
 }
 

@@ -2,7 +2,6 @@ package bkrepo
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/ferrysync/ferry/api"
 	"github.com/ferrysync/ferry/fsm"
@@ -115,23 +114,9 @@ func (d *dialect) taskDetail(_ *http.Request, ps httprouter.Params) (any, error)
 // lastExecutionStatus, enabled, sortType (newest first), pageNumber, pageSize.
 func (d *dialect) taskPage(r *http.Request, ps httprouter.Params) (any, error) {
 	q := r.URL.Query()
-	f := api.TaskFilter{ProjectID: ps.ByName("projectId"), NamePrefix: q.Get("name"), LastExecutionStatus: q.Get("lastExecutionStatus"), SortType: q.Get("sortType")}
-	if e := q.Get("enabled"); e != "" {
-		b, err := strconv.ParseBool(e)
-		if err != nil {
-			return nil, invalid("enabled", "%q is not true or false", e)
-		}
-		f.Enabled = &b
-	}
-	switch f.SortType {
-	case "", "CREATED_TIME", "LAST_EXECUTION_TIME", "NEXT_EXECUTION_TIME":
-	default:
-		return nil, invalid("sortType", "%q is not CREATED_TIME, LAST_EXECUTION_TIME or NEXT_EXECUTION_TIME", f.SortType)
-	}
-	switch f.LastExecutionStatus {
-	case "", StatusRunning, StatusSuccess, StatusFailed:
-	default:
-		return nil, invalid("lastExecutionStatus", "%q is not RUNNING, SUCCESS or FAILED", f.LastExecutionStatus)
+	f, err := api.ParseTaskFilter(q, ps.ByName("projectId"))
+	if err != nil {
+		return nil, asError(err)
 	}
 	asked, page, e := pageOf(q)
 	if e != nil {
