@@ -145,11 +145,12 @@ func Start(cfg config.Config, logger *slog.Logger) (*Agent, error) {
 	}
 
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &stateCollector{a: a})
-	srv := api.New(a, api.Options{
+	srv := api.New(api.Config{
+		Auth: a, Status: a, Tokens: a, Forwarder: a, Runs: a, Tasks: a, Artifacts: a.store, Receiver: a.receiver,
 		Logger: log, Registerer: a.registry, Gatherer: prometheus.Gatherers{a.registry, raftMetrics()},
 		Transport: transport, BulkTransport: bulkTransport(),
 	})
-	bkrepo.Register(srv, a) // bk-repo's replication API, translated onto the same service
+	bkrepo.Register(srv, bkrepo.Services{Tasks: a, Runs: a, Status: a}) // bk-repo's replication API, translated onto the same services
 	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 
 	a.wg.Add(3)

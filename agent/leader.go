@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"sync"
 	"time"
@@ -148,4 +149,62 @@ func (a *Agent) applyInternal(ctx context.Context, t fsm.CommandType, payload an
 	if err != nil {
 		a.log.Warn("leader command failed", "type", t, "err", err)
 	}
+}
+
+// watchExecutors is a leader loop: a run whose executing agent has failed or
+// left (as gossip says) is ended FAILED with that reason rather than staying
+// RUNNING forever. It is not re-dispatched: the next run plans again and
+// sends only what is still missing. An executor that comes back before
+// gossip declares it failed resumes its runs itself.
+func (a *Agent) watchExecutors(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		status := map[string]cluster.MemberStatus{}
+		for _, m := range a.node.Members() {
+			status[m.ID] = m.Status
+		}
+		for _, r := range a.fsm.Runs(fsm.RunFilter{}) {
+			if r.State.Terminal() {
+				continue
+			}
+			state, known := status[r.Executor]
+			if known && state != cluster.StatusFailed && state != cluster.StatusLeft {
+				continue
+			}
+			if !known {
+				state = "unknown to gossip"
+			}
+			reason := fmt.Sprintf("the executing agent %s is %s (the run was %s)", r.Executor, state, r.State)
+			a.log.Warn("failing run of a lost executor", "run", r.ID, "reason", reason)
+			a.applyInternal(ctx, fsm.CmdFinishRun, fsm.RunProgress{ID: r.ID, State: fsm.RunFailed, Error: reason})
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// fireSlot is the scheduler's way to commit a slot with its run. It runs on
+// the leader's own loop.
+func (a *Agent) fireSlot(ctx context.Context, key string, slot time.Time) (fsm.Run, error) {
+	if ctx.Err() != nil {
+		return fsm.Run{}, ctx.Err()
+	}
+	id := fsm.NewID()
+	cmd, err := fsm.NewCommand(fsm.CmdFireTask, fsm.FireTask{Key: key, RunID: id, Trigger: fsm.TriggerScheduled, Slot: slot, By: "scheduler"})
+	if err != nil {
+		return fsm.Run{}, err
+	}
+	res, err := a.applyLocal(cmd)
+	if err == nil {
+		err = res.Err
+	}
+	if err != nil {
+		return fsm.Run{}, err
+	}
+	r, _ := a.fsm.Run(id)
+	return r, nil
 }

@@ -127,7 +127,7 @@ func (a *Agent) applyLocal(cmd fsm.Command) (fsm.Result, error) {
 	return res, nil
 }
 
-// ApplyForwarded implements api.Service: the leader's side of forwarding.
+// ApplyForwarded implements api.Forwarder: the leader's side of forwarding.
 func (a *Agent) ApplyForwarded(_ context.Context, cmd fsm.Command) (fsm.Result, error) {
 	if !a.node.IsLeader() {
 		return fsm.Result{}, &statusError{http.StatusServiceUnavailable, "this agent is not the leader"}

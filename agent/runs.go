@@ -3,50 +3,56 @@ package agent
 import (
 	"context"
 	"fmt"
-	"time"
 
-	"github.com/ferrysync/ferry/cluster"
+	"github.com/ferrysync/ferry/api"
 	"github.com/ferrysync/ferry/fsm"
-	"github.com/ferrysync/ferry/replicator"
 	"github.com/ferrysync/ferry/store"
 )
 
-// StartRun implements api.Service.
-func (a *Agent) StartRun(ctx context.Context, secret, by string, spec fsm.ReplicaSpec) (fsm.Run, error) {
-	if spec.SourceCluster == "" {
-		spec.SourceCluster = a.cfg.ClusterID
+// specDefaults fills in what a spec, a run's or a task's, may leave out: the
+// source is this cluster, and each object's remote project and repository
+// are its local ones.
+func (a *Agent) specDefaults(source *string, project string, objects []fsm.ReplicaObject) {
+	if *source == "" {
+		*source = a.cfg.ClusterID
 	}
-	for i, o := range spec.Objects {
+	for i, o := range objects {
 		if o.RemoteProjectID == "" {
-			spec.Objects[i].RemoteProjectID = spec.LocalProjectID
+			objects[i].RemoteProjectID = project
 		}
 		if o.RemoteRepoName == "" {
-			spec.Objects[i].RemoteRepoName = o.LocalRepoName
+			objects[i].RemoteRepoName = o.LocalRepoName
 		}
 	}
+}
+
+// StartRun implements api.Runs.
+func (a *Agent) StartRun(ctx context.Context, spec fsm.ReplicaSpec) (fsm.Run, error) {
+	a.specDefaults(&spec.SourceCluster, spec.LocalProjectID, spec.Objects)
 	// Checked here against this agent's registry too, so that a bad request
 	// costs no Raft entry; Apply checks again against the leader's.
 	if err := fsm.ValidateSpec(spec, a.clusterRegistry()); err != nil {
 		return fsm.Run{}, err
 	}
 	id := fsm.NewID()
-	cmd, err := fsm.NewCommand(fsm.CmdCreateRun, fsm.Run{ID: id, Trigger: fsm.TriggerManual, Spec: spec, CreatedBy: by})
+	caller := api.CallerOf(ctx)
+	cmd, err := fsm.NewCommand(fsm.CmdCreateRun, fsm.Run{ID: id, Trigger: fsm.TriggerManual, Spec: spec, CreatedBy: caller.Name})
 	if err != nil {
 		return fsm.Run{}, err
 	}
-	if err := a.propose(ctx, secret, cmd); err != nil {
+	if err := a.propose(ctx, caller.Secret, cmd); err != nil {
 		return fsm.Run{}, err
 	}
 	return a.runAfterWrite(id)
 }
 
-// CancelRun implements api.Service.
-func (a *Agent) CancelRun(ctx context.Context, secret, id string) (fsm.Run, error) {
+// CancelRun implements api.Runs.
+func (a *Agent) CancelRun(ctx context.Context, id string) (fsm.Run, error) {
 	cmd, err := fsm.NewCommand(fsm.CmdCancelRun, fsm.RunRef{ID: id})
 	if err != nil {
 		return fsm.Run{}, err
 	}
-	if err := a.propose(ctx, secret, cmd); err != nil {
+	if err := a.propose(ctx, api.CallerOf(ctx).Secret, cmd); err != nil {
 		return fsm.Run{}, err
 	}
 	return a.runAfterWrite(id)
@@ -68,61 +74,22 @@ func (a *Agent) clusterRegistry() map[string]fsm.ClusterRecord {
 	return out
 }
 
-// Runs implements api.Service.
+// Runs implements api.Runs.
 func (a *Agent) Runs(filter fsm.RunFilter) []fsm.Run { return a.fsm.Runs(filter) }
 
-// Run implements api.Service.
+// Run implements api.Runs.
 func (a *Agent) Run(id string) (fsm.Run, bool) { return a.fsm.Run(id) }
 
-// RunObjects implements api.Service.
+// RunObjects implements api.Runs.
 func (a *Agent) RunObjects(runID, status, target string, page store.PageRequest) (store.Page[fsm.ObjectRecord], error) {
 	return a.executor.Objects(runID, status, target, page)
 }
 
-// StateChanged implements api.Service.
+// StateChanged implements api.Runs.
 func (a *Agent) StateChanged() <-chan struct{} { return a.fsm.Changed() }
-
-// Receiver implements api.Service.
-func (a *Agent) Receiver() *replicator.Receiver { return a.receiver }
 
 // proposeAsAgent proposes a command of this agent's own (the executor's run
 // reports), with the management token the agents of a group share.
 func (a *Agent) proposeAsAgent(ctx context.Context, cmd fsm.Command) error {
 	return a.propose(ctx, a.cfg.Token, cmd)
-}
-
-// watchExecutors is a leader loop: a run whose executing agent has failed or
-// left (as gossip says) is ended FAILED with that reason rather than staying
-// RUNNING forever. It is not re-dispatched: the next run plans again and
-// sends only what is still missing. An executor that comes back before
-// gossip declares it failed resumes its runs itself.
-func (a *Agent) watchExecutors(ctx context.Context) {
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		status := map[string]cluster.MemberStatus{}
-		for _, m := range a.node.Members() {
-			status[m.ID] = m.Status
-		}
-		for _, r := range a.fsm.Runs(fsm.RunFilter{}) {
-			if r.State.Terminal() {
-				continue
-			}
-			state, known := status[r.Executor]
-			if known && state != cluster.StatusFailed && state != cluster.StatusLeft {
-				continue
-			}
-			if !known {
-				state = "unknown to gossip"
-			}
-			reason := fmt.Sprintf("the executing agent %s is %s (the run was %s)", r.Executor, state, r.State)
-			a.log.Warn("failing run of a lost executor", "run", r.ID, "reason", reason)
-			a.applyInternal(ctx, fsm.CmdFinishRun, fsm.RunProgress{ID: r.ID, State: fsm.RunFailed, Error: reason})
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
 }

@@ -2,10 +2,8 @@ package agent
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"time"
@@ -14,30 +12,34 @@ import (
 	"github.com/ferrysync/ferry/cluster"
 	"github.com/ferrysync/ferry/config"
 	"github.com/ferrysync/ferry/fsm"
-	"github.com/ferrysync/ferry/store"
 )
 
-var _ api.Service = (*Agent)(nil)
+// The agent is every service the API calls.
+var (
+	_ api.Auth      = (*Agent)(nil)
+	_ api.Status    = (*Agent)(nil)
+	_ api.Tokens    = (*Agent)(nil)
+	_ api.Forwarder = (*Agent)(nil)
+	_ api.Runs      = (*Agent)(nil)
+	_ api.Tasks     = (*Agent)(nil)
+)
 
-// Authenticate implements api.Service. The management token from the
+// Authenticate implements api.Auth. The management token from the
 // configuration is admin on this agent; every agent of a group is expected to
 // share it, as Consul's servers share their initial management token.
-func (a *Agent) Authenticate(secret string) (api.Identity, bool) {
+func (a *Agent) Authenticate(secret string) (api.Caller, bool) {
 	sum := sha256.Sum256([]byte(secret))
 	if a.cfg.Token != "" && subtle.ConstantTimeCompare(sum[:], a.mgmtHash[:]) == 1 {
-		return api.Identity{Name: "management", Policy: fsm.PolicyAdmin}, true
+		return api.Caller{Name: "management", Policy: fsm.PolicyAdmin}, true
 	}
 	t, ok := a.fsm.TokenBySecret(secret)
-	return api.Identity{Name: "token:" + t.AccessorID, Policy: t.Policy}, ok
+	return api.Caller{Name: "token:" + t.AccessorID, Policy: t.Policy}, ok
 }
 
-// ClusterID implements api.Service.
+// ClusterID implements api.Status.
 func (a *Agent) ClusterID() string { return a.cfg.ClusterID }
 
-// Store implements api.Service.
-func (a *Agent) Store() store.Store { return a.store }
-
-// ClusterAPIAddr implements api.Service: from gossip, else the registry.
+// ClusterAPIAddr implements api.Status: from gossip, else the registry.
 func (a *Agent) ClusterAPIAddr(id string) (string, bool) {
 	if m, ok := a.node.Member(id); ok && m.APIAddr != "" {
 		return m.APIAddr, true
@@ -46,10 +48,10 @@ func (a *Agent) ClusterAPIAddr(id string) (string, bool) {
 	return rec.APIAddr, ok && rec.APIAddr != ""
 }
 
-// AuthDisabled implements api.Service.
+// AuthDisabled implements api.Auth.
 func (a *Agent) AuthDisabled() bool { return a.cfg.NoAuth }
 
-// Leader implements api.Service.
+// Leader implements api.Status.
 func (a *Agent) Leader() (cluster.Leader, bool) {
 	l, ok := a.node.Leader()
 	if ok && l.APIAddr == "" {
@@ -61,10 +63,10 @@ func (a *Agent) Leader() (cluster.Leader, bool) {
 	return l, ok
 }
 
-// IsLeader implements api.Service.
+// IsLeader implements api.Status.
 func (a *Agent) IsLeader() bool { return a.node.IsLeader() }
 
-// ReadyForConsistentReads implements api.Service. A new leader may not have
+// ReadyForConsistentReads implements api.Status. A new leader may not have
 // applied everything its predecessor committed until its barrier returns, so
 // it serves consistent reads only after that, and only while a quorum still
 // confirms its leadership.
@@ -78,13 +80,13 @@ func (a *Agent) ReadyForConsistentReads() error {
 	return nil
 }
 
-// Peers implements api.Service.
+// Peers implements api.Status.
 func (a *Agent) Peers() ([]cluster.Peer, error) { return a.node.Peers() }
 
-// Members implements api.Service.
+// Members implements api.Status.
 func (a *Agent) Members() []cluster.MemberView { return a.node.Members() }
 
-// Clusters implements api.Service.
+// Clusters implements api.Status.
 func (a *Agent) Clusters() []fsm.ClusterRecord { return a.fsm.Clusters() }
 
 // SelfInfo is GET /v1/agent/self.
@@ -101,7 +103,7 @@ type SelfInfo struct {
 	Raft       map[string]string `json:"raft"`
 }
 
-// Self implements api.Service.
+// Self implements api.Status.
 func (a *Agent) Self() any {
 	return SelfInfo{
 		ID: a.cfg.ClusterID, Name: a.cfg.Name, Version: Version,
@@ -110,7 +112,7 @@ func (a *Agent) Self() any {
 	}
 }
 
-// ReadState implements api.Service.
+// ReadState implements api.Status.
 func (a *Agent) ReadState() api.ReadState {
 	_, known := a.node.Leader()
 	contact := a.node.LastContact()
@@ -120,10 +122,10 @@ func (a *Agent) ReadState() api.ReadState {
 	return api.ReadState{Index: a.fsm.AppliedIndex(), KnownLeader: known, LastContact: time.Since(contact), ServedBy: a.cfg.ClusterID}
 }
 
-// CreateToken implements api.Service. The secret is made here, on the agent
+// CreateToken implements api.Tokens. The secret is made here, on the agent
 // that took the request, so a retried proposal carries the same secret hash.
-func (a *Agent) CreateToken(ctx context.Context, caller string, req api.CreateTokenRequest) (fsm.Token, string, error) {
-	secret := newSecret()
+func (a *Agent) CreateToken(ctx context.Context, req api.CreateTokenRequest) (fsm.Token, string, error) {
+	secret := fsm.RandomHex(32)
 	accessor := fsm.NewID()
 	tok := fsm.Token{AccessorID: accessor, SecretHash: fsm.HashSecret(secret), Description: req.Description, Policy: req.Policy}
 	// Checked here too, so that a bad request costs no Raft entry.
@@ -134,7 +136,7 @@ func (a *Agent) CreateToken(ctx context.Context, caller string, req api.CreateTo
 	if err != nil {
 		return fsm.Token{}, "", err
 	}
-	if err := a.propose(ctx, caller, cmd); err != nil {
+	if err := a.propose(ctx, api.CallerOf(ctx).Secret, cmd); err != nil {
 		return fsm.Token{}, "", err
 	}
 	tok, ok := a.fsm.Token(accessor)
@@ -144,23 +146,15 @@ func (a *Agent) CreateToken(ctx context.Context, caller string, req api.CreateTo
 	return tok, secret, nil
 }
 
-// ListTokens implements api.Service.
+// ListTokens implements api.Tokens.
 func (a *Agent) ListTokens() []fsm.Token { return a.fsm.Tokens() }
 
-// DeleteToken implements api.Service.
+// DeleteToken implements api.Tokens.
 // The leader decides whether the token exists: this agent's state may lag.
-func (a *Agent) DeleteToken(ctx context.Context, caller, accessorID string) error {
+func (a *Agent) DeleteToken(ctx context.Context, accessorID string) error {
 	cmd, err := fsm.NewCommand(fsm.CmdDeleteToken, fsm.DeleteToken{AccessorID: accessorID})
 	if err != nil {
 		return err
 	}
-	return a.propose(ctx, caller, cmd)
-}
-
-func newSecret() string {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic("crypto/rand failed: " + err.Error())
-	}
-	return hex.EncodeToString(b[:])
+	return a.propose(ctx, api.CallerOf(ctx).Secret, cmd)
 }

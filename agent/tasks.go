@@ -2,8 +2,6 @@ package agent
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -24,19 +22,9 @@ func (a *Agent) taskFromRequest(req api.TaskRequest, by string) (fsm.Task, error
 		Setting: req.Setting, RemoteClusterIDs: req.RemoteClusterIDs, Enabled: req.Enabled, Description: req.Description,
 		ReplicateDeletes: req.ReplicateDeletes, RunHistory: req.RunHistory, CreatedBy: by, LastModifiedBy: by,
 	}
-	if t.SourceCluster == "" {
-		t.SourceCluster = a.cfg.ClusterID
-	}
+	a.specDefaults(&t.SourceCluster, t.ProjectID, t.Objects)
 	if t.RunHistory == 0 {
 		t.RunHistory = a.cfg.TaskRunHistory
-	}
-	for i, o := range t.Objects {
-		if o.RemoteProjectID == "" {
-			t.Objects[i].RemoteProjectID = t.ProjectID
-		}
-		if o.RemoteRepoName == "" {
-			t.Objects[i].RemoteRepoName = o.LocalRepoName
-		}
 	}
 	if err := fsm.ValidateTask(t, a.clusterRegistry()); err != nil {
 		return fsm.Task{}, err
@@ -57,73 +45,71 @@ func (a *Agent) taskFromRequest(req api.TaskRequest, by string) (fsm.Task, error
 	return t, nil
 }
 
-// CreateTask implements api.Service.
-func (a *Agent) CreateTask(ctx context.Context, secret, by string, req api.TaskRequest) (api.TaskView, error) {
-	t, err := a.taskFromRequest(req, by)
+// CreateTask implements api.Tasks.
+func (a *Agent) CreateTask(ctx context.Context, req api.TaskRequest) (api.TaskView, error) {
+	t, err := a.taskFromRequest(req, api.CallerOf(ctx).Name)
 	if err != nil {
 		return api.TaskView{}, err
 	}
-	t.Key, t.ID = newTaskKey(), newHex(12)
-	return a.proposeTask(ctx, secret, fsm.CmdCreateTask, t, t.Key)
+	t.Key, t.ID = newTaskKey(), fsm.RandomHex(12)
+	return a.proposeTask(ctx, fsm.CmdCreateTask, t, t.Key)
 }
 
-// UpdateTask implements api.Service.
-func (a *Agent) UpdateTask(ctx context.Context, secret, by, key string, req api.TaskRequest) (api.TaskView, error) {
-	t, err := a.taskFromRequest(req, by)
+// UpdateTask implements api.Tasks.
+func (a *Agent) UpdateTask(ctx context.Context, key string, req api.TaskRequest) (api.TaskView, error) {
+	t, err := a.taskFromRequest(req, api.CallerOf(ctx).Name)
 	if err != nil {
 		return api.TaskView{}, err
 	}
 	t.Key = key
-	return a.proposeTask(ctx, secret, fsm.CmdUpdateTask, t, key)
+	return a.proposeTask(ctx, fsm.CmdUpdateTask, t, key)
 }
 
-// CopyTask implements api.Service: a new task (new key) with the same settings.
-func (a *Agent) CopyTask(ctx context.Context, secret, by, key, name, description string) (api.TaskView, error) {
+// CopyTask implements api.Tasks: a new task (new key) with the same settings.
+func (a *Agent) CopyTask(ctx context.Context, key, name, description string) (api.TaskView, error) {
 	old, ok := a.fsm.Task(key)
 	if !ok {
 		return api.TaskView{}, &fsm.Error{Kind: fsm.KindNotFound, Reason: fmt.Sprintf("task %s not found", key)}
 	}
-	req := api.TaskRequest{
-		Name: name, LocalProjectID: old.ProjectID, SourceClusterID: old.SourceCluster, ReplicaObjectType: old.ReplicaObjectType,
-		Objects: old.Objects, ReplicaType: old.ReplicaType, Setting: old.Setting, RemoteClusterIDs: old.RemoteClusterIDs,
-		Enabled: old.Enabled, Description: description, ReplicateDeletes: old.ReplicateDeletes, RunHistory: old.RunHistory,
-	}
-	return a.CreateTask(ctx, secret, by, req)
+	req := api.TaskRequestOf(old)
+	req.Name, req.Description = name, description
+	return a.CreateTask(ctx, req)
 }
 
-// DeleteTask implements api.Service.
-func (a *Agent) DeleteTask(ctx context.Context, secret, key string) error {
+// DeleteTask implements api.Tasks.
+func (a *Agent) DeleteTask(ctx context.Context, key string) error {
 	cmd, err := fsm.NewCommand(fsm.CmdDeleteTask, fsm.TaskRef{Key: key})
 	if err != nil {
 		return err
 	}
-	return a.propose(ctx, secret, cmd)
+	return a.propose(ctx, api.CallerOf(ctx).Secret, cmd)
 }
 
-// ToggleTask implements api.Service; a nil enabled flips the task.
-func (a *Agent) ToggleTask(ctx context.Context, secret, by, key string, enabled *bool) (api.TaskView, error) {
-	return a.proposeTask(ctx, secret, fsm.CmdToggleTask, fsm.ToggleTask{Key: key, Enabled: enabled, By: by}, key)
+// ToggleTask implements api.Tasks; a nil enabled flips the task.
+func (a *Agent) ToggleTask(ctx context.Context, key string, enabled *bool) (api.TaskView, error) {
+	return a.proposeTask(ctx, fsm.CmdToggleTask, fsm.ToggleTask{Key: key, Enabled: enabled, By: api.CallerOf(ctx).Name}, key)
 }
 
-// ExecuteTask implements api.Service: a manual run of the task now.
-func (a *Agent) ExecuteTask(ctx context.Context, secret, by, key string) (fsm.Run, error) {
+// ExecuteTask implements api.Tasks: a manual run of the task now.
+func (a *Agent) ExecuteTask(ctx context.Context, key string) (fsm.Run, error) {
 	id := fsm.NewID()
-	cmd, err := fsm.NewCommand(fsm.CmdFireTask, fsm.FireTask{Key: key, RunID: id, Trigger: fsm.TriggerManual, By: by})
+	caller := api.CallerOf(ctx)
+	cmd, err := fsm.NewCommand(fsm.CmdFireTask, fsm.FireTask{Key: key, RunID: id, Trigger: fsm.TriggerManual, By: caller.Name})
 	if err != nil {
 		return fsm.Run{}, err
 	}
-	if err := a.propose(ctx, secret, cmd); err != nil {
+	if err := a.propose(ctx, caller.Secret, cmd); err != nil {
 		return fsm.Run{}, err
 	}
 	return a.runAfterWrite(id)
 }
 
-func (a *Agent) proposeTask(ctx context.Context, secret string, t fsm.CommandType, payload any, key string) (api.TaskView, error) {
+func (a *Agent) proposeTask(ctx context.Context, t fsm.CommandType, payload any, key string) (api.TaskView, error) {
 	cmd, err := fsm.NewCommand(t, payload)
 	if err != nil {
 		return api.TaskView{}, err
 	}
-	if err := a.propose(ctx, secret, cmd); err != nil {
+	if err := a.propose(ctx, api.CallerOf(ctx).Secret, cmd); err != nil {
 		return api.TaskView{}, err
 	}
 	v, ok := a.Task(key)
@@ -133,7 +119,7 @@ func (a *Agent) proposeTask(ctx context.Context, secret string, t fsm.CommandTyp
 	return v, nil
 }
 
-// Task implements api.Service.
+// Task implements api.Tasks.
 func (a *Agent) Task(key string) (api.TaskView, bool) {
 	t, ok := a.fsm.Task(key)
 	if !ok {
@@ -157,7 +143,7 @@ func (a *Agent) taskView(t fsm.Task) api.TaskView {
 	return v
 }
 
-// ListTasks implements api.Service: the tasks that match, ordered as asked
+// ListTasks implements api.Tasks: the tasks that match, ordered as asked
 // (newest first), for every dialect.
 func (a *Agent) ListTasks(f api.TaskFilter) []api.TaskView {
 	var out []api.TaskView
@@ -182,38 +168,8 @@ func (a *Agent) ListTasks(f api.TaskFilter) []api.TaskView {
 	return out
 }
 
-// fireSlot is the scheduler's way to commit a slot with its run. It runs on
-// the leader's own loop.
-func (a *Agent) fireSlot(ctx context.Context, key string, slot time.Time) (fsm.Run, error) {
-	if ctx.Err() != nil {
-		return fsm.Run{}, ctx.Err()
-	}
-	id := fsm.NewID()
-	cmd, err := fsm.NewCommand(fsm.CmdFireTask, fsm.FireTask{Key: key, RunID: id, Trigger: fsm.TriggerScheduled, Slot: slot, By: "scheduler"})
-	if err != nil {
-		return fsm.Run{}, err
-	}
-	res, err := a.applyLocal(cmd)
-	if err == nil {
-		err = res.Err
-	}
-	if err != nil {
-		return fsm.Run{}, err
-	}
-	r, _ := a.fsm.Run(id)
-	return r, nil
-}
-
 // newTaskKey is a bk-repo style key: 32 hex digits.
-func newTaskKey() string { return newHex(16) }
+func newTaskKey() string { return fsm.RandomHex(16) }
 
-func newHex(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic("crypto/rand failed: " + err.Error())
-	}
-	return hex.EncodeToString(b)
-}
-
-// Location implements api.Service.
+// Location implements api.Tasks.
 func (a *Agent) Location() *time.Location { return a.cfg.Location() }

@@ -18,29 +18,29 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, _ httproute
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	tok, secret, err := s.svc.CreateToken(r.Context(), secretOf(r), req)
+	tok, secret, err := s.tokens.CreateToken(r.Context(), req)
 	if err != nil {
 		writeServiceError(w, err)
 		return
 	}
-	s.readHeaders(w)
+	s.ReadHeaders(w)
 	writeJSON(w, http.StatusCreated, tokenResponse(tok, secret))
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
 	out := []TokenResponse{}
-	for _, t := range s.svc.ListTokens() {
+	for _, t := range s.tokens.ListTokens() {
 		out = append(out, tokenResponse(t, ""))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	if err := s.svc.DeleteToken(r.Context(), secretOf(r), ps.ByName("accessor")); err != nil {
+	if err := s.tokens.DeleteToken(r.Context(), ps.ByName("accessor")); err != nil {
 		writeServiceError(w, err)
 		return
 	}
-	s.readHeaders(w)
+	s.ReadHeaders(w)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -58,11 +58,11 @@ func (s *Server) internalApply(w http.ResponseWriter, r *http.Request, _ httprou
 		writeError(w, http.StatusForbidden, "command %q cannot be proposed through the API", cmd.Type)
 		return
 	}
-	if need := cmd.Type.RequiredPolicy(); !policyOf(r).Allows(need) {
-		writeError(w, http.StatusForbidden, "token policy %q does not allow %s; it needs %q", policyOf(r), cmd.Type, need)
+	if need := cmd.Type.RequiredPolicy(); !CallerOf(r.Context()).Policy.Allows(need) {
+		writeError(w, http.StatusForbidden, "token policy %q does not allow %s; it needs %q", CallerOf(r.Context()).Policy, cmd.Type, need)
 		return
 	}
-	res, err := s.svc.ApplyForwarded(r.Context(), cmd)
+	res, err := s.forwarder.ApplyForwarded(r.Context(), cmd)
 	if err != nil {
 		writeServiceError(w, err)
 		return

@@ -33,28 +33,28 @@ const (
 
 func (s *Server) artifactRoutes() {
 	r, w := fsm.PolicyRead, fsm.PolicyWrite
-	s.handle(http.MethodPost, "/v1/projects", w, s.regional(s.createProject))
-	s.handle(http.MethodGet, "/v1/projects", r, s.regional(s.listProjects))
-	s.handle(http.MethodGet, "/v1/projects/:project", r, s.regional(s.getProject))
-	s.handle(http.MethodDelete, "/v1/projects/:project", w, s.regional(s.deleteProject))
-	s.handle(http.MethodPost, "/v1/projects/:project/repos", w, s.regional(s.createRepo))
-	s.handle(http.MethodGet, "/v1/projects/:project/repos", r, s.regional(s.listRepos))
-	s.handle(http.MethodGet, "/v1/projects/:project/repos/:repo", r, s.regional(s.getRepo))
-	s.handle(http.MethodDelete, "/v1/projects/:project/repos/:repo", w, s.regional(s.deleteRepo))
-	s.handle(http.MethodGet, "/v1/projects/:project/repos/:repo/nodes", r, s.regional(s.inRepo(s.listNodes)))
-	s.handle(http.MethodPut, "/v1/projects/:project/repos/:repo/metadata", w, s.regional(s.inRepo(s.setMetadata)))
-	s.handle(http.MethodGet, "/v1/projects/:project/repos/:repo/changes", r, s.regional(s.inRepo(s.listChanges)))
-	s.handle(http.MethodPost, "/v1/projects/:project/repos/:repo/packages", w, s.regional(s.inRepo(s.putVersion)))
-	s.handle(http.MethodGet, "/v1/projects/:project/repos/:repo/packages", r, s.regional(s.inRepo(s.listPackages)))
-	s.handle(http.MethodGet, "/v1/projects/:project/repos/:repo/packages/versions", r, s.regional(s.inRepo(s.listVersions)))
-	s.handle(http.MethodGet, "/v1/projects/:project/repos/:repo/packages/version", r, s.regional(s.inRepo(s.getVersion)))
-	s.handle(http.MethodDelete, "/v1/projects/:project/repos/:repo/packages/version", w, s.regional(s.inRepo(s.deleteVersion)))
+	s.Handle(http.MethodPost, "/v1/projects", w, nil, s.regional(s.createProject))
+	s.Handle(http.MethodGet, "/v1/projects", r, nil, s.regional(s.listProjects))
+	s.Handle(http.MethodGet, "/v1/projects/:project", r, nil, s.regional(s.getProject))
+	s.Handle(http.MethodDelete, "/v1/projects/:project", w, nil, s.regional(s.deleteProject))
+	s.Handle(http.MethodPost, "/v1/projects/:project/repos", w, nil, s.regional(s.createRepo))
+	s.Handle(http.MethodGet, "/v1/projects/:project/repos", r, nil, s.regional(s.listRepos))
+	s.Handle(http.MethodGet, "/v1/projects/:project/repos/:repo", r, nil, s.regional(s.getRepo))
+	s.Handle(http.MethodDelete, "/v1/projects/:project/repos/:repo", w, nil, s.regional(s.deleteRepo))
+	s.Handle(http.MethodGet, "/v1/projects/:project/repos/:repo/nodes", r, nil, s.regional(s.inRepo(s.listNodes)))
+	s.Handle(http.MethodPut, "/v1/projects/:project/repos/:repo/metadata", w, nil, s.regional(s.inRepo(s.setMetadata)))
+	s.Handle(http.MethodGet, "/v1/projects/:project/repos/:repo/changes", r, nil, s.regional(s.inRepo(s.listChanges)))
+	s.Handle(http.MethodPost, "/v1/projects/:project/repos/:repo/packages", w, nil, s.regional(s.inRepo(s.putVersion)))
+	s.Handle(http.MethodGet, "/v1/projects/:project/repos/:repo/packages", r, nil, s.regional(s.inRepo(s.listPackages)))
+	s.Handle(http.MethodGet, "/v1/projects/:project/repos/:repo/packages/versions", r, nil, s.regional(s.inRepo(s.listVersions)))
+	s.Handle(http.MethodGet, "/v1/projects/:project/repos/:repo/packages/version", r, nil, s.regional(s.inRepo(s.getVersion)))
+	s.Handle(http.MethodDelete, "/v1/projects/:project/repos/:repo/packages/version", w, nil, s.regional(s.inRepo(s.deleteVersion)))
 
 	for _, m := range []string{http.MethodGet, http.MethodHead} {
-		s.handle(m, "/generic/:project/:repo/*path", r, s.regional(s.inRepo(s.download)))
+		s.Handle(m, "/generic/:project/:repo/*path", r, nil, s.regional(s.inRepo(s.download)))
 	}
-	s.handle(http.MethodPut, "/generic/:project/:repo/*path", w, s.regional(s.inRepo(s.upload)))
-	s.handle(http.MethodDelete, "/generic/:project/:repo/*path", w, s.regional(s.inRepo(s.deleteNode)))
+	s.Handle(http.MethodPut, "/generic/:project/:repo/*path", w, nil, s.regional(s.inRepo(s.upload)))
+	s.Handle(http.MethodDelete, "/generic/:project/:repo/*path", w, nil, s.regional(s.inRepo(s.deleteNode)))
 }
 
 // regional serves a store call here, or proxies it to the agent of the
@@ -62,11 +62,11 @@ func (s *Server) artifactRoutes() {
 func (s *Server) regional(next httprouter.Handle) httprouter.Handle {
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 		id := r.URL.Query().Get("cluster")
-		if id == "" || id == s.svc.ClusterID() {
+		if id == "" || id == s.status.ClusterID() {
 			next(w, r, ps)
 			return
 		}
-		addr, ok := s.svc.ClusterAPIAddr(id)
+		addr, ok := s.status.ClusterAPIAddr(id)
 		if !ok {
 			writeError(w, http.StatusNotFound, "unknown cluster %q: see GET /v1/clusters", id)
 			return
@@ -80,7 +80,7 @@ type repoHandle func(w http.ResponseWriter, r *http.Request, repo store.Reposito
 
 func (s *Server) inRepo(next repoHandle) httprouter.Handle {
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-		repo, err := s.svc.Store().Repository(r.Context(), ps.ByName("project"), ps.ByName("repo"))
+		repo, err := s.artifacts.Repository(r.Context(), ps.ByName("project"), ps.ByName("repo"))
 		if err != nil {
 			writeServiceError(w, err)
 			return
@@ -98,8 +98,8 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request, _ httprou
 	}{&p.Name, &p.DisplayName, &p.Description}) {
 		return
 	}
-	p.CreatedBy = identityOf(r)
-	out, err := s.svc.Store().CreateProject(r.Context(), p)
+	p.CreatedBy = callerName(r)
+	out, err := s.artifacts.CreateProject(r.Context(), p)
 	if err != nil {
 		writeServiceError(w, err)
 		return
@@ -108,17 +108,17 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request, _ httprou
 }
 
 func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	out, err := s.svc.Store().Projects(r.Context())
+	out, err := s.artifacts.Projects(r.Context())
 	respond(w, out, err)
 }
 
 func (s *Server) getProject(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	out, err := s.svc.Store().Project(r.Context(), ps.ByName("project"))
+	out, err := s.artifacts.Project(r.Context(), ps.ByName("project"))
 	respond(w, out, err)
 }
 
 func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	respondNoContent(w, s.svc.Store().DeleteProject(r.Context(), ps.ByName("project")))
+	respondNoContent(w, s.artifacts.DeleteProject(r.Context(), ps.ByName("project")))
 }
 
 func (s *Server) createRepo(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
@@ -130,8 +130,8 @@ func (s *Server) createRepo(w http.ResponseWriter, r *http.Request, ps httproute
 	}{&repo.Name, &repo.Type, &repo.Description}) {
 		return
 	}
-	repo.CreatedBy = identityOf(r)
-	out, err := s.svc.Store().CreateRepo(r.Context(), repo)
+	repo.CreatedBy = callerName(r)
+	out, err := s.artifacts.CreateRepo(r.Context(), repo)
 	if err != nil {
 		writeServiceError(w, err)
 		return
@@ -140,12 +140,12 @@ func (s *Server) createRepo(w http.ResponseWriter, r *http.Request, ps httproute
 }
 
 func (s *Server) listRepos(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	out, err := s.svc.Store().Repos(r.Context(), ps.ByName("project"))
+	out, err := s.artifacts.Repos(r.Context(), ps.ByName("project"))
 	respond(w, out, err)
 }
 
 func (s *Server) getRepo(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	repo, err := s.svc.Store().Repository(r.Context(), ps.ByName("project"), ps.ByName("repo"))
+	repo, err := s.artifacts.Repository(r.Context(), ps.ByName("project"), ps.ByName("repo"))
 	if err != nil {
 		writeServiceError(w, err)
 		return
@@ -154,7 +154,7 @@ func (s *Server) getRepo(w http.ResponseWriter, r *http.Request, ps httprouter.P
 }
 
 func (s *Server) deleteRepo(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	respondNoContent(w, s.svc.Store().DeleteRepo(r.Context(), ps.ByName("project"), ps.ByName("repo")))
+	respondNoContent(w, s.artifacts.DeleteRepo(r.Context(), ps.ByName("project"), ps.ByName("repo")))
 }
 
 func (s *Server) listNodes(w http.ResponseWriter, r *http.Request, repo store.Repository, _ httprouter.Params) {
@@ -178,7 +178,7 @@ func (s *Server) setMetadata(w http.ResponseWriter, r *http.Request, repo store.
 	if !decodeBody(w, r, &body) {
 		return
 	}
-	out, err := repo.SetMetadata(r.Context(), r.URL.Query().Get("path"), body.Metadata, identityOf(r))
+	out, err := repo.SetMetadata(r.Context(), r.URL.Query().Get("path"), body.Metadata, callerName(r))
 	respond(w, out, err)
 }
 
@@ -212,7 +212,7 @@ func (s *Server) putVersion(w http.ResponseWriter, r *http.Request, repo store.R
 	}{&v.PackageKey, &v.Version, &v.Paths, &v.Metadata}) {
 		return
 	}
-	v.ModifiedBy = identityOf(r)
+	v.ModifiedBy = callerName(r)
 	out, err := repo.PutVersion(r.Context(), v)
 	respond(w, out, err)
 }
@@ -251,12 +251,12 @@ func (s *Server) deleteVersion(w http.ResponseWriter, r *http.Request, repo stor
 	if !required(w, q.Get("packageKey"), "packageKey") || !required(w, q.Get("version"), "version") {
 		return
 	}
-	respondNoContent(w, repo.DeleteVersion(r.Context(), q.Get("packageKey"), q.Get("version"), identityOf(r)))
+	respondNoContent(w, repo.DeleteVersion(r.Context(), q.Get("packageKey"), q.Get("version"), callerName(r)))
 }
 
 // upload is PUT /generic/...: the body is the content.
 func (s *Server) upload(w http.ResponseWriter, r *http.Request, repo store.Repository, ps httprouter.Params) {
-	opt := store.WriteOptions{Size: r.ContentLength, By: identityOf(r)}
+	opt := store.WriteOptions{Size: r.ContentLength, By: callerName(r)}
 	if sum := r.Header.Get(HeaderSHA256); sum != "" {
 		if b, err := hex.DecodeString(sum); err != nil || len(b) != 32 {
 			writeError(w, http.StatusBadRequest, "%s %q is not a hex SHA-256", HeaderSHA256, sum)
@@ -359,7 +359,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, repo store.Rep
 }
 
 func (s *Server) deleteNode(w http.ResponseWriter, r *http.Request, repo store.Repository, ps httprouter.Params) {
-	respondNoContent(w, repo.Delete(r.Context(), ps.ByName("path"), identityOf(r)))
+	respondNoContent(w, repo.Delete(r.Context(), ps.ByName("path"), callerName(r)))
 }
 
 func respond(w http.ResponseWriter, v any, err error) {
@@ -386,6 +386,8 @@ func required(w http.ResponseWriter, v, name string) bool {
 	return true
 }
 
+// pageOf reads pageNumber and pageSize; the native API refuses numbers
+// below 1.
 func pageOf(w http.ResponseWriter, number, size string) (store.PageRequest, bool) {
 	var p store.PageRequest
 	for _, f := range []struct {
@@ -402,7 +404,7 @@ func pageOf(w http.ResponseWriter, number, size string) (store.PageRequest, bool
 		}
 		*f.dst = n
 	}
-	return p, true
+	return p.Normalize(), true
 }
 
 // storeStatus maps store errors to HTTP statuses.

@@ -2,10 +2,15 @@ package api
 
 import (
 	"encoding/base64"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/ferrysync/ferry/fsm"
+	"github.com/julienschmidt/httprouter"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func TestSecretFrom(t *testing.T) {
@@ -74,4 +79,49 @@ func FuzzDecodeBody(f *testing.F) {
 			t.Fatalf("accepted body but wrote %d", w.Code)
 		}
 	})
+}
+
+// fakeAuth knows one token per policy: the secret is the policy's name.
+type fakeAuth struct{ disabled bool }
+
+func (f fakeAuth) Authenticate(secret string) (Caller, bool) {
+	p := fsm.Policy(secret)
+	return Caller{Name: "token:" + secret, Policy: p}, p.Valid()
+}
+
+func (f fakeAuth) AuthDisabled() bool { return f.disabled }
+
+// The token check puts the caller, with the secret it sent, on the request's
+// context, and refuses what its policy does not allow.
+func TestTheTokenCheckPutsTheCallerOnTheContext(t *testing.T) {
+	for name, c := range map[string]struct {
+		disabled bool
+		need     fsm.Policy
+		secret   string
+		status   int
+		want     Caller
+	}{
+		"write token on a write route": {false, fsm.PolicyWrite, "write", http.StatusOK, Caller{Secret: "write", Name: "token:write", Policy: fsm.PolicyWrite}},
+		"admin token on a read route":  {false, fsm.PolicyRead, "admin", http.StatusOK, Caller{Secret: "admin", Name: "token:admin", Policy: fsm.PolicyAdmin}},
+		"read token on a write route":  {false, fsm.PolicyWrite, "read", http.StatusForbidden, Caller{}},
+		"unknown token":                {false, fsm.PolicyRead, "nope", http.StatusUnauthorized, Caller{}},
+		"no token":                     {false, fsm.PolicyRead, "", http.StatusUnauthorized, Caller{}},
+		"open route":                   {false, "", "read", http.StatusOK, Caller{Secret: "read", Name: "anonymous", Policy: fsm.PolicyAdmin}},
+		"auth disabled":                {true, fsm.PolicyAdmin, "", http.StatusOK, Caller{Name: "anonymous", Policy: fsm.PolicyAdmin}},
+	} {
+		srv := New(Config{Auth: fakeAuth{c.disabled}, Logger: slog.New(slog.DiscardHandler), Registerer: prometheus.NewRegistry()})
+		var got Caller
+		srv.Handle(http.MethodGet, "/t/:x", c.need, nil, func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+			got = CallerOf(r.Context())
+		})
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodGet, "/t/1", nil)
+		if c.secret != "" {
+			r.Header.Set(HeaderAuthToken, c.secret)
+		}
+		srv.ServeHTTP(w, r)
+		if w.Code != c.status || got != c.want {
+			t.Errorf("%s: %d %+v, want %d %+v", name, w.Code, got, c.status, c.want)
+		}
+	}
 }

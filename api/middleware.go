@@ -3,18 +3,14 @@ package api
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
-	"github.com/ferrysync/ferry/fsm"
 	"github.com/julienschmidt/httprouter"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -33,8 +29,7 @@ type ctxKey int
 
 const (
 	traceKey ctxKey = iota
-	secretKey
-	identityKey
+	callerKey
 )
 
 // TraceID returns the request's trace id.
@@ -167,99 +162,11 @@ func (s *Server) observe(route string, next http.Handler) http.Handler {
 	})
 }
 
-// secretFrom finds the caller's token: X-Auth-Token, Authorization: Bearer,
-// or Basic auth with the token as the password.
-func secretFrom(r *http.Request) string {
-	if t := r.Header.Get(HeaderAuthToken); t != "" {
-		return t
-	}
-	auth := r.Header.Get("Authorization")
-	if scheme, rest, ok := strings.Cut(auth, " "); ok {
-		switch strings.ToLower(scheme) {
-		case "bearer":
-			return strings.TrimSpace(rest)
-		case "basic":
-			b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(rest))
-			if err == nil {
-				if _, pass, ok := strings.Cut(string(b), ":"); ok {
-					return pass
-				}
-			}
-		}
-	}
-	return ""
-}
-
-// AuthFailure writes the answer to a request the token check refused: status
-// is 401 (no or an unknown token) or 403 (the token's policy is too weak).
-// A dialect passes one to Server.Handle to answer in its own envelope.
-type AuthFailure func(w http.ResponseWriter, r *http.Request, status int, message string)
-
-// nativeAuthFailure answers as every native route does: {"error": "..."}.
-func nativeAuthFailure(w http.ResponseWriter, _ *http.Request, status int, message string) {
-	writeError(w, status, "%s", message)
-}
-
-// authorize lets the request through when its token allows need. A need of ""
-// means the route is open to anyone.
-func (s *Server) authorize(need fsm.Policy, next http.Handler) http.Handler {
-	return s.authorizeWith(need, nativeAuthFailure, next)
-}
-
-// authorizeWith is authorize with the refusals written by fail.
-func (s *Server) authorizeWith(need fsm.Policy, fail AuthFailure, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		secret := secretFrom(r)
-		ctx := context.WithValue(r.Context(), secretKey, secret)
-		if need == "" || s.svc.AuthDisabled() {
-			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, identityKey, Identity{Name: "anonymous", Policy: fsm.PolicyAdmin})))
-			return
-		}
-		if secret == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="ferry"`)
-			fail(w, r, http.StatusUnauthorized, "missing token: send it as X-Auth-Token, Authorization: Bearer, or the Basic auth password")
-			return
-		}
-		id, ok := s.svc.Authenticate(secret)
-		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="ferry"`)
-			fail(w, r, http.StatusUnauthorized, "invalid token")
-			return
-		}
-		if !id.Policy.Allows(need) {
-			fail(w, r, http.StatusForbidden, fmt.Sprintf("token policy %q does not allow this; it needs %q", id.Policy, need))
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, identityKey, id)))
-	})
-}
-
-func secretOf(r *http.Request) string {
-	s, _ := r.Context().Value(secretKey).(string)
-	return s
-}
-
-// SecretOf is the caller's token secret, for a dialect to pass to the
-// Service's writes (a follower forwards them on the caller's behalf).
-func SecretOf(r *http.Request) string { return secretOf(r) }
-
-// IdentityOf names the caller for audit fields (createdBy, ...).
-func IdentityOf(r *http.Request) string { return identityOf(r) }
-
-func policyOf(r *http.Request) fsm.Policy {
-	id, _ := r.Context().Value(identityKey).(Identity)
-	return id.Policy
-}
-
-// identityOf names the caller for audit fields (createdBy, ...).
-func identityOf(r *http.Request) string {
-	id, _ := r.Context().Value(identityKey).(Identity)
-	return id.Name
-}
-
-// readHeaders says how fresh a local read is, like Consul's X-Consul-* headers.
-func (s *Server) readHeaders(w http.ResponseWriter) {
-	rs := s.svc.ReadState()
+// ReadHeaders sets the X-Ferry-* freshness headers of a local read, or of the
+// state a write left (for a dialect's answers too), like Consul's X-Consul-*
+// headers.
+func (s *Server) ReadHeaders(w http.ResponseWriter) {
+	rs := s.status.ReadState()
 	h := w.Header()
 	h.Set(HeaderIndex, strconv.FormatUint(rs.Index, 10))
 	h.Set(HeaderKnownLeader, strconv.FormatBool(rs.KnownLeader))
@@ -267,24 +174,20 @@ func (s *Server) readHeaders(w http.ResponseWriter) {
 	h.Set(HeaderServedBy, rs.ServedBy)
 }
 
-// ReadHeaders sets the X-Ferry-* freshness headers of a local read, or of the
-// state a write left, for a dialect's answers.
-func (s *Server) ReadHeaders(w http.ResponseWriter) { s.readHeaders(w) }
-
 // read serves a read locally, or through the leader when ?consistent is given.
 func (s *Server) read(next httprouter.Handle) httprouter.Handle {
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 		if _, consistent := r.URL.Query()["consistent"]; consistent {
-			if !s.svc.IsLeader() {
+			if !s.status.IsLeader() {
 				s.proxyToLeader(w, r)
 				return
 			}
-			if err := s.svc.ReadyForConsistentReads(); err != nil {
-				writeError(w, statusOf(err), "consistent read: %v", err)
+			if err := s.status.ReadyForConsistentReads(); err != nil {
+				writeError(w, StatusOf(err), "consistent read: %v", err)
 				return
 			}
 		}
-		s.readHeaders(w)
+		s.ReadHeaders(w)
 		next(w, r, ps)
 	}
 }

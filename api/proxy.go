@@ -17,7 +17,7 @@ func (s *Server) proxyToLeader(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "consistent read: this agent is not the leader either; leadership is changing, retry")
 		return
 	}
-	leader, ok := s.svc.Leader()
+	leader, ok := s.status.Leader()
 	if !ok || leader.APIAddr == "" {
 		writeError(w, http.StatusServiceUnavailable, "no cluster leader is known; a consistent read needs one")
 		return
@@ -29,7 +29,7 @@ func (s *Server) proxyToLeader(w http.ResponseWriter, r *http.Request) {
 // to the agent of cluster id at addr, and its answer back.
 func (s *Server) proxyTo(w http.ResponseWriter, r *http.Request, id, addr string, transport http.RoundTripper) {
 	if r.Header.Get(headerProxied) != "" {
-		writeError(w, http.StatusBadGateway, "request for cluster %s was proxied to agent %s, which is not it", id, s.svc.ClusterID())
+		writeError(w, http.StatusBadGateway, "request for cluster %s was proxied to agent %s, which is not it", id, s.status.ClusterID())
 		return
 	}
 	target := &url.URL{Scheme: "http", Host: addr}

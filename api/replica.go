@@ -18,14 +18,14 @@ import (
 
 func (s *Server) replicaRoutes() {
 	a := fsm.PolicyAdmin
-	s.handle(http.MethodPost, "/v1/replica/plan", a, s.replicaPlan)
-	s.handle(http.MethodPost, "/v1/replica/batch", a, s.replicaBatch)
-	s.handle(http.MethodGet, "/v1/replica/uploads/:sha256", a, s.replicaUploadStatus)
-	s.handle(http.MethodPatch, "/v1/replica/uploads/:sha256", a, s.replicaAppend)
-	s.handle(http.MethodPost, "/v1/replica/commit", a, s.replicaCommit)
-	s.handle(http.MethodPost, "/v1/replica/versions", a, s.replicaVersions)
-	s.handle(http.MethodPost, "/v1/replica/delete", a, s.replicaDelete)
-	s.handle(http.MethodGet, "/v1/replica/head", a, s.replicaHead)
+	s.Handle(http.MethodPost, "/v1/replica/plan", a, nil, s.replicaPlan)
+	s.Handle(http.MethodPost, "/v1/replica/batch", a, nil, s.replicaBatch)
+	s.Handle(http.MethodGet, "/v1/replica/uploads/:sha256", a, nil, s.replicaUploadStatus)
+	s.Handle(http.MethodPatch, "/v1/replica/uploads/:sha256", a, nil, s.replicaAppend)
+	s.Handle(http.MethodPost, "/v1/replica/commit", a, nil, s.replicaCommit)
+	s.Handle(http.MethodPost, "/v1/replica/versions", a, nil, s.replicaVersions)
+	s.Handle(http.MethodPost, "/v1/replica/delete", a, nil, s.replicaDelete)
+	s.Handle(http.MethodGet, "/v1/replica/head", a, nil, s.replicaHead)
 }
 
 func (s *Server) replicaHead(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
@@ -42,7 +42,7 @@ func (s *Server) replicaHead(w http.ResponseWriter, r *http.Request, _ httproute
 		}
 		since = n
 	}
-	out, err := s.svc.Receiver().Head(r.Context(), q.Get("project"), q.Get("repo"), since, q.Get("by"))
+	out, err := s.receiver.Head(r.Context(), q.Get("project"), q.Get("repo"), since, q.Get("by"))
 	respond(w, out, err)
 }
 
@@ -51,7 +51,7 @@ func (s *Server) replicaDelete(w http.ResponseWriter, r *http.Request, _ httprou
 	if !decodeReplica(w, r, &req) {
 		return
 	}
-	out, err := s.svc.Receiver().Delete(r.Context(), req)
+	out, err := s.receiver.Delete(r.Context(), req)
 	respond(w, out, err)
 }
 
@@ -72,7 +72,7 @@ func (s *Server) replicaPlan(w http.ResponseWriter, r *http.Request, _ httproute
 	if !decodeReplica(w, r, &req) {
 		return
 	}
-	out, err := s.svc.Receiver().Plan(r.Context(), req)
+	out, err := s.receiver.Plan(r.Context(), req)
 	respond(w, out, err)
 }
 
@@ -85,9 +85,9 @@ func (s *Server) replicaBatch(w http.ResponseWriter, r *http.Request, _ httprout
 	// identity when it does not say.
 	by := q.Get("by")
 	if by == "" {
-		by = identityOf(r)
+		by = callerName(r)
 	}
-	out, err := s.svc.Receiver().Batch(r.Context(), q.Get("project"), q.Get("repo"), by, r.Body)
+	out, err := s.receiver.Batch(r.Context(), q.Get("project"), q.Get("repo"), by, r.Body)
 	respond(w, out, err)
 }
 
@@ -113,7 +113,7 @@ func (s *Server) replicaUploadStatus(w http.ResponseWriter, r *http.Request, ps 
 	if !ok {
 		return
 	}
-	out, err := s.svc.Receiver().UploadStatus(ps.ByName("sha256"), size)
+	out, err := s.receiver.UploadStatus(ps.ByName("sha256"), size)
 	respond(w, out, err)
 }
 
@@ -124,14 +124,14 @@ func (s *Server) replicaAppend(w http.ResponseWriter, r *http.Request, ps httpro
 	if !ok {
 		return
 	}
-	out, err := s.svc.Receiver().Append(r.Context(), ps.ByName("sha256"), r.URL.Query().Get("md5"), size, offset, r.Body)
+	out, err := s.receiver.Append(r.Context(), ps.ByName("sha256"), r.URL.Query().Get("md5"), size, offset, r.Body)
 	var oe *store.OffsetError
 	if errors.As(err, &oe) {
 		writeJSON(w, http.StatusConflict, replicator.UploadStatus{Offset: oe.Offset, Error: err.Error()})
 		return
 	}
 	if err != nil {
-		writeError(w, statusOf(err), "%s", fmt.Sprint(err))
+		writeError(w, StatusOf(err), "%s", fmt.Sprint(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -142,7 +142,7 @@ func (s *Server) replicaCommit(w http.ResponseWriter, r *http.Request, _ httprou
 	if !decodeReplica(w, r, &req) {
 		return
 	}
-	out, err := s.svc.Receiver().Commit(r.Context(), req)
+	out, err := s.receiver.Commit(r.Context(), req)
 	respond(w, out, err)
 }
 
@@ -151,6 +151,6 @@ func (s *Server) replicaVersions(w http.ResponseWriter, r *http.Request, _ httpr
 	if !decodeReplica(w, r, &req) {
 		return
 	}
-	out, err := s.svc.Receiver().Versions(r.Context(), req)
+	out, err := s.receiver.Versions(r.Context(), req)
 	respond(w, out, err)
 }

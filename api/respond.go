@@ -33,8 +33,10 @@ func writeError(w http.ResponseWriter, status int, format string, args ...any) {
 	writeJSON(w, status, ErrorBody{Error: fmt.Sprintf(format, args...)})
 }
 
-// statusOf maps an error from the service or the state to an HTTP status.
-func statusOf(err error) int {
+// StatusOf maps an error from the service or the state to the HTTP status
+// the native API answers it with (a dialect maps errors to its own codes
+// from it).
+func StatusOf(err error) int {
 	var sc StatusCoder
 	if errors.As(err, &sc) {
 		return sc.StatusCode()
@@ -53,12 +55,8 @@ func statusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
-// StatusOf is the HTTP status the native API answers err with, for a dialect
-// that maps errors to its own codes.
-func StatusOf(err error) int { return statusOf(err) }
-
 func writeServiceError(w http.ResponseWriter, err error) {
-	writeError(w, statusOf(err), "%s", err.Error())
+	writeError(w, StatusOf(err), "%s", err.Error())
 }
 
 const maxBodyBytes = 1 << 20

@@ -16,12 +16,12 @@ import (
 
 func (s *Server) runRoutes() {
 	r, w := fsm.PolicyRead, fsm.PolicyWrite
-	s.handle(http.MethodPost, "/v1/runs", w, s.startRun)
-	s.handle(http.MethodGet, "/v1/runs", r, s.read(s.listRuns))
-	s.handle(http.MethodGet, "/v1/runs/:id", r, s.read(s.getRun))
-	s.handle(http.MethodGet, "/v1/runs/:id/objects", r, s.runObjects)
-	s.handle(http.MethodPost, "/v1/runs/:id/cancel", w, s.cancelRun)
-	s.handle(http.MethodGet, "/v1/runs/:id/events", r, s.runEvents)
+	s.Handle(http.MethodPost, "/v1/runs", w, nil, s.startRun)
+	s.Handle(http.MethodGet, "/v1/runs", r, nil, s.read(s.listRuns))
+	s.Handle(http.MethodGet, "/v1/runs/:id", r, nil, s.read(s.getRun))
+	s.Handle(http.MethodGet, "/v1/runs/:id/objects", r, nil, s.runObjects)
+	s.Handle(http.MethodPost, "/v1/runs/:id/cancel", w, nil, s.cancelRun)
+	s.Handle(http.MethodGet, "/v1/runs/:id/events", r, nil, s.runEvents)
 }
 
 // NewRunSpec is a spec with the document's defaults, for a request to fill in.
@@ -36,12 +36,12 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	if !decodeBody(w, r, &spec) {
 		return
 	}
-	run, err := s.svc.StartRun(r.Context(), secretOf(r), identityOf(r), spec)
+	run, err := s.runs.StartRun(r.Context(), spec)
 	if err != nil {
 		writeServiceError(w, err)
 		return
 	}
-	s.readHeaders(w)
+	s.ReadHeaders(w)
 	writeJSON(w, http.StatusAccepted, run)
 }
 
@@ -58,11 +58,11 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, _ httprouter.P
 		writeError(w, http.StatusBadRequest, "state=%q is not one of WAITING, RUNNING, SUCCESS, FAILED, CANCELED, SKIPPED", filter.State)
 		return
 	}
-	writeJSON(w, http.StatusOK, store.Paginate(s.svc.Runs(filter), page))
+	writeJSON(w, http.StatusOK, store.Paginate(s.runs.Runs(filter), page))
 }
 
 func (s *Server) getRun(w http.ResponseWriter, _ *http.Request, ps httprouter.Params) {
-	run, ok := s.svc.Run(ps.ByName("id"))
+	run, ok := s.runs.Run(ps.ByName("id"))
 	if !ok {
 		writeError(w, http.StatusNotFound, "run %s not found", ps.ByName("id"))
 		return
@@ -71,25 +71,25 @@ func (s *Server) getRun(w http.ResponseWriter, _ *http.Request, ps httprouter.Pa
 }
 
 func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	run, err := s.svc.CancelRun(r.Context(), secretOf(r), ps.ByName("id"))
+	run, err := s.runs.CancelRun(r.Context(), ps.ByName("id"))
 	if err != nil {
 		writeServiceError(w, err)
 		return
 	}
-	s.readHeaders(w)
+	s.ReadHeaders(w)
 	writeJSON(w, http.StatusAccepted, run)
 }
 
 // runObjects is served by the agent that executed the run: the detail is in
 // its local store.
 func (s *Server) runObjects(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	run, ok := s.svc.Run(ps.ByName("id"))
+	run, ok := s.runs.Run(ps.ByName("id"))
 	if !ok {
 		writeError(w, http.StatusNotFound, "run %s not found", ps.ByName("id"))
 		return
 	}
-	if run.Executor != s.svc.ClusterID() {
-		addr, ok := s.svc.ClusterAPIAddr(run.Executor)
+	if run.Executor != s.status.ClusterID() {
+		addr, ok := s.status.ClusterAPIAddr(run.Executor)
 		if !ok {
 			writeError(w, http.StatusServiceUnavailable, "the executor of run %s, cluster %q, has no known address", run.ID, run.Executor)
 			return
@@ -102,7 +102,7 @@ func (s *Server) runObjects(w http.ResponseWriter, r *http.Request, ps httproute
 	if !ok {
 		return
 	}
-	out, err := s.svc.RunObjects(run.ID, q.Get("status"), q.Get("target"), page)
+	out, err := s.runs.RunObjects(run.ID, q.Get("status"), q.Get("target"), page)
 	respond(w, out, err)
 }
 
@@ -112,7 +112,7 @@ const ssePing = 15 * time.Second
 // runEvents streams a run's changes as Server-Sent Events until it ends.
 func (s *Server) runEvents(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 	id := ps.ByName("id")
-	run, ok := s.svc.Run(id)
+	run, ok := s.runs.Run(id)
 	if !ok {
 		writeError(w, http.StatusNotFound, "run %s not found", id)
 		return
@@ -136,8 +136,8 @@ func (s *Server) runEvents(w http.ResponseWriter, r *http.Request, ps httprouter
 	ping := time.NewTicker(ssePing)
 	defer ping.Stop()
 	for !run.State.Terminal() {
-		changed := s.svc.StateChanged()
-		now, ok := s.svc.Run(id)
+		changed := s.runs.StateChanged()
+		now, ok := s.runs.Run(id)
 		if !ok { // pruned: the last state seen is all there is
 			break
 		}

@@ -5,14 +5,23 @@ import (
 	"net/http"
 
 	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/replicator"
+	"github.com/ferrysync/ferry/store"
 	"github.com/julienschmidt/httprouter"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Server routes Ferry's HTTP API to a Service.
+// Server routes Ferry's HTTP API to the services of its Config.
 type Server struct {
-	svc       Service
+	auth      Auth
+	status    Status
+	tokens    Tokens
+	forwarder Forwarder
+	runs      Runs
+	tasks     Tasks
+	artifacts store.Store
+	receiver  *replicator.Receiver
 	log       *slog.Logger
 	metrics   *httpMetrics
 	router    *httprouter.Router
@@ -23,8 +32,20 @@ type Server struct {
 	bulkTransport http.RoundTripper
 }
 
-// Options configure a Server.
-type Options struct {
+// Config is what a Server serves and how.
+type Config struct {
+	Auth      Auth
+	Status    Status
+	Tokens    Tokens
+	Forwarder Forwarder
+	Runs      Runs
+	Tasks     Tasks
+	// Artifacts is this agent's store: the artifact API is region-local and
+	// calls it directly.
+	Artifacts store.Store
+	// Receiver is the target side of the transfer protocol.
+	Receiver *replicator.Receiver
+
 	Logger *slog.Logger
 	// Registerer receives the HTTP metrics; Gatherer is what /metrics serves.
 	Registerer prometheus.Registerer
@@ -36,10 +57,11 @@ type Options struct {
 }
 
 // New builds the router with every route and its middleware.
-func New(svc Service, o Options) *Server {
+func New(c Config) *Server {
 	s := &Server{
-		svc: svc, log: o.Logger, metrics: newHTTPMetrics(o.Registerer),
-		router: httprouter.New(), gatherer: o.Gatherer, transport: o.Transport, bulkTransport: o.BulkTransport,
+		auth: c.Auth, status: c.Status, tokens: c.Tokens, forwarder: c.Forwarder, runs: c.Runs, tasks: c.Tasks, artifacts: c.Artifacts, receiver: c.Receiver,
+		log: c.Logger, metrics: newHTTPMetrics(c.Registerer),
+		router: httprouter.New(), gatherer: c.Gatherer, transport: c.Transport, bulkTransport: c.BulkTransport,
 	}
 	s.router.NotFound = s.observe("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
@@ -59,13 +81,8 @@ func New(svc Service, o Options) *Server {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
 
-// handle registers a route with its required policy ("" = open).
-func (s *Server) handle(method, path string, need fsm.Policy, h httprouter.Handle) {
-	s.Handle(method, path, need, nil, h)
-}
-
-// Handle registers a dialect's route (api/bkrepo, ...) with the middleware of
-// every native route: trace id, access log and metrics labelled by path, and
+// Handle registers a route, native or a dialect's (api/bkrepo, ...), with
+// the middleware of every route: trace id, access log and metrics labelled by path, and
 // the token check against need ("" = open). fail, when not nil, writes the
 // 401/403 refusals in the dialect's shape; nil answers them natively.
 func (s *Server) Handle(method, path string, need fsm.Policy, fail AuthFailure, h httprouter.Handle) {
@@ -79,25 +96,25 @@ func (s *Server) Handle(method, path string, need fsm.Policy, fail AuthFailure, 
 }
 
 func (s *Server) routes() {
-	s.handle(http.MethodGet, "/v1/health", "", s.health)
+	s.Handle(http.MethodGet, "/v1/health", "", nil, s.health)
 	metrics := promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{})
-	s.handle(http.MethodGet, "/metrics", "", func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	s.Handle(http.MethodGet, "/metrics", "", nil, func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 		metrics.ServeHTTP(w, r)
 	})
 
-	s.handle(http.MethodGet, "/v1/status/leader", fsm.PolicyRead, s.read(s.statusLeader))
-	s.handle(http.MethodGet, "/v1/status/peers", fsm.PolicyRead, s.read(s.statusPeers))
-	s.handle(http.MethodGet, "/v1/members", fsm.PolicyRead, s.read(s.members))
-	s.handle(http.MethodGet, "/v1/clusters", fsm.PolicyRead, s.read(s.clusters))
-	s.handle(http.MethodGet, "/v1/agent/self", fsm.PolicyRead, s.read(s.agentSelf))
+	s.Handle(http.MethodGet, "/v1/status/leader", fsm.PolicyRead, nil, s.read(s.statusLeader))
+	s.Handle(http.MethodGet, "/v1/status/peers", fsm.PolicyRead, nil, s.read(s.statusPeers))
+	s.Handle(http.MethodGet, "/v1/members", fsm.PolicyRead, nil, s.read(s.members))
+	s.Handle(http.MethodGet, "/v1/clusters", fsm.PolicyRead, nil, s.read(s.clusters))
+	s.Handle(http.MethodGet, "/v1/agent/self", fsm.PolicyRead, nil, s.read(s.agentSelf))
 
-	s.handle(http.MethodPost, "/v1/acl/tokens", fsm.PolicyAdmin, s.createToken)
-	s.handle(http.MethodGet, "/v1/acl/tokens", fsm.PolicyAdmin, s.read(s.listTokens))
-	s.handle(http.MethodDelete, "/v1/acl/tokens/:accessor", fsm.PolicyAdmin, s.deleteToken)
+	s.Handle(http.MethodPost, "/v1/acl/tokens", fsm.PolicyAdmin, nil, s.createToken)
+	s.Handle(http.MethodGet, "/v1/acl/tokens", fsm.PolicyAdmin, nil, s.read(s.listTokens))
+	s.Handle(http.MethodDelete, "/v1/acl/tokens/:accessor", fsm.PolicyAdmin, nil, s.deleteToken)
 
 	// A follower forwards writes here on its caller's behalf; the command's
 	// own required policy is checked against the caller's token.
-	s.handle(http.MethodPost, "/v1/internal/apply", fsm.PolicyRead, s.internalApply)
+	s.Handle(http.MethodPost, "/v1/internal/apply", fsm.PolicyRead, nil, s.internalApply)
 
 	s.artifactRoutes()
 	s.runRoutes()

@@ -6,17 +6,24 @@ import (
 
 	"github.com/ferrysync/ferry/cluster"
 	"github.com/ferrysync/ferry/fsm"
-	"github.com/ferrysync/ferry/replicator"
 	"github.com/ferrysync/ferry/store"
 )
 
-// Service is what the HTTP layer needs from the agent.
-type Service interface {
-	// Authenticate returns who holds the token whose secret is given.
-	Authenticate(secret string) (Identity, bool)
+// What the HTTP layer needs from the agent, one small interface per route
+// group (as rqlite's http/service.go has them). Config names which value
+// serves each; the agent serves all of them.
+
+// Auth checks the tokens requests carry.
+type Auth interface {
+	// Authenticate returns who holds the token whose secret is given; the
+	// Caller it returns has no Secret, the middleware adds it.
+	Authenticate(secret string) (Caller, bool)
 	// AuthDisabled is true when the agent runs with --no-auth.
 	AuthDisabled() bool
+}
 
+// Status is the cluster as this agent sees it, and where to reach the others.
+type Status interface {
 	Leader() (cluster.Leader, bool)
 	IsLeader() bool
 	// ReadyForConsistentReads is nil when this leader may answer a
@@ -27,52 +34,57 @@ type Service interface {
 	Clusters() []fsm.ClusterRecord
 	Self() any
 	ReadState() ReadState
-
-	// Writes take the caller's secret so that a follower can forward them to
-	// the leader on the caller's behalf.
-	CreateToken(ctx context.Context, secret string, req CreateTokenRequest) (fsm.Token, string, error)
-	ListTokens() []fsm.Token
-	DeleteToken(ctx context.Context, secret, accessorID string) error
-	// ApplyForwarded applies a command a follower forwarded; only on the leader.
-	ApplyForwarded(ctx context.Context, cmd fsm.Command) (fsm.Result, error)
-
-	// ClusterID is this agent's cluster; Store is its artifact store.
+	// ClusterID is this agent's cluster.
 	ClusterID() string
-	Store() store.Store
 	// ClusterAPIAddr is the API address of a registered cluster's agent.
 	ClusterAPIAddr(id string) (string, bool)
+}
 
-	// Runs. StartRun fills in the defaults (source: this cluster; remote
-	// names: the local ones) and proposes the run; by names the caller.
-	StartRun(ctx context.Context, secret, by string, spec fsm.ReplicaSpec) (fsm.Run, error)
-	CancelRun(ctx context.Context, secret, id string) (fsm.Run, error)
+// Writes take the request's context, which carries its Caller (CallerOf): a
+// follower forwards them to the leader with the caller's token, and audit
+// fields name the caller.
+
+// Tokens manages the API tokens.
+type Tokens interface {
+	CreateToken(ctx context.Context, req CreateTokenRequest) (fsm.Token, string, error)
+	ListTokens() []fsm.Token
+	DeleteToken(ctx context.Context, accessorID string) error
+}
+
+// Forwarder is the leader's side of a write a follower forwarded.
+type Forwarder interface {
+	// ApplyForwarded applies a command a follower forwarded; only on the leader.
+	ApplyForwarded(ctx context.Context, cmd fsm.Command) (fsm.Result, error)
+}
+
+// Runs starts, cancels and shows replication runs.
+type Runs interface {
+	// StartRun fills in the defaults (source: this cluster; remote names:
+	// the local ones) and proposes the run.
+	StartRun(ctx context.Context, spec fsm.ReplicaSpec) (fsm.Run, error)
+	CancelRun(ctx context.Context, id string) (fsm.Run, error)
 	Runs(filter fsm.RunFilter) []fsm.Run
 	Run(id string) (fsm.Run, bool)
 	// RunObjects pages the detail of a run this agent executed.
 	RunObjects(runID, status, target string, page store.PageRequest) (store.Page[fsm.ObjectRecord], error)
 	// StateChanged is closed when the next log entry is applied here.
 	StateChanged() <-chan struct{}
-	// Receiver is the target side of the transfer protocol.
-	Receiver() *replicator.Receiver
-
-	// Tasks. The by argument names the caller for audit fields.
-	CreateTask(ctx context.Context, secret, by string, req TaskRequest) (TaskView, error)
-	UpdateTask(ctx context.Context, secret, by, key string, req TaskRequest) (TaskView, error)
-	CopyTask(ctx context.Context, secret, by, key, name, description string) (TaskView, error)
-	DeleteTask(ctx context.Context, secret, key string) error
-	// ToggleTask sets enabled, or flips it when enabled is nil.
-	ToggleTask(ctx context.Context, secret, by, key string, enabled *bool) (TaskView, error)
-	ExecuteTask(ctx context.Context, secret, by, key string) (fsm.Run, error)
-	Task(key string) (TaskView, bool)
-	ListTasks(filter TaskFilter) []TaskView
-	// Location is the zone dialects show times in.
-	Location() *time.Location
 }
 
-// Identity is an authenticated caller: a name for audit fields and a policy.
-type Identity struct {
-	Name   string
-	Policy fsm.Policy
+// Tasks manages replication tasks.
+type Tasks interface {
+	CreateTask(ctx context.Context, req TaskRequest) (TaskView, error)
+	UpdateTask(ctx context.Context, key string, req TaskRequest) (TaskView, error)
+	CopyTask(ctx context.Context, key, name, description string) (TaskView, error)
+	DeleteTask(ctx context.Context, key string) error
+	// ToggleTask sets enabled, or flips it when enabled is nil.
+	ToggleTask(ctx context.Context, key string, enabled *bool) (TaskView, error)
+	ExecuteTask(ctx context.Context, key string) (fsm.Run, error)
+	Task(key string) (TaskView, bool)
+	ListTasks(filter TaskFilter) []TaskView
+	// Location is the zone task schedules are read in, and dialects show
+	// times in.
+	Location() *time.Location
 }
 
 // ReadState describes how fresh this agent's local state is.

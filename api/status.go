@@ -14,7 +14,7 @@ type HealthResponse struct {
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	rs := s.svc.ReadState()
+	rs := s.status.ReadState()
 	body := HealthResponse{Status: "ok", KnownLeader: rs.KnownLeader, Index: rs.Index}
 	if _, wantLeader := r.URL.Query()["leader"]; wantLeader && !rs.KnownLeader {
 		body.Status = "no leader"
@@ -25,7 +25,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 }
 
 func (s *Server) statusLeader(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
-	l, ok := s.svc.Leader()
+	l, ok := s.status.Leader()
 	if !ok {
 		writeError(w, http.StatusServiceUnavailable, "no cluster leader is known")
 		return
@@ -38,7 +38,7 @@ func (s *Server) statusLeader(w http.ResponseWriter, _ *http.Request, _ httprout
 }
 
 func (s *Server) statusPeers(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
-	peers, err := s.svc.Peers()
+	peers, err := s.status.Peers()
 	if err != nil {
 		writeServiceError(w, err)
 		return
@@ -47,13 +47,13 @@ func (s *Server) statusPeers(w http.ResponseWriter, _ *http.Request, _ httproute
 }
 
 func (s *Server) members(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
-	writeJSON(w, http.StatusOK, s.svc.Members())
+	writeJSON(w, http.StatusOK, s.status.Members())
 }
 
 func (s *Server) clusters(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
-	writeJSON(w, http.StatusOK, s.svc.Clusters())
+	writeJSON(w, http.StatusOK, s.status.Clusters())
 }
 
 func (s *Server) agentSelf(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
-	writeJSON(w, http.StatusOK, s.svc.Self())
+	writeJSON(w, http.StatusOK, s.status.Self())
 }

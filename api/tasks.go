@@ -15,16 +15,16 @@ import (
 
 func (s *Server) taskRoutes() {
 	r, w := fsm.PolicyRead, fsm.PolicyWrite
-	s.handle(http.MethodPost, "/v1/tasks", w, s.createTask)
-	s.handle(http.MethodGet, "/v1/tasks", r, s.read(s.listTasks))
-	s.handle(http.MethodGet, "/v1/tasks/:key", r, s.read(s.getTask))
-	s.handle(http.MethodPut, "/v1/tasks/:key", w, s.updateTask)
-	s.handle(http.MethodDelete, "/v1/tasks/:key", w, s.deleteTask)
-	s.handle(http.MethodPost, "/v1/tasks/:key/enable", w, s.toggleTask(true))
-	s.handle(http.MethodPost, "/v1/tasks/:key/disable", w, s.toggleTask(false))
-	s.handle(http.MethodPost, "/v1/tasks/:key/execute", w, s.executeTask)
-	s.handle(http.MethodPost, "/v1/tasks/:key/copy", w, s.copyTask)
-	s.handle(http.MethodGet, "/v1/tasks/:key/runs", r, s.read(s.taskRuns))
+	s.Handle(http.MethodPost, "/v1/tasks", w, nil, s.createTask)
+	s.Handle(http.MethodGet, "/v1/tasks", r, nil, s.read(s.listTasks))
+	s.Handle(http.MethodGet, "/v1/tasks/:key", r, nil, s.read(s.getTask))
+	s.Handle(http.MethodPut, "/v1/tasks/:key", w, nil, s.updateTask)
+	s.Handle(http.MethodDelete, "/v1/tasks/:key", w, nil, s.deleteTask)
+	s.Handle(http.MethodPost, "/v1/tasks/:key/enable", w, nil, s.toggleTask(true))
+	s.Handle(http.MethodPost, "/v1/tasks/:key/disable", w, nil, s.toggleTask(false))
+	s.Handle(http.MethodPost, "/v1/tasks/:key/execute", w, nil, s.executeTask)
+	s.Handle(http.MethodPost, "/v1/tasks/:key/copy", w, nil, s.copyTask)
+	s.Handle(http.MethodGet, "/v1/tasks/:key/runs", r, nil, s.read(s.taskRuns))
 }
 
 func (s *Server) createTask(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
@@ -32,7 +32,7 @@ func (s *Server) createTask(w http.ResponseWriter, r *http.Request, _ httprouter
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	v, err := s.svc.CreateTask(r.Context(), secretOf(r), identityOf(r), req)
+	v, err := s.tasks.CreateTask(r.Context(), req)
 	s.answerWrite(w, http.StatusCreated, v, err)
 }
 
@@ -41,28 +41,28 @@ func (s *Server) updateTask(w http.ResponseWriter, r *http.Request, ps httproute
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	v, err := s.svc.UpdateTask(r.Context(), secretOf(r), identityOf(r), ps.ByName("key"), req)
+	v, err := s.tasks.UpdateTask(r.Context(), ps.ByName("key"), req)
 	s.answerWrite(w, http.StatusOK, v, err)
 }
 
 func (s *Server) deleteTask(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	if err := s.svc.DeleteTask(r.Context(), secretOf(r), ps.ByName("key")); err != nil {
+	if err := s.tasks.DeleteTask(r.Context(), ps.ByName("key")); err != nil {
 		writeServiceError(w, err)
 		return
 	}
-	s.readHeaders(w)
+	s.ReadHeaders(w)
 	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) toggleTask(enabled bool) httprouter.Handle {
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-		v, err := s.svc.ToggleTask(r.Context(), secretOf(r), identityOf(r), ps.ByName("key"), &enabled)
+		v, err := s.tasks.ToggleTask(r.Context(), ps.ByName("key"), &enabled)
 		s.answerWrite(w, http.StatusOK, v, err)
 	}
 }
 
 func (s *Server) executeTask(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	run, err := s.svc.ExecuteTask(r.Context(), secretOf(r), identityOf(r), ps.ByName("key"))
+	run, err := s.tasks.ExecuteTask(r.Context(), ps.ByName("key"))
 	s.answerWrite(w, http.StatusAccepted, run, err)
 }
 
@@ -74,7 +74,7 @@ func (s *Server) copyTask(w http.ResponseWriter, r *http.Request, ps httprouter.
 	if !decodeBody(w, r, &body) {
 		return
 	}
-	v, err := s.svc.CopyTask(r.Context(), secretOf(r), identityOf(r), ps.ByName("key"), body.Name, body.Description)
+	v, err := s.tasks.CopyTask(r.Context(), ps.ByName("key"), body.Name, body.Description)
 	s.answerWrite(w, http.StatusCreated, v, err)
 }
 
@@ -84,12 +84,12 @@ func (s *Server) answerWrite(w http.ResponseWriter, status int, v any, err error
 		writeServiceError(w, err)
 		return
 	}
-	s.readHeaders(w)
+	s.ReadHeaders(w)
 	writeJSON(w, status, v)
 }
 
 func (s *Server) getTask(w http.ResponseWriter, _ *http.Request, ps httprouter.Params) {
-	v, ok := s.svc.Task(ps.ByName("key"))
+	v, ok := s.tasks.Task(ps.ByName("key"))
 	if !ok {
 		writeError(w, http.StatusNotFound, "task %s not found", ps.ByName("key"))
 		return
@@ -131,11 +131,11 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, _ httprouter.
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, store.Paginate(s.svc.ListTasks(f), page))
+	writeJSON(w, http.StatusOK, store.Paginate(s.tasks.ListTasks(f), page))
 }
 
 func (s *Server) taskRuns(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	if _, ok := s.svc.Task(ps.ByName("key")); !ok {
+	if _, ok := s.tasks.Task(ps.ByName("key")); !ok {
 		writeError(w, http.StatusNotFound, "task %s not found", ps.ByName("key"))
 		return
 	}
@@ -143,5 +143,5 @@ func (s *Server) taskRuns(w http.ResponseWriter, r *http.Request, ps httprouter.
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, store.Paginate(s.svc.Runs(fsm.RunFilter{TaskKey: ps.ByName("key")}), page))
+	writeJSON(w, http.StatusOK, store.Paginate(s.runs.Runs(fsm.RunFilter{TaskKey: ps.ByName("key")}), page))
 }

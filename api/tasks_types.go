@@ -1,6 +1,7 @@
 package api
 
 import (
+	"slices"
 	"time"
 
 	"github.com/ferrysync/ferry/fsm"
@@ -32,6 +33,16 @@ func NewTaskRequest() TaskRequest {
 			ReplicaSetting:    fsm.ReplicaSetting{IncludeMetadata: true, ConflictStrategy: fsm.ConflictSkip, ErrorStrategy: fsm.ErrorContinue},
 			ExecutionStrategy: fsm.ExecImmediately, ExecutionPlan: fsm.ExecutionPlan{ExecuteImmediately: true},
 		},
+	}
+}
+
+// TaskRequestOf is the request that would write t as it is: what an update
+// starts from, and a copy.
+func TaskRequestOf(t fsm.Task) TaskRequest {
+	return TaskRequest{
+		Name: t.Name, LocalProjectID: t.ProjectID, SourceClusterID: t.SourceCluster, ReplicaObjectType: t.ReplicaObjectType,
+		Objects: slices.Clone(t.Objects), ReplicaType: t.ReplicaType, Setting: t.Setting, RemoteClusterIDs: slices.Clone(t.RemoteClusterIDs),
+		Enabled: t.Enabled, Description: t.Description, ReplicateDeletes: t.ReplicateDeletes, RunHistory: t.RunHistory,
 	}
 }
 

@@ -74,9 +74,7 @@ func DecodeCommand(b []byte) (Command, error) {
 // NewID returns a random 128-bit id in UUID text form.
 func NewID() string {
 	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic("fsm: crypto/rand failed: " + err.Error())
-	}
+	random(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	var out [36]byte
@@ -90,6 +88,21 @@ func NewID() string {
 	out[23] = '-'
 	hex.Encode(out[24:], b[10:])
 	return string(out[:])
+}
+
+// RandomHex is n random bytes in hex: token secrets, task keys and ids.
+func RandomHex(n int) string {
+	b := make([]byte, n)
+	random(b)
+	return hex.EncodeToString(b)
+}
+
+// random fills b from crypto/rand, which does not fail on the systems Go
+// supports; if it ever does, no id is safe to hand out.
+func random(b []byte) {
+	if _, err := rand.Read(b); err != nil {
+		panic("fsm: crypto/rand failed: " + err.Error())
+	}
 }
 
 // InternalOnly reports whether a command may only be proposed by the leader's

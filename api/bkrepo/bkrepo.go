@@ -82,10 +82,18 @@ func taskNotFound(key string) *Error {
 	return &Error{http.StatusBadRequest, CodeReplicaTaskNotFound, fmt.Sprintf("replica task [%s] not found", key)}
 }
 
-// Register mounts the dialect on srv, whose service is svc. Routes take the
+// Services are what the dialect calls: the services of the native API.
+type Services struct {
+	Tasks api.Tasks
+	Runs  api.Runs
+	// Status gives the cluster registry and each cluster's health.
+	Status api.Status
+}
+
+// Register mounts the dialect on srv, over the services svc. Routes take the
 // agent's tokens like the native ones: reads need policy read, writes write.
-func Register(srv *api.Server, svc api.Service) {
-	d := &dialect{srv: srv, svc: svc}
+func Register(srv *api.Server, svc Services) {
+	d := &dialect{srv: srv, tasks: svc.Tasks, runs: svc.Runs, status: svc.Status}
 	r, w := fsm.PolicyRead, fsm.PolicyWrite
 
 	// ReplicaTaskController: /api/task.
@@ -112,8 +120,10 @@ func Register(srv *api.Server, svc api.Service) {
 }
 
 type dialect struct {
-	srv *api.Server
-	svc api.Service
+	srv    *api.Server
+	tasks  api.Tasks
+	runs   api.Runs
+	status api.Status
 }
 
 // handler answers a request with the envelope's data, or fails.

@@ -16,16 +16,16 @@ import (
 
 func (d *dialect) clusterInfos() []ClusterNodeInfo {
 	members := map[string]cluster.MemberView{}
-	for _, m := range d.svc.Members() {
+	for _, m := range d.status.Members() {
 		members[m.ID] = m
 	}
 	out := []ClusterNodeInfo{}
-	for _, c := range d.svc.Clusters() {
+	for _, c := range d.status.Clusters() {
 		var mp *cluster.MemberView
 		if m, ok := members[c.ID]; ok {
 			mp = &m
 		}
-		out = append(out, clusterInfo(c, mp, d.svc.Location()))
+		out = append(out, clusterInfo(c, mp, d.tasks.Location()))
 	}
 	return out
 }

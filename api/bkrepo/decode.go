@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -17,7 +18,7 @@ import (
 )
 
 // TimeLayout is how bk-repo shows a LocalDateTime: local time without a zone,
-// to the millisecond. Times are shown in the agent's zone (Service.Location).
+// to the millisecond. Times are shown in the agent's zone (api.Tasks.Location).
 const TimeLayout = "2006-01-02T15:04:05.000"
 
 // FormatTime shows t as bk-repo does; the zero time is null.
@@ -245,32 +246,27 @@ func decodeOver(body []byte, v any) *Error {
 	return nil
 }
 
-// pageOf reads pageNumber and pageSize. bk-repo's first page is 1 (its
-// DEFAULT_PAGE_NUMBER) but its document shows pageNumber=0: 0 and 1 are both
-// the first page, and the answer echoes the number asked.
-func pageOf(q map[string][]string) (asked int, page store.PageRequest, e *Error) {
-	get := func(k string) string {
-		if v := q[k]; len(v) > 0 {
-			return v[0]
-		}
-		return ""
-	}
-	asked, page = 1, store.PageRequest{Number: 1, Size: store.DefaultPageSize}
-	if v := get("pageNumber"); v != "" {
+// pageOf reads pageNumber and pageSize, within the store's page bounds.
+// bk-repo's first page is 1 (its DEFAULT_PAGE_NUMBER) but its document shows
+// pageNumber=0: 0 and 1 are both the first page, and the answer echoes the
+// number asked.
+func pageOf(q url.Values) (asked int, page store.PageRequest, e *Error) {
+	asked = 1
+	if v := q.Get("pageNumber"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
 			return 0, page, invalid("pageNumber", "%q is not a page number", v)
 		}
-		asked, page.Number = n, max(n, 1)
+		asked, page.Number = n, n
 	}
-	if v := get("pageSize"); v != "" {
+	if v := q.Get("pageSize"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
 			return 0, page, invalid("pageSize", "%q is not a positive number", v)
 		}
 		page.Size = n
 	}
-	return asked, page, nil
+	return asked, page.Normalize(), nil
 }
 
 // pageJSON is bk-repo's Page (common-api pojo/Page.kt).

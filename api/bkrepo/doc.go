@@ -10,7 +10,8 @@
 // ReplicationMessageCode) and its LocalDateTime times in the agent's zone.
 // Every rule about what a task may be, when it runs and what a run does is
 // the service's (agent/tasks.go, agent/runs.go, fsm): the dialect calls
-// api.Service and never decides on its own.
+// the native services (api.Tasks, api.Runs, api.Status) and never decides
+// on its own.
 //
 // It imports api, never the reverse; the agent mounts it with Register right
 // after api.New.

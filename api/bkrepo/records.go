@@ -47,13 +47,13 @@ func (d *dialect) record(r *http.Request, ps httprouter.Params) (any, error) {
 	return nil, &Error{http.StatusNotFound, CodeResourceNotFound, fmt.Sprintf("Resource [%s] not found", r.URL.Path)}
 }
 
-// runs are a task's records, newest first.
-func (d *dialect) runs(key string) ([]fsm.Run, *Error) {
-	if _, ok := d.svc.Task(key); !ok {
+// records are a task's records (its runs), newest first.
+func (d *dialect) records(key string) ([]fsm.Run, *Error) {
+	if _, ok := d.tasks.Task(key); !ok {
 		return nil, taskNotFound(key)
 	}
 	var out []fsm.Run
-	for _, r := range d.svc.Runs(fsm.RunFilter{TaskKey: key}) {
+	for _, r := range d.runs.Runs(fsm.RunFilter{TaskKey: key}) {
 		if r.State != fsm.RunSkipped {
 			out = append(out, r)
 		}
@@ -63,11 +63,11 @@ func (d *dialect) runs(key string) ([]fsm.Run, *Error) {
 
 // run is one record.
 func (d *dialect) run(id string) (fsm.Run, *Error) {
-	r, ok := d.svc.Run(id)
+	r, ok := d.runs.Run(id)
 	if !ok || r.TaskKey == "" || r.State == fsm.RunSkipped {
 		return fsm.Run{}, taskNotFound(id)
 	}
-	if _, ok := d.svc.Task(r.TaskKey); !ok {
+	if _, ok := d.tasks.Task(r.TaskKey); !ok {
 		return fsm.Run{}, taskNotFound(id)
 	}
 	return r, nil
@@ -78,17 +78,17 @@ func (d *dialect) recordByID(id string) (any, error) {
 	if e != nil {
 		return nil, e
 	}
-	return TaskRecordInfo{ReplicaObjectType: r.Spec.ReplicaObjectType, Record: recordInfo(r, d.svc.Location())}, nil
+	return TaskRecordInfo{ReplicaObjectType: r.Spec.ReplicaObjectType, Record: recordInfo(r, d.tasks.Location())}, nil
 }
 
 func (d *dialect) recordList(key string) (any, error) {
-	runs, e := d.runs(key)
+	runs, e := d.records(key)
 	if e != nil {
 		return nil, e
 	}
 	out := []RecordInfo{}
 	for _, r := range runs {
-		out = append(out, recordInfo(r, d.svc.Location()))
+		out = append(out, recordInfo(r, d.tasks.Location()))
 	}
 	return out, nil
 }
@@ -106,13 +106,13 @@ func (d *dialect) recordPage(req *http.Request, key string) (any, error) {
 	if e != nil {
 		return nil, e
 	}
-	runs, e := d.runs(key)
+	runs, e := d.records(key)
 	if e != nil {
 		return nil, e
 	}
 	var out []RecordInfo
 	for _, r := range runs {
-		if ri := recordInfo(r, d.svc.Location()); status == "" || ri.Status == status {
+		if ri := recordInfo(r, d.tasks.Location()); status == "" || ri.Status == status {
 			out = append(out, ri)
 		}
 	}
@@ -129,13 +129,13 @@ func (d *dialect) details(req *http.Request, id string, paged bool) (any, error)
 		return nil, e
 	}
 	names := map[string]string{}
-	for _, c := range d.svc.Clusters() {
+	for _, c := range d.status.Clusters() {
 		names[c.ID] = c.Name
 	}
 	q := req.URL.Query()
 	pkg, repo, clusterName := q.Get("packageName"), q.Get("repoName"), q.Get("clusterName")
 	out := []RecordDetail{}
-	for _, rd := range recordDetails(run, names, d.svc.Location()) {
+	for _, rd := range recordDetails(run, names, d.tasks.Location()) {
 		switch {
 		case pkg != "" && (rd.PackageConstraint == nil || !strings.Contains(rd.PackageConstraint.PackageKey, pkg)),
 			repo != "" && !strings.Contains(rd.LocalRepoName, repo),

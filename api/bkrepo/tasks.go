@@ -16,7 +16,7 @@ import (
 // task.
 
 func (d *dialect) task(key string) (fsm.Task, bool) {
-	v, ok := d.svc.Task(key)
+	v, ok := d.tasks.Task(key)
 	return v.Task, ok
 }
 
@@ -25,15 +25,15 @@ func (d *dialect) createTask(r *http.Request, _ httprouter.Params) (any, error) 
 	if e != nil {
 		return nil, e
 	}
-	req, e := DecodeCreate(body, d.svc.Location())
+	req, e := DecodeCreate(body, d.tasks.Location())
 	if e != nil {
 		return nil, e
 	}
-	v, err := d.svc.CreateTask(r.Context(), api.SecretOf(r), api.IdentityOf(r), req)
+	v, err := d.tasks.CreateTask(r.Context(), req)
 	if err != nil {
 		return nil, serviceError(err, "", req.Name)
 	}
-	return taskInfo(v, d.svc.Location()), nil
+	return taskInfo(v, d.tasks.Location()), nil
 }
 
 func (d *dialect) updateTask(r *http.Request, _ httprouter.Params) (any, error) {
@@ -41,11 +41,11 @@ func (d *dialect) updateTask(r *http.Request, _ httprouter.Params) (any, error) 
 	if e != nil {
 		return nil, e
 	}
-	key, req, e := decodeUpdate(body, d.task, d.svc.Location())
+	key, req, e := decodeUpdate(body, d.task, d.tasks.Location())
 	if e != nil {
 		return nil, e
 	}
-	if _, err := d.svc.UpdateTask(r.Context(), api.SecretOf(r), api.IdentityOf(r), key, req); err != nil {
+	if _, err := d.tasks.UpdateTask(r.Context(), key, req); err != nil {
 		return nil, serviceError(err, key, req.Name)
 	}
 	return nil, nil
@@ -63,7 +63,7 @@ func (d *dialect) copyTask(r *http.Request, _ httprouter.Params) (any, error) {
 	if c.Key == "" {
 		return nil, invalid("key", "it is required")
 	}
-	if _, err := d.svc.CopyTask(r.Context(), api.SecretOf(r), api.IdentityOf(r), c.Key, c.Name, c.Description); err != nil {
+	if _, err := d.tasks.CopyTask(r.Context(), c.Key, c.Name, c.Description); err != nil {
 		return nil, serviceError(err, c.Key, c.Name)
 	}
 	return nil, nil
@@ -71,7 +71,7 @@ func (d *dialect) copyTask(r *http.Request, _ httprouter.Params) (any, error) {
 
 func (d *dialect) deleteTask(r *http.Request, ps httprouter.Params) (any, error) {
 	key := ps.ByName("key")
-	if err := d.svc.DeleteTask(r.Context(), api.SecretOf(r), key); err != nil {
+	if err := d.tasks.DeleteTask(r.Context(), key); err != nil {
 		return nil, serviceError(err, key, "")
 	}
 	return nil, nil
@@ -80,7 +80,7 @@ func (d *dialect) deleteTask(r *http.Request, ps httprouter.Params) (any, error)
 // toggleTask flips the task: bk-repo's toggle/status takes no body.
 func (d *dialect) toggleTask(r *http.Request, ps httprouter.Params) (any, error) {
 	key := ps.ByName("key")
-	if _, err := d.svc.ToggleTask(r.Context(), api.SecretOf(r), api.IdentityOf(r), key, nil); err != nil {
+	if _, err := d.tasks.ToggleTask(r.Context(), key, nil); err != nil {
 		return nil, serviceError(err, key, "")
 	}
 	return nil, nil
@@ -88,26 +88,26 @@ func (d *dialect) toggleTask(r *http.Request, ps httprouter.Params) (any, error)
 
 func (d *dialect) executeTask(r *http.Request, ps httprouter.Params) (any, error) {
 	key := ps.ByName("key")
-	if _, err := d.svc.ExecuteTask(r.Context(), api.SecretOf(r), api.IdentityOf(r), key); err != nil {
+	if _, err := d.tasks.ExecuteTask(r.Context(), key); err != nil {
 		return nil, serviceError(err, key, "")
 	}
 	return nil, nil
 }
 
 func (d *dialect) taskInfo(_ *http.Request, ps httprouter.Params) (any, error) {
-	v, ok := d.svc.Task(ps.ByName("key"))
+	v, ok := d.tasks.Task(ps.ByName("key"))
 	if !ok {
 		return nil, taskNotFound(ps.ByName("key"))
 	}
-	return taskInfo(v, d.svc.Location()), nil
+	return taskInfo(v, d.tasks.Location()), nil
 }
 
 func (d *dialect) taskDetail(_ *http.Request, ps httprouter.Params) (any, error) {
-	v, ok := d.svc.Task(ps.ByName("key"))
+	v, ok := d.tasks.Task(ps.ByName("key"))
 	if !ok {
 		return nil, taskNotFound(ps.ByName("key"))
 	}
-	return TaskDetail{Task: taskInfo(v, d.svc.Location()), Objects: objectInfos(v.Objects)}, nil
+	return TaskDetail{Task: taskInfo(v, d.tasks.Location()), Objects: objectInfos(v.Objects)}, nil
 }
 
 // taskPage is bk-repo's TaskPageParam query: name (a prefix),
@@ -122,9 +122,9 @@ func (d *dialect) taskPage(r *http.Request, ps httprouter.Params) (any, error) {
 	if e != nil {
 		return nil, e
 	}
-	loc := d.svc.Location()
+	loc := d.tasks.Location()
 	var infos []TaskInfo
-	for _, v := range d.svc.ListTasks(f) {
+	for _, v := range d.tasks.ListTasks(f) {
 		infos = append(infos, taskInfo(v, loc))
 	}
 	return paginate(infos, asked, page), nil
