@@ -8,9 +8,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/ferrysync/ferry/api"
 	"github.com/ferrysync/ferry/fsm"
@@ -56,38 +58,29 @@ func ParseTime(s string, loc *time.Location) (time.Time, error) {
 // maxBody bounds a request body, as the native API does.
 const maxBody = 1 << 20
 
-// Request bodies. They carry bk-repo's names (ReplicaTaskCreateRequest,
-// ReplicaTaskUpdateRequest, ReplicaTaskCopyRequest and the setting classes)
-// and Ferry's extras: sourceClusterId, replicateDeletes and runHistory.
-// Unknown fields are ignored, as bk-repo's Jackson does.
+// Request bodies. bk-repo's ReplicaTaskCreateRequest and
+// ReplicaTaskUpdateRequest carry the names of api.TaskRequest (which adds
+// Ferry's sourceClusterId, replicateDeletes and runHistory), so they decode
+// straight into one, over a defaults value: api.NewTaskRequest for a create,
+// the task itself for an update. Unknown fields are ignored, as bk-repo's
+// Jackson does. The one difference is executeTime, a LocalDateTime in the
+// agent's zone (ParseTime): taskOver reads it.
 type (
-	taskBody struct {
-		Key               string              `json:"key"`
-		Name              string              `json:"name"`
-		LocalProjectID    string              `json:"localProjectId"`
-		SourceClusterID   string              `json:"sourceClusterId"`
-		ReplicaObjectType string              `json:"replicaObjectType"`
-		Objects           []fsm.ReplicaObject `json:"replicaTaskObjects"`
-		ReplicaType       string              `json:"replicaType"`
-		Setting           settingBody         `json:"setting"`
-		RemoteClusterIDs  []string            `json:"remoteClusterIds"`
-		Enabled           bool                `json:"enabled"`
-		Description       string              `json:"description"`
-		ReplicateDeletes  bool                `json:"replicateDeletes"`
-		RunHistory        int                 `json:"runHistory"`
+	// taskOver is a TaskRequest as the decoder fills it. encoding/json lets
+	// a field shadow the embedded fields of the same JSON name deeper down,
+	// so Setting, ExecutionPlan and ExecuteTime here take the place of the
+	// request's own and everything else lands in the request as it is.
+	taskOver struct {
+		*api.TaskRequest
+		Setting *settingOver `json:"setting"`
 	}
-	settingBody struct {
-		RateLimit         int64    `json:"rateLimit"`
-		IncludeMetadata   bool     `json:"includeMetadata"`
-		ConflictStrategy  string   `json:"conflictStrategy"`
-		ErrorStrategy     string   `json:"errorStrategy"`
-		ExecutionStrategy string   `json:"executionStrategy"`
-		ExecutionPlan     planBody `json:"executionPlan"`
+	settingOver struct {
+		*fsm.TaskSetting
+		ExecutionPlan *planOver `json:"executionPlan"`
 	}
-	planBody struct {
-		ExecuteImmediately bool    `json:"executeImmediately"`
-		ExecuteTime        *string `json:"executeTime"`
-		CronExpression     string  `json:"cronExpression"`
+	planOver struct {
+		*fsm.ExecutionPlan
+		ExecuteTime localTime `json:"executeTime"`
 	}
 	copyBody struct {
 		Name        string `json:"name"`
@@ -96,78 +89,51 @@ type (
 	}
 )
 
-// defaultSetting is the document's setting defaults (api.NewTaskRequest).
-func defaultSetting() settingBody {
-	s := api.NewTaskRequest().Setting
-	return settingBody{
-		RateLimit: s.RateLimit, IncludeMetadata: s.IncludeMetadata, ConflictStrategy: s.ConflictStrategy,
-		ErrorStrategy: s.ErrorStrategy, ExecutionStrategy: s.ExecutionStrategy,
-		ExecutionPlan: planBody{ExecuteImmediately: s.ExecutionPlan.ExecuteImmediately},
-	}
+// localTime reads executeTime into at: null keeps it, "" clears it, and
+// anything else is a time ParseTime reads in loc.
+type localTime struct {
+	at  *time.Time
+	loc *time.Location
 }
 
-// bodyOf is a task as a request body, for an update to start from.
-func bodyOf(t fsm.Task) taskBody {
-	return taskBody{
-		Key: t.Key, Name: t.Name, LocalProjectID: t.ProjectID, SourceClusterID: t.SourceCluster,
-		ReplicaObjectType: t.ReplicaObjectType, Objects: t.Objects, ReplicaType: t.ReplicaType,
-		Setting: settingBody{
-			RateLimit: t.Setting.RateLimit, IncludeMetadata: t.Setting.IncludeMetadata,
-			ConflictStrategy: t.Setting.ConflictStrategy, ErrorStrategy: t.Setting.ErrorStrategy,
-			ExecutionStrategy: t.Setting.ExecutionStrategy,
-			ExecutionPlan: planBody{
-				ExecuteImmediately: t.Setting.ExecutionPlan.ExecuteImmediately,
-				CronExpression:     t.Setting.ExecutionPlan.CronExpression,
-			},
-		},
-		RemoteClusterIDs: t.RemoteClusterIDs, Enabled: t.Enabled, Description: t.Description,
-		ReplicateDeletes: t.ReplicateDeletes, RunHistory: t.RunHistory,
+const executeTimeField = "setting.executionPlan.executeTime"
+
+func (l localTime) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
 	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return invalid(executeTimeField, "expected string, got JSON %s", b)
+	}
+	if strings.TrimSpace(s) == "" {
+		*l.at = time.Time{}
+		return nil
+	}
+	t, err := ParseTime(s, l.loc)
+	if err != nil {
+		return invalid(executeTimeField, "%v", err)
+	}
+	*l.at = t
+	return nil
 }
 
-// request turns the body into the service's request. keep is the execute
-// time to use when the body names none (an update keeps the task's).
-func (b taskBody) request(loc *time.Location, keep time.Time) (api.TaskRequest, *Error) {
-	req := api.TaskRequest{
-		Name: b.Name, LocalProjectID: b.LocalProjectID, SourceClusterID: b.SourceClusterID,
-		ReplicaObjectType: b.ReplicaObjectType, Objects: b.Objects, ReplicaType: b.ReplicaType,
-		Setting: fsm.TaskSetting{
-			ReplicaSetting: fsm.ReplicaSetting{
-				RateLimit: b.Setting.RateLimit, IncludeMetadata: b.Setting.IncludeMetadata,
-				ConflictStrategy: b.Setting.ConflictStrategy, ErrorStrategy: b.Setting.ErrorStrategy,
-			},
-			ExecutionStrategy: b.Setting.ExecutionStrategy,
-			ExecutionPlan: fsm.ExecutionPlan{
-				ExecuteImmediately: b.Setting.ExecutionPlan.ExecuteImmediately,
-				CronExpression:     b.Setting.ExecutionPlan.CronExpression,
-				ExecuteTime:        keep,
-			},
-		},
-		RemoteClusterIDs: b.RemoteClusterIDs, Enabled: b.Enabled, Description: b.Description,
-		ReplicateDeletes: b.ReplicateDeletes, RunHistory: b.RunHistory,
-	}
-	if p := b.Setting.ExecutionPlan.ExecuteTime; p != nil {
-		req.Setting.ExecutionPlan.ExecuteTime = time.Time{}
-		if strings.TrimSpace(*p) != "" {
-			t, err := ParseTime(*p, loc)
-			if err != nil {
-				return api.TaskRequest{}, invalid("setting.executionPlan.executeTime", "%v", err)
-			}
-			req.Setting.ExecutionPlan.ExecuteTime = t
-		}
-	}
-	return req, nil
+// decodeTask decodes a task body over req.
+func decodeTask(body []byte, req *api.TaskRequest, loc *time.Location) *Error {
+	plan := &req.Setting.ExecutionPlan
+	return decodeOver(body, &taskOver{TaskRequest: req, Setting: &settingOver{
+		TaskSetting: &req.Setting, ExecutionPlan: &planOver{ExecutionPlan: plan, ExecuteTime: localTime{at: &plan.ExecuteTime, loc: loc}},
+	}})
 }
 
 // DecodeCreate reads a create body: absent fields take the document's
 // defaults (api.NewTaskRequest); executeTime is read in loc.
 func DecodeCreate(body []byte, loc *time.Location) (api.TaskRequest, *Error) {
-	d := api.NewTaskRequest()
-	b := taskBody{ReplicaType: d.ReplicaType, Enabled: d.Enabled, Setting: defaultSetting()}
-	if err := decodeOver(body, &b); err != nil {
-		return api.TaskRequest{}, err
+	req := api.NewTaskRequest()
+	if e := decodeTask(body, &req, loc); e != nil {
+		return api.TaskRequest{}, e
 	}
-	return b.request(loc, time.Time{})
+	return req, nil
 }
 
 // decodeUpdate reads an update body over the task it names. bk-repo's update
@@ -193,22 +159,21 @@ func decodeUpdate(body []byte, find func(key string) (fsm.Task, bool), loc *time
 	if !ok {
 		return key, api.TaskRequest{}, taskNotFound(key)
 	}
-	b, keep := bodyOf(t), t.Setting.ExecutionPlan.ExecuteTime
+	req := api.TaskRequestOf(t)
 	given := func(k string) bool { raw, ok := head[k]; return ok && string(raw) != "null" }
 	if given("setting") {
-		b.Setting, keep = defaultSetting(), time.Time{}
+		req.Setting = api.NewTaskRequest().Setting
 	}
 	if given("replicaTaskObjects") {
-		b.Objects = nil
+		req.Objects = nil
 	}
 	if given("remoteClusterIds") {
-		b.RemoteClusterIDs = nil
+		req.RemoteClusterIDs = nil
 	}
-	if err := decodeOver(body, &b); err != nil {
-		return key, api.TaskRequest{}, err
+	if e := decodeTask(body, &req, loc); e != nil {
+		return key, api.TaskRequest{}, e
 	}
-	req, err := b.request(loc, keep)
-	return key, req, err
+	return key, req, nil
 }
 
 // readBody reads a request body whole, within maxBody.
@@ -231,9 +196,12 @@ func decodeOver(body []byte, v any) *Error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil {
 		var typeErr *json.UnmarshalTypeError
+		var e *Error
 		switch {
+		case errors.As(err, &e):
+			return e
 		case errors.As(err, &typeErr) && typeErr.Field != "":
-			return invalid(typeErr.Field, "expected %s, got JSON %s", typeErr.Type, typeErr.Value)
+			return invalid(jsonPath(typeErr.Field), "expected %s, got JSON %s", typeErr.Type, typeErr.Value)
 		case errors.Is(err, io.EOF):
 			return &Error{http.StatusBadRequest, CodeRequestContentInvalid, "Invalid request content: the body is empty; expected a JSON object"}
 		default:
@@ -244,6 +212,15 @@ func decodeOver(body []byte, v any) *Error {
 		return &Error{http.StatusBadRequest, CodeRequestContentInvalid, "Invalid request content: data after the JSON object"}
 	}
 	return nil
+}
+
+// jsonPath is a decoding error's field path in JSON names only:
+// encoding/json also names the embedded structs a field is promoted from
+// ("setting.TaskSetting.ReplicaSetting.rateLimit"), by their Go names, and
+// every JSON name of the bodies starts in lower case.
+func jsonPath(field string) string {
+	segs := strings.Split(field, ".")
+	return strings.Join(slices.DeleteFunc(segs, func(s string) bool { return s != "" && unicode.IsUpper(rune(s[0])) }), ".")
 }
 
 // pageOf reads pageNumber and pageSize, within the store's page bounds.

@@ -229,3 +229,30 @@ func FuzzParseTime(f *testing.F) {
 		}
 	})
 }
+
+// executeTime is bk-repo's LocalDateTime: an update that leaves it out, or
+// gives null, keeps the task's; "" clears it; a wrong type names the field.
+func TestDecodeUpdateExecuteTime(t *testing.T) {
+	at := time.Date(2030, 3, 16, 12, 0, 0, 0, shanghai)
+	old := fsm.Task{Key: "k", Name: "n", ReplicaType: "SCHEDULED",
+		Setting: fsm.TaskSetting{ExecutionStrategy: "SPECIFIED_TIME", ExecutionPlan: fsm.ExecutionPlan{ExecuteTime: at}}}
+	find := func(string) (fsm.Task, bool) { return old, true }
+	for body, want := range map[string]time.Time{
+		`{"key":"k","name":"m"}`: at,
+		`{"key":"k","setting":{"executionStrategy":"SPECIFIED_TIME","executionPlan":{"executeTime":null}}}`: {},
+		`{"key":"k","setting":{"executionStrategy":"SPECIFIED_TIME","executionPlan":{"executeTime":" "}}}`:  {},
+		`{"key":"k","setting":{"executionPlan":{"executeTime":"2031-01-02 03:04:05"}}}`:                     time.Date(2031, 1, 2, 3, 4, 5, 0, shanghai),
+	} {
+		_, req, e := decodeUpdate([]byte(body), find, shanghai)
+		if e != nil || !req.Setting.ExecutionPlan.ExecuteTime.Equal(want) {
+			t.Errorf("%s: %v %v, want %v", body, req.Setting.ExecutionPlan.ExecuteTime, e, want)
+		}
+	}
+	_, _, e := decodeUpdate([]byte(`{"key":"k","setting":{"executionPlan":{"executeTime":5}}}`), find, shanghai)
+	if e == nil || e.Code != CodeParameterInvalid || !strings.Contains(e.Message, "[setting.executionPlan.executeTime]") {
+		t.Errorf("a number for executeTime: %+v", e)
+	}
+	if old.Setting.ExecutionPlan.ExecuteTime != at {
+		t.Error("decoding changed the stored task")
+	}
+}
