@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +22,7 @@ import (
 	"github.com/ferrysync/ferry/cluster"
 	"github.com/ferrysync/ferry/config"
 	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/internal/peer"
 	"github.com/ferrysync/ferry/replicator"
 	"github.com/ferrysync/ferry/scheduler"
 	"github.com/ferrysync/ferry/store"
@@ -47,6 +47,8 @@ type Agent struct {
 	http             *http.Server
 	httpAddr         string
 	client           *http.Client // forwards writes to the leader
+	peers            *peer.Client // over client
+	bulk             *http.Transport
 	registry         *prometheus.Registry
 	mgmtHash         [sha256.Size]byte
 	startedAt        time.Time
@@ -75,84 +77,103 @@ func TuneGC(getenv func(string) string) {
 	}
 }
 
-// Start starts an agent with a validated configuration. Logs go to logger.
-func Start(cfg config.Config, logger *slog.Logger) (*Agent, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
+// Start starts an agent. A configuration that has not been through
+// config.Validate (Checked) is validated here. When a part fails to start,
+// the parts started before it are stopped again, in reverse order.
+func Start(cfg config.Config, logger *slog.Logger) (_ *Agent, err error) {
+	if !cfg.Checked() {
+		if err := cfg.Validate(); err != nil {
+			return nil, err
+		}
 	}
 	gossipKey, err := cfg.GossipKey()
 	if err != nil {
 		return nil, err
 	}
-	log := logger.With("agent", cfg.ClusterID)
 	ctx, cancel := context.WithCancel(context.Background())
-	transport := &http.Transport{
-		Proxy: nil, MaxIdleConnsPerHost: 16, IdleConnTimeout: time.Minute,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-		ResponseHeaderTimeout: 30 * time.Second,
-	}
 	a := &Agent{
-		cfg: cfg, log: log, fsm: fsm.New(), registry: prometheus.NewRegistry(),
+		cfg: cfg, log: logger.With("agent", cfg.ClusterID), fsm: fsm.New(), registry: prometheus.NewRegistry(),
 		mgmtHash: sha256.Sum256([]byte(cfg.Token)), startedAt: time.Now(),
-		client: &http.Client{Transport: transport, Timeout: 30 * time.Second},
-		ctx:    ctx, cancel: cancel, errCh: make(chan error, 1),
+		client: &http.Client{Transport: controlTransport(), Timeout: 30 * time.Second}, bulk: bulkTransport(),
+		ctx: ctx, cancel: cancel, errCh: make(chan error, 1),
 	}
-	a.store, err = store.Open(filepath.Join(cfg.DataDir, "store"), log)
-	if err != nil {
-		cancel()
+	a.peers = &peer.Client{HTTP: a.client}
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for _, f := range slices.Backward(undo) {
+				f()
+			}
+		}
+	}()
+	undo = append(undo, cancel)
+	if a.store, err = store.Open(filepath.Join(cfg.DataDir, "store"), a.log); err != nil {
 		return nil, err
 	}
-	storeMetrics := newStoreMetrics(a.registry, a.store)
-	a.store.Observe = storeMetrics
+	undo = append(undo, func() { a.store.Close() })
+	a.store.Observe = newStoreMetrics(a.registry, a.store)
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Bind, strconv.Itoa(cfg.HTTPPort)))
 	if err != nil {
-		a.store.Close()
-		cancel()
 		return nil, fmt.Errorf("http listener: %w", err)
 	}
+	undo = append(undo, func() { ln.Close() })
 	a.httpAddr = net.JoinHostPort(cfg.Advertise, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
-
-	a.node, err = cluster.Start(cluster.Config{
-		GossipKey: gossipKey,
-		ID:        cfg.ClusterID, Name: cfg.Name, Labels: cfg.Labels, Version: Version,
-		BindAddr: cfg.Bind, AdvertiseAddr: cfg.Advertise, GossipPort: cfg.GossipPort, RaftPort: cfg.RaftPort,
-		APIAddr: a.httpAddr, DataDir: cfg.DataDir, Join: cfg.Join,
-		BootstrapExpect: cfg.BootstrapExpect, MaxVoters: cfg.MaxVoters, Profile: cfg.Profile,
-		ServerStabilizationTime: cfg.ServerStabilizationTime, DeadServerTimeout: cfg.DeadServerTimeout,
-		ReconcileInterval: cfg.ReconcileInterval,
-		FSM:               a.fsm, Logger: log,
-	})
-	if err != nil {
-		ln.Close()
-		a.store.Close()
-		cancel()
+	if a.node, err = cluster.Start(a.clusterConfig(gossipKey)); err != nil {
 		return nil, err
 	}
+	undo = append(undo, func() { _ = a.node.Shutdown() })
+	if err = a.startServices(); err != nil {
+		return nil, err
+	}
+	a.serve(ln)
+	a.log.Info("agent started", "name", cfg.Name, "http", a.httpAddr, "raft", a.node.RaftAddr(), "gossip", a.node.GossipAddr(),
+		"profile", cfg.Profile, "bootstrap_expect", cfg.BootstrapExpect, "auth", !cfg.NoAuth)
+	return a, nil
+}
 
+func (a *Agent) clusterConfig(gossipKey []byte) cluster.Config {
+	c := a.cfg
+	return cluster.Config{
+		GossipKey: gossipKey,
+		ID:        c.ClusterID, Name: c.Name, Labels: c.Labels, Version: Version,
+		BindAddr: c.Bind, AdvertiseAddr: c.Advertise, GossipPort: c.GossipPort, RaftPort: c.RaftPort,
+		APIAddr: a.httpAddr, DataDir: c.DataDir, Join: c.Join,
+		BootstrapExpect: c.BootstrapExpect, MaxVoters: c.MaxVoters, Profile: c.Profile,
+		ServerStabilizationTime: c.ServerStabilizationTime, DeadServerTimeout: c.DeadServerTimeout,
+		ReconcileInterval: c.ReconcileInterval,
+		FSM:               a.fsm, Logger: a.log,
+	}
+}
+
+// startServices builds the executor, the transfer receiver and the API with
+// its dialects over the started node and store.
+func (a *Agent) startServices() error {
+	c := a.cfg
 	a.schedulerMetrics = scheduler.NewMetrics(a.registry)
 	a.receiver = &replicator.Receiver{Store: a.store}
+	var err error
 	a.executor, err = replicator.New(replicator.Config{
-		ClusterID: cfg.ClusterID, Dir: filepath.Join(cfg.DataDir, "replicator"), Store: a.store, FSM: a.fsm,
-		Propose: a.proposeAsAgent, APIAddr: a.ClusterAPIAddr, Token: cfg.Token, Transport: bulkTransport(),
-		Logger: log, Registry: a.registry, Parallelism: cfg.ReplicationParallelism, LinkRateLimit: cfg.LinkRateLimit,
+		ClusterID: c.ClusterID, Dir: filepath.Join(c.DataDir, "replicator"), Store: a.store, FSM: a.fsm,
+		Propose: a.proposeAsAgent, APIAddr: a.ClusterAPIAddr, Token: c.Token, Transport: a.bulk,
+		Logger: a.log, Registry: a.registry, Parallelism: c.ReplicationParallelism, LinkRateLimit: c.LinkRateLimit,
 	})
 	if err != nil {
-		_ = a.node.Shutdown()
-		ln.Close()
-		a.store.Close()
-		cancel()
-		return nil, err
+		return err
 	}
-
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &stateCollector{a: a})
 	srv := api.New(api.Config{
 		Auth: a, Status: a, Tokens: a, Forwarder: a, Runs: a, Tasks: a, Artifacts: a.store, Receiver: a.receiver,
-		Logger: log, Registerer: a.registry, Gatherer: prometheus.Gatherers{a.registry, raftMetrics()},
-		Transport: transport, BulkTransport: bulkTransport(),
+		Logger: a.log, Registerer: a.registry, Gatherer: prometheus.Gatherers{a.registry, raftMetrics()},
+		Transport: a.client.Transport, BulkTransport: a.bulk,
 	})
 	bkrepo.Register(srv, bkrepo.Services{Tasks: a, Runs: a, Status: a}) // bk-repo's replication API, translated onto the same services
-	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	return nil
+}
 
+// serve starts the agent's goroutines: the API on ln, the watch for the
+// node's fatal errors, the leadership monitor, and the executor.
+func (a *Agent) serve(ln net.Listener) {
 	a.wg.Add(3)
 	go func() {
 		defer a.wg.Done()
@@ -173,9 +194,6 @@ func Start(cfg config.Config, logger *slog.Logger) (*Agent, error) {
 		a.monitorLeadership()
 	}()
 	a.executor.Start()
-	log.Info("agent started", "name", cfg.Name, "http", a.httpAddr, "raft", a.node.RaftAddr(), "gossip", a.node.GossipAddr(),
-		"profile", cfg.Profile, "bootstrap_expect", cfg.BootstrapExpect, "auth", !cfg.NoAuth)
-	return a, nil
 }
 
 func (a *Agent) fail(err error) {
@@ -216,20 +234,8 @@ func (a *Agent) removedByLeader(ctx context.Context) bool {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+l.APIAddr+"/v1/status/peers", nil)
-	if err != nil {
-		return false
-	}
-	if a.cfg.Token != "" {
-		req.Header.Set(api.HeaderAuthToken, a.cfg.Token)
-	}
-	resp, err := a.client.Do(req)
-	if err != nil {
-		return false
-	}
-	defer resp.Body.Close()
 	var peers []cluster.Peer
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&peers) != nil || len(peers) == 0 {
+	if err := a.peers.Do(ctx, peer.Request{Method: http.MethodGet, Addr: l.APIAddr, Path: "/v1/status/peers", Token: a.cfg.Token}, &peers); err != nil || len(peers) == 0 {
 		return false
 	}
 	return !slices.ContainsFunc(peers, func(p cluster.Peer) bool { return p.ID == a.cfg.ClusterID })
@@ -245,8 +251,20 @@ func (a *Agent) Shutdown() error {
 	return errors.Join(a.executor.Stop(), a.node.Shutdown(), err, a.store.Close())
 }
 
-// bulkTransport carries artifacts between agents: 1 MiB socket buffers and no
-// response-header timeout, since a large upload is answered only after its fsync.
+// controlTransport carries the agent's small calls to other agents
+// (forwarded writes, consistent reads proxied to the leader, probes).
+func controlTransport() *http.Transport {
+	return &http.Transport{
+		Proxy: nil, MaxIdleConnsPerHost: 16, IdleConnTimeout: time.Minute,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		ResponseHeaderTimeout: 30 * time.Second,
+	}
+}
+
+// bulkTransport carries artifacts between agents, for the executor and the
+// artifact calls the API proxies: 1 MiB socket buffers and no
+// response-header timeout, since a large upload is answered only after its
+// fsync.
 func bulkTransport() *http.Transport {
 	return &http.Transport{
 		Proxy: nil, MaxIdleConnsPerHost: 16, IdleConnTimeout: time.Minute,

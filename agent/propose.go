@@ -6,20 +6,22 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
 	"github.com/ferrysync/ferry/api"
 	"github.com/ferrysync/ferry/cluster"
 	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/internal/peer"
 	"github.com/hashicorp/raft"
 )
 
 // applyTimeout bounds how long the leader waits to enqueue a command.
 const applyTimeout = 10 * time.Second
 
-// statusError is an error with the HTTP status the caller should see.
+// statusError is an error with the HTTP status the caller should see, and
+// the message alone as its text: the API answers it as it is, where a
+// peer.StatusError would prefix the status.
 type statusError struct {
 	code int
 	msg  string
@@ -143,51 +145,33 @@ func (a *Agent) ApplyForwarded(_ context.Context, cmd fsm.Command) (fsm.Result, 
 }
 
 // forward sends cmd to the leader's API with the caller's credentials and
-// returns the index at which it was applied.
+// returns the index at which it was applied. What did not reach the leader,
+// or failed there (5xx), may be retried; a refusal (4xx) may not.
 func (a *Agent) forward(ctx context.Context, leader cluster.Leader, caller string, cmd fsm.Command) (uint64, error) {
 	body, err := cmd.Encode()
 	if err != nil {
 		return 0, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+leader.APIAddr+"/v1/internal/apply", bytes.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(api.HeaderTraceID, api.TraceID(ctx))
-	if caller != "" {
-		req.Header.Set(api.HeaderAuthToken, caller)
-	}
-	resp, err := a.client.Do(req)
-	if err != nil {
-		return 0, retryableError{fmt.Errorf("forward to leader %s: %w", leader.ID, err)}
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return 0, retryableError{fmt.Errorf("forward to leader %s: %w", leader.ID, err)}
-	}
+	var out api.ForwardedResult
+	err = a.peers.Do(ctx, peer.Request{
+		Method: http.MethodPost, Addr: leader.APIAddr, Path: "/v1/internal/apply",
+		Body: bytes.NewReader(body), Token: caller, TraceID: api.TraceID(ctx),
+	}, &out)
+	var se *peer.StatusError
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
 	switch {
-	case resp.StatusCode == http.StatusOK:
-		var out api.ForwardedResult
-		if err := json.Unmarshal(raw, &out); err != nil {
-			return 0, fmt.Errorf("leader %s answered an unreadable result: %w", leader.ID, err)
-		}
-		if out.Error != nil {
-			return 0, out.Error
-		}
+	case err == nil && out.Error != nil:
+		return 0, out.Error
+	case err == nil:
 		return out.Index, nil
-	case resp.StatusCode >= 500:
-		return 0, retryableError{fmt.Errorf("leader %s: %s: %s", leader.ID, resp.Status, errorMessage(raw))}
+	case errors.As(err, &se) && se.Code >= 500:
+		return 0, retryableError{fmt.Errorf("leader %s: %v", leader.ID, se)}
+	case errors.As(err, &se):
+		return 0, &statusError{se.Code, se.Message}
+	case errors.As(err, &syntax), errors.As(err, &typ):
+		return 0, fmt.Errorf("leader %s answered an unreadable result: %w", leader.ID, err)
 	default:
-		return 0, &statusError{resp.StatusCode, errorMessage(raw)}
+		return 0, retryableError{fmt.Errorf("forward to leader %s: %w", leader.ID, err)}
 	}
-}
-
-func errorMessage(raw []byte) string {
-	var e api.ErrorBody
-	if json.Unmarshal(raw, &e) == nil && e.Error != "" {
-		return e.Error
-	}
-	return string(bytes.TrimSpace(raw))
 }

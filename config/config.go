@@ -65,6 +65,9 @@ type Config struct {
 	TimeZone string `yaml:"time_zone" json:"time_zone"`
 	// TaskRunHistory is how many ended runs a new task keeps by default.
 	TaskRunHistory int `yaml:"task_run_history" json:"task_run_history"`
+
+	// checked is set by Validate, so that a configuration is checked once.
+	checked bool
 }
 
 // Location is the configured time zone (validated).
@@ -123,18 +126,62 @@ func bad(field, format string, args ...any) error {
 	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
-// Validate checks c and fills in derived defaults (name, advertise address).
+// Validate fills in the derived defaults (withDefaults) and checks the
+// result (validate). Load runs it; agent.Start runs it only for a
+// configuration that has not been through it (Checked).
 func (c *Config) Validate() error {
-	if c.ClusterID == "" {
-		return bad("cluster-id", "is required (the stable id of this region, e.g. shanghai)")
+	c.withDefaults()
+	if err := c.validate(); err != nil {
+		return err
 	}
-	if !idPattern.MatchString(c.ClusterID) {
-		return bad("cluster-id", "%q must be 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit", c.ClusterID)
-	}
+	c.checked = true
+	return nil
+}
+
+// Checked reports whether Validate accepted c.
+func (c Config) Checked() bool { return c.checked }
+
+// withDefaults fills in what is derived from other fields: the name is the
+// cluster id, the advertised address the bind address when that is a
+// specific one, the join list trimmed, the leader wait the profile's.
+func (c *Config) withDefaults() {
 	if c.Name == "" {
 		c.Name = c.ClusterID
 	}
-	if len(c.Name) > 128 {
+	if bind := net.ParseIP(c.Bind); c.Advertise == "" && bind != nil && !bind.IsUnspecified() {
+		c.Advertise = c.Bind
+	}
+	// A new slice: a Config is a value, and copies share the old backing array.
+	joins := make([]string, len(c.Join))
+	for i, j := range c.Join {
+		joins[i] = strings.TrimSpace(j)
+	}
+	c.Join = joins
+	if c.LeaderWait == 0 {
+		c.LeaderWait = DefaultLeaderWaitLAN
+		if c.Profile == ProfileWAN {
+			c.LeaderWait = DefaultLeaderWaitWAN
+		}
+	}
+}
+
+// validate checks c without changing it, the first error in flag order.
+func (c Config) validate() error {
+	for _, check := range []func() error{c.checkIdentity, c.checkNetwork, c.checkReplication, c.checkVoters, c.checkAuth, c.checkLogs, c.checkDurations} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c Config) checkIdentity() error {
+	switch {
+	case c.ClusterID == "":
+		return bad("cluster-id", "is required (the stable id of this region, e.g. shanghai)")
+	case !idPattern.MatchString(c.ClusterID):
+		return bad("cluster-id", "%q must be 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit", c.ClusterID)
+	case len(c.Name) > 128:
 		return bad("name", "is longer than 128 characters")
 	}
 	if err := validateLabels(c.Labels); err != nil {
@@ -143,19 +190,39 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		return bad("data-dir", "is required (where Raft state and snapshots are kept)")
 	}
+	return nil
+}
+
+func (c Config) checkNetwork() error {
 	bind := net.ParseIP(c.Bind)
-	if bind == nil {
+	switch {
+	case bind == nil:
 		return bad("bind", "%q is not an IP address", c.Bind)
-	}
-	if c.Advertise == "" {
-		if bind.IsUnspecified() {
-			return bad("advertise", "is required when --bind is %s (other agents need an address to reach this one)", c.Bind)
-		}
-		c.Advertise = c.Bind
+	case c.Advertise == "":
+		return bad("advertise", "is required when --bind is %s (other agents need an address to reach this one)", c.Bind)
 	}
 	if ip := net.ParseIP(c.Advertise); ip == nil || ip.IsUnspecified() {
 		return bad("advertise", "%q is not a reachable IP address", c.Advertise)
 	}
+	if err := c.checkPorts(); err != nil {
+		return err
+	}
+	for _, j := range c.Join {
+		host, port, err := net.SplitHostPort(j)
+		if err != nil || host == "" {
+			return bad("join", "%q is not host:port", j)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return bad("join", "%q has no valid port", j)
+		}
+	}
+	if c.Profile != ProfileLAN && c.Profile != ProfileWAN {
+		return bad("profile", "%q is not lan or wan", c.Profile)
+	}
+	return nil
+}
+
+func (c Config) checkPorts() error {
 	ports := map[int]string{}
 	for _, p := range []struct {
 		name string
@@ -169,33 +236,14 @@ func (c *Config) Validate() error {
 		}
 		ports[p.port] = p.name
 	}
-	// A new slice: a Config is a value, and copies share the old backing array.
-	joins := make([]string, len(c.Join))
-	for i, j := range c.Join {
-		j = strings.TrimSpace(j)
-		joins[i] = j
-		host, port, err := net.SplitHostPort(j)
-		if err != nil || host == "" {
-			return bad("join", "%q is not host:port", j)
-		}
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return bad("join", "%q has no valid port", j)
-		}
-	}
-	c.Join = joins
-	if c.Profile != ProfileLAN && c.Profile != ProfileWAN {
-		return bad("profile", "%q is not lan or wan", c.Profile)
-	}
-	if c.LeaderWait == 0 {
-		c.LeaderWait = DefaultLeaderWaitLAN
-		if c.Profile == ProfileWAN {
-			c.LeaderWait = DefaultLeaderWaitWAN
-		}
-	}
-	if c.LinkRateLimit < 0 {
+	return nil
+}
+
+func (c Config) checkReplication() error {
+	switch {
+	case c.LinkRateLimit < 0:
 		return bad("link-rate-limit", "must be 0 (unlimited) or a positive number of bytes per second, got %d", c.LinkRateLimit)
-	}
-	if c.ReplicationParallelism < 1 || c.ReplicationParallelism > 64 {
+	case c.ReplicationParallelism < 1 || c.ReplicationParallelism > 64:
 		return bad("replication-parallelism", "must be between 1 and 64, got %d", c.ReplicationParallelism)
 	}
 	if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "" {
@@ -204,28 +252,37 @@ func (c *Config) Validate() error {
 	if c.TaskRunHistory < 1 || c.TaskRunHistory > 10000 {
 		return bad("task-run-history", "must be between 1 and 10000, got %d", c.TaskRunHistory)
 	}
-	if c.MaxVoters < 1 {
+	return nil
+}
+
+func (c Config) checkVoters() error {
+	switch {
+	case c.MaxVoters < 1:
 		return bad("max-voters", "must be at least 1, got %d", c.MaxVoters)
-	}
-	if c.BootstrapExpect < 0 {
+	case c.BootstrapExpect < 0:
 		return bad("bootstrap-expect", "must not be negative, got %d", c.BootstrapExpect)
-	}
-	if c.BootstrapExpect > c.MaxVoters {
+	case c.BootstrapExpect > c.MaxVoters:
 		return bad("bootstrap-expect", "%d is more than --max-voters %d", c.BootstrapExpect, c.MaxVoters)
 	}
-	if !c.NoAuth {
-		if c.Token == "" {
-			return bad("token", "is required: give a management token (or FERRY_TOKEN), or run with --no-auth")
-		}
-		if len(c.Token) < 16 {
-			return bad("token", "is shorter than 16 characters")
-		}
+	return nil
+}
+
+func (c Config) checkAuth() error {
+	switch {
+	case !c.NoAuth && c.Token == "":
+		return bad("token", "is required: give a management token (or FERRY_TOKEN), or run with --no-auth")
+	case !c.NoAuth && len(c.Token) < 16:
+		return bad("token", "is shorter than 16 characters")
 	}
 	if c.Encrypt != "" {
 		if _, err := c.GossipKey(); err != nil {
 			return bad("encrypt", "%v", err)
 		}
 	}
+	return nil
+}
+
+func (c Config) checkLogs() error {
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -234,6 +291,10 @@ func (c *Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return bad("log-format", "%q is not text or json", c.LogFormat)
 	}
+	return nil
+}
+
+func (c Config) checkDurations() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration

@@ -839,3 +839,33 @@ func TestEncryptKey(t *testing.T) {
 		t.Fatal("Redacted shows the gossip key")
 	}
 }
+
+// Defaults are filled apart from the checks: validate changes nothing, and
+// withDefaults refuses nothing (an unusable configuration stays unusable).
+func TestDefaultsApartFromChecks(t *testing.T) {
+	c := Default()
+	c.ClusterID, c.DataDir, c.NoAuth, c.Join = "a", t.TempDir(), true, []string{" h:1 "}
+	before := c
+	if err := c.validate(); err == nil || c.Advertise != "" || c.Name != "" || c.LeaderWait != 0 || c.Join[0] != " h:1 " {
+		t.Fatalf("validate without defaults: %v, %+v", err, c)
+	}
+	c.withDefaults()
+	if c.Name != "a" || c.Advertise != before.Bind || c.LeaderWait != DefaultLeaderWaitLAN || c.Join[0] != "h:1" {
+		t.Fatalf("withDefaults: %+v", c)
+	}
+	if err := c.validate(); err != nil {
+		t.Fatalf("validate after the defaults: %v", err)
+	}
+	if c.Checked() {
+		t.Fatal("only Validate marks a configuration checked")
+	}
+	if err := c.Validate(); err != nil || !c.Checked() {
+		t.Fatalf("Validate: %v, checked %v", err, c.Checked())
+	}
+	bad := Default()
+	bad.Bind = "0.0.0.0"
+	bad.withDefaults()
+	if bad.Advertise != "" || bad.Validate() == nil || bad.Checked() {
+		t.Fatalf("an unspecified bind gives no advertise address: %+v", bad)
+	}
+}
