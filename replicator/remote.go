@@ -85,9 +85,10 @@ func (r *remote) once(ctx context.Context, req peer.Request, body func() (io.Rea
 	}
 	c := peer.Client{HTTP: r.http, Token: r.token}
 	err := c.Do(ctx, req, out)
-	var se *peer.StatusError
-	if out != nil && errors.As(err, &se) && se.Code == http.StatusConflict {
-		_ = json.Unmarshal(se.Body, out)
+	if err != nil && out != nil {
+		if se := (*peer.StatusError)(nil); errors.As(err, &se) && se.Code == http.StatusConflict {
+			_ = json.Unmarshal(se.Body, out)
+		}
 	}
 	return err
 }
