@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -178,6 +177,8 @@ func writeError(w http.ResponseWriter, status int, format string, args ...any) {
 	writeJSON(w, status, peer.ErrorBody{Error: fmt.Sprintf(format, args...)})
 }
 
+var newline = []byte{'\n'}
+
 // writeJSON answers as every native API route does: indented JSON and a
 // newline.
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -188,5 +189,5 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
-	_, _ = io.WriteString(w, "\n")
+	_, _ = w.Write(newline)
 }
