@@ -162,13 +162,26 @@ func (a *Agent) startServices() error {
 	}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &stateCollector{a: a})
 	srv := api.New(api.Config{
-		Auth: a, Status: a, Tokens: a, Forwarder: a, Runs: a, Tasks: a, Artifacts: a.store, Receiver: a.receiver,
+		Auth: a, Status: a, Tokens: a, Forwarder: a, Runs: a, Tasks: a, Artifacts: a.store,
 		Logger: a.log, Registerer: a.registry, Gatherer: prometheus.Gatherers{a.registry, raftMetrics()},
 		Transport: a.client.Transport, BulkTransport: a.bulk,
 	})
 	bkrepo.Register(srv, bkrepo.Services{Tasks: a, Runs: a, Status: a}) // bk-repo's replication API, translated onto the same services
+	// The transfer protocol's target side: only the agents of the group
+	// call it, with the management token.
+	a.receiver.Routes(func(method, path string, h http.Handler) {
+		srv.Mount(method, path, fsm.PolicyAdmin, withCallerName(h))
+	})
 	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	return nil
+}
+
+// withCallerName hands the API's caller to a replicator handler, which
+// names it in the change log when a batch does not say who writes.
+func withCallerName(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(replicator.WithCaller(r.Context(), api.CallerOf(r.Context()).Name)))
+	})
 }
 
 // serve starts the agent's goroutines: the API on ln, the watch for the

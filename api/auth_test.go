@@ -125,3 +125,21 @@ func TestTheTokenCheckPutsTheCallerOnTheContext(t *testing.T) {
 		}
 	}
 }
+
+// A mounted handler sits behind the same token check, and finds its path
+// parameters and its caller in the request's context.
+func TestMountedHandlersGetParamsAndCaller(t *testing.T) {
+	srv := New(Config{Auth: fakeAuth{}, Logger: slog.New(slog.DiscardHandler), Registerer: prometheus.NewRegistry()})
+	srv.Mount(http.MethodPatch, "/v1/replica/uploads/:sha256", fsm.PolicyAdmin, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(httprouter.ParamsFromContext(r.Context()).ByName("sha256") + " " + CallerOf(r.Context()).Name))
+	}))
+	for secret, want := range map[string]string{"admin": "abc token:admin", "write": "does not allow this"} {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodPatch, "/v1/replica/uploads/abc", nil)
+		r.Header.Set(HeaderAuthToken, secret)
+		srv.ServeHTTP(w, r)
+		if !strings.Contains(w.Body.String(), want) {
+			t.Errorf("%s: %d %s, want %q", secret, w.Code, w.Body, want)
+		}
+	}
+}

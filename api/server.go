@@ -1,11 +1,11 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 
 	"github.com/ferrysync/ferry/fsm"
-	"github.com/ferrysync/ferry/replicator"
 	"github.com/ferrysync/ferry/store"
 	"github.com/julienschmidt/httprouter"
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,7 +21,6 @@ type Server struct {
 	runs      Runs
 	tasks     Tasks
 	artifacts store.Store
-	receiver  *replicator.Receiver
 	log       *slog.Logger
 	metrics   *httpMetrics
 	router    *httprouter.Router
@@ -43,8 +42,6 @@ type Config struct {
 	// Artifacts is this agent's store: the artifact API is region-local and
 	// calls it directly.
 	Artifacts store.Store
-	// Receiver is the target side of the transfer protocol.
-	Receiver *replicator.Receiver
 
 	Logger *slog.Logger
 	// Registerer receives the HTTP metrics; Gatherer is what /metrics serves.
@@ -59,7 +56,7 @@ type Config struct {
 // New builds the router with every route and its middleware.
 func New(c Config) *Server {
 	s := &Server{
-		auth: c.Auth, status: c.Status, tokens: c.Tokens, forwarder: c.Forwarder, runs: c.Runs, tasks: c.Tasks, artifacts: c.Artifacts, receiver: c.Receiver,
+		auth: c.Auth, status: c.Status, tokens: c.Tokens, forwarder: c.Forwarder, runs: c.Runs, tasks: c.Tasks, artifacts: c.Artifacts,
 		log: c.Logger, metrics: newHTTPMetrics(c.Registerer),
 		router: httprouter.New(), gatherer: c.Gatherer, transport: c.Transport, bulkTransport: c.BulkTransport,
 	}
@@ -119,5 +116,14 @@ func (s *Server) routes() {
 	s.artifactRoutes()
 	s.runRoutes()
 	s.taskRoutes()
-	s.replicaRoutes()
+}
+
+// Mount registers h, a route another package serves (the replicator's half
+// of the transfer protocol), behind the middleware of every route with the
+// native token check against policy. h finds the path parameters with
+// httprouter.ParamsFromContext and the caller with CallerOf.
+func (s *Server) Mount(method, path string, policy fsm.Policy, h http.Handler) {
+	s.Handle(method, path, policy, nil, func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), httprouter.ParamsKey, ps)))
+	})
 }
