@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"sync"
 	"time"
@@ -37,12 +38,12 @@ func (a *Agent) monitorLeadership() {
 type leaderLoops struct {
 	cancel context.CancelFunc
 	done   chan struct{}
-	log    func()
+	log    *slog.Logger
 }
 
 func (a *Agent) startLeaderLoops() *leaderLoops {
 	ctx, cancel := context.WithCancel(a.ctx)
-	l := &leaderLoops{cancel: cancel, done: make(chan struct{}), log: func() { a.log.Info("leader loops stopped") }}
+	l := &leaderLoops{cancel: cancel, done: make(chan struct{}), log: a.log}
 	go func() {
 		defer close(l.done)
 		a.leaderLoop(ctx)
@@ -56,7 +57,7 @@ func (l *leaderLoops) stop() {
 	}
 	l.cancel()
 	<-l.done
-	l.log()
+	l.log.Info("leader loops stopped")
 }
 
 // leaderLoop waits for a barrier, so that the state reflects everything the

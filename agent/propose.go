@@ -166,7 +166,7 @@ func (a *Agent) forward(ctx context.Context, leader cluster.Leader, caller strin
 	case err == nil:
 		return out.Index, nil
 	case errors.As(err, &se) && se.Code >= 500:
-		return 0, retryableError{fmt.Errorf("leader %s: %v", leader.ID, se)}
+		return 0, retryableError{fmt.Errorf("leader %s: %d %s: %s", leader.ID, se.Code, http.StatusText(se.Code), se.Message)}
 	case errors.As(err, &se):
 		return 0, &statusError{se.Code, se.Message}
 	case errors.As(err, &syntax), errors.As(err, &typ):
