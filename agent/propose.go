@@ -47,7 +47,7 @@ func retryable(err error) bool {
 // is given, and returns once this agent has applied it too. While no leader is
 // known it holds the write for up to LeaderWait, then fails with 503.
 // A refusal by the state comes back as a *fsm.Error.
-func (a *Agent) propose(ctx context.Context, caller string, cmd fsm.Command) error {
+func (a *Agent) propose(ctx context.Context, secret string, cmd fsm.Command) error {
 	deadline := time.Now().Add(a.cfg.LeaderWait)
 	backoff := 25 * time.Millisecond
 	for {
@@ -60,7 +60,7 @@ func (a *Agent) propose(ctx context.Context, caller string, cmd fsm.Command) err
 			}
 		} else if leader, ok := a.Leader(); ok && leader.APIAddr != "" && leader.ID != a.cfg.ClusterID {
 			var index uint64
-			if index, err = a.forwardAttempt(ctx, deadline, leaderChanged, leader, caller, cmd); err == nil {
+			if index, err = a.forwardAttempt(ctx, deadline, leaderChanged, leader, secret, cmd); err == nil {
 				return a.waitApplied(ctx, index)
 			}
 		} else {
@@ -87,7 +87,7 @@ func (a *Agent) propose(ctx context.Context, caller string, cmd fsm.Command) err
 // the known leader changes: a leader whose host hangs would otherwise hold
 // the write until the HTTP timeout. Retrying is safe, the command id makes a
 // second apply a no-op.
-func (a *Agent) forwardAttempt(ctx context.Context, deadline time.Time, leaderChanged <-chan struct{}, leader cluster.Leader, caller string, cmd fsm.Command) (uint64, error) {
+func (a *Agent) forwardAttempt(ctx context.Context, deadline time.Time, leaderChanged <-chan struct{}, leader cluster.Leader, secret string, cmd fsm.Command) (uint64, error) {
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	go func() {
@@ -97,7 +97,7 @@ func (a *Agent) forwardAttempt(ctx context.Context, deadline time.Time, leaderCh
 		case <-ctx.Done():
 		}
 	}()
-	return a.forward(ctx, leader, caller, cmd)
+	return a.forward(ctx, leader, secret, cmd)
 }
 
 // waitApplied holds the answer until this agent has applied index, so that
@@ -147,7 +147,7 @@ func (a *Agent) ApplyForwarded(_ context.Context, cmd fsm.Command) (fsm.Result, 
 // forward sends cmd to the leader's API with the caller's credentials and
 // returns the index at which it was applied. What did not reach the leader,
 // or failed there (5xx), may be retried; a refusal (4xx) may not.
-func (a *Agent) forward(ctx context.Context, leader cluster.Leader, caller string, cmd fsm.Command) (uint64, error) {
+func (a *Agent) forward(ctx context.Context, leader cluster.Leader, secret string, cmd fsm.Command) (uint64, error) {
 	body, err := cmd.Encode()
 	if err != nil {
 		return 0, err
@@ -155,7 +155,7 @@ func (a *Agent) forward(ctx context.Context, leader cluster.Leader, caller strin
 	var out api.ForwardedResult
 	err = a.peers.Do(ctx, peer.Request{
 		Method: http.MethodPost, Addr: leader.APIAddr, Path: "/v1/internal/apply",
-		Body: bytes.NewReader(body), Token: caller, TraceID: api.TraceID(ctx),
+		Body: bytes.NewReader(body), Token: secret, TraceID: api.TraceID(ctx),
 	}, &out)
 	var se *peer.StatusError
 	var syntax *json.SyntaxError

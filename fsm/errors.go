@@ -25,8 +25,8 @@ const (
 // in words of no dialect: with a Field it is a clause that reads after the
 // field's name, where "it" stands for the field ("it is required",
 // `"mars" is not a registered cluster`). Each dialect words the pair its own
-// way: the native API with Error, bk-repo as "Parameter [field] is invalid:
-// reason".
+// way: the native API with Error, bk-repo in its PARAMETER_INVALID message
+// (api/bkrepo).
 type Error struct {
 	Kind   ErrorKind `json:"kind"`
 	Field  string    `json:"field,omitempty"`
