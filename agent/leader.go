@@ -82,10 +82,14 @@ func (a *Agent) leaderLoop(ctx context.Context) {
 	a.consistentReady.Store(true)
 	defer a.consistentReady.Store(false)
 	var loops sync.WaitGroup
-	loops.Add(2)
+	loops.Add(3)
 	go func() {
 		defer loops.Done()
 		a.watchExecutors(ctx)
+	}()
+	go func() {
+		defer loops.Done()
+		(&scheduler.Standing{State: a.fsm, Fire: a.applyLocal, Log: a.log.With("component", "standing")}).Run(ctx)
 	}()
 	go func() {
 		defer loops.Done()
