@@ -81,38 +81,39 @@ func (e *Executor) executeRealTime(ctx context.Context, r fsm.Run) {
 	log.Info("real-time replication stopped", "state", final.State)
 }
 
-// realTime delivers the task's changes to one target until ctx ends.
+// realTime delivers the task's changes to one target until ctx ends: a
+// round at once after one that made progress, after a backoff after one
+// that failed, else at the next change (or within 2 s).
 func (t *targetExec) realTime(ctx context.Context, task fsm.Task) {
-	var wake <-chan struct{}
 	n, hasNotifier := t.rc.store.(notifier)
-	backoff := 250 * time.Millisecond
 	repos := watchedRepos(task)
+	const firstBackoff = 250 * time.Millisecond
+	backoff := firstBackoff
 	for ctx.Err() == nil {
+		var wake <-chan struct{}
 		stopWatch := func() {}
 		if hasNotifier {
 			wake, stopWatch = watchRepos(n, task.ProjectID, repos)
 		}
 		progressed, err := t.deliverAll(ctx, task)
+		wait := 2 * time.Second
 		switch {
 		case ctx.Err() != nil:
-			return
+			wait = 0
 		case err != nil:
 			t.rc.log.Warn("real-time delivery failed, retrying", "target", t.id, "err", err, "retry_in", backoff)
+			wake, wait, backoff = nil, backoff, min(2*backoff, 30*time.Second)
+		case progressed:
+			wait, backoff = 0, firstBackoff
+		default:
+			backoff = firstBackoff
+		}
+		if wait > 0 {
 			select {
 			case <-ctx.Done():
-			case <-time.After(backoff):
+			case <-wake:
+			case <-time.After(wait):
 			}
-			backoff = min(2*backoff, 30*time.Second)
-			continue
-		}
-		backoff = 250 * time.Millisecond
-		if progressed {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-		case <-wake:
-		case <-time.After(2 * time.Second):
 		}
 		stopWatch()
 	}

@@ -205,9 +205,9 @@ type content struct {
 // planned.
 func (p *pass) readAll(ctx context.Context, items []planned) []content {
 	out := make([]content, len(items))
-	var idx []int
+	idx := make([]int, 0, len(items))
 	for i, pl := range items {
-		if data, ok := p.sel.inline[pl.o.Path]; ok {
+		if data, ok := p.sel.inline[pl.o.Path]; ok { // a nil map (not real time) costs no hashing
 			out[i].data = data
 		} else {
 			idx = append(idx, i)
