@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"slices"
 )
 
 // A phase is a step of the commit order on a target: nothing of a phase
@@ -19,6 +20,15 @@ const (
 	phaseMetadata              // documents describing committed content (none yet for GENERIC, MAVEN, NPM)
 	phasePointer               // names of committed content: package versions
 )
+
+// inCommitOrder sorts objects by phase, keeping the listing order within
+// one (a no-op while every object is content).
+func inCommitOrder(objs []object) {
+	byPhase := func(a, b object) int { return int(a.phase) - int(b.phase) }
+	if !slices.IsSortedFunc(objs, byPhase) {
+		slices.SortStableFunc(objs, byPhase)
+	}
+}
 
 // phases yields a selection's objects (in commit order) one phase at a time.
 func phases(objs []object) iter.Seq[[]object] {

@@ -107,6 +107,7 @@ func enumerate(ctx context.Context, sp fsm.ReplicaSpec, sel *selection) error {
 	}
 	sel.objects = l.objects
 	nameVersions(sel.objects, sel.versions)
+	inCommitOrder(sel.objects)
 	return nil
 }
 

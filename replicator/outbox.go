@@ -179,6 +179,7 @@ func readChanged(ctx context.Context, repo store.Repository, live []object) ([]o
 			inline[n.Path] = contents[i]
 		}
 	}
+	inCommitOrder(objs)
 	return objs, inline, nil
 }
 

@@ -11,8 +11,7 @@ import (
 // runCtx is what every stage of one run reads, fixed when the run starts:
 // the stages take it rather than reaching through the executor's config.
 type runCtx struct {
-	runID string
-	spec  fsm.ReplicaSpec
+	spec fsm.ReplicaSpec
 	// by names the run in a target's change log ("replication:" + run ID).
 	by      string
 	store   store.Store
@@ -34,7 +33,7 @@ type runCtx struct {
 func (x *runExec) context() *runCtx {
 	cfg := &x.e.cfg
 	return &runCtx{
-		runID: x.run.ID, spec: x.run.Spec, by: "replication:" + x.run.ID,
+		spec: x.run.Spec, by: "replication:" + x.run.ID,
 		store: cfg.Store, db: x.e.objects, metrics: x.e.metrics, outbox: &x.e.outbox, log: x.log,
 		parallelism: max(cfg.Parallelism, 1), chunkSize: cfg.ChunkSize,
 		record: x.record, fail: x.fail,

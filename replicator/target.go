@@ -148,8 +148,8 @@ func (p *pass) plan(ctx context.Context, objs []object, s *sender, c *committer)
 		}
 		switch d.action {
 		case ActionSend:
-			if pl := (planned{o: d.o, overwrite: d.conflict}); !d.unreached && c.claim(pl) {
-				s.send(pl)
+			if item := (planned{o: d.o, overwrite: d.conflict}); !d.unreached && c.claim(item) {
+				s.send(item)
 			}
 		case ActionConflict:
 			p.outcome(d.o, ActionConflict, "the target holds different content at this path")
