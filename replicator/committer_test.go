@@ -1,10 +1,10 @@
 package replicator
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -30,21 +30,19 @@ func passTo(tg *targetExec, repo store.Repository) *pass {
 	return tg.newPass(selection{spec: fsm.ReplicaObject{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r"}, repo: repo})
 }
 
-// beijingOf is the run r1 of spec towards beijing, served by h.
-func beijingOf(t *testing.T, src *store.Local, h http.Handler, spec fsm.ReplicaSpec) *targetExec {
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+// beijingOf is the run r1 of spec towards beijing, served by srv.
+func beijingOf(t *testing.T, src *store.Local, srv *httptest.Server, spec fsm.ReplicaSpec) *targetExec {
 	e := targetOnlyExecutor(t, src, srv, 1<<20, nil)
 	x := &runExec{e: e, log: e.log, fail: func(error) {}, run: fsm.Run{ID: "r1", Spec: spec}}
 	return newTargetExec(x, "beijing")
 }
 
-// orderCheck serves a target: when the versions call comes, no file
-// transfer may still be going and every file of every version must already
-// be committed on the target.
+// orderCheck sits in front of a target: when the versions call comes, no
+// file transfer may still be going and every file of every version must
+// already be committed on the target.
 type orderCheck struct {
-	rc       *Receiver
-	files    http.Handler
+	dst      *store.Local
+	next     http.Handler
 	mu       sync.Mutex
 	inFlight int
 	calls    []string
@@ -55,8 +53,9 @@ func (c *orderCheck) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	c.calls = append(c.calls, r.Method+" "+r.URL.Path)
 	if r.URL.Path == "/v1/replica/versions" {
-		defer c.mu.Unlock()
-		c.versions(w, r)
+		c.checkVersions(r)
+		c.mu.Unlock()
+		c.next.ServeHTTP(w, r)
 		return
 	}
 	c.inFlight++
@@ -66,16 +65,19 @@ func (c *orderCheck) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.inFlight--
 		c.mu.Unlock()
 	}()
-	c.files.ServeHTTP(w, r)
+	c.next.ServeHTTP(w, r)
 }
 
-func (c *orderCheck) versions(w http.ResponseWriter, r *http.Request) {
+// checkVersions reads the request's versions (and puts the body back).
+func (c *orderCheck) checkVersions(r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(strings.NewReader(string(b)))
 	var req VersionsRequest
-	_ = json.NewDecoder(r.Body).Decode(&req)
+	_ = json.Unmarshal(b, &req)
 	if c.inFlight > 0 {
 		c.problems = append(c.problems, fmt.Sprintf("versions sent with %d file requests in flight", c.inFlight))
 	}
-	repo, _ := c.rc.Store.Repository(r.Context(), req.Project, req.Repo)
+	repo, _ := c.dst.Repository(r.Context(), req.Project, req.Repo)
 	for _, v := range req.Versions {
 		for _, p := range v.Paths {
 			if _, err := repo.Stat(r.Context(), p); err != nil {
@@ -83,12 +85,6 @@ func (c *orderCheck) versions(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	out, err := c.rc.Versions(r.Context(), req)
-	if err != nil {
-		http.Error(w, `{"error":"`+err.Error()+`"}`, 400)
-		return
-	}
-	json.NewEncoder(w).Encode(out)
 }
 
 // A package version is committed on the target only after every one of its
@@ -102,8 +98,8 @@ func TestAVersionIsCommittedOnlyAfterAllItsFiles(t *testing.T) {
 	}
 	srepo, _ := src.Repository(ctx, "proj", "r")
 	dir := "/com/example/lib/1.0/"
-	big := bytes.Repeat([]byte("jar"), 1<<20) // > batchFileMax: an upload
-	if _, err := srepo.Write(ctx, dir+"lib-1.0.jar", bytes.NewReader(big), store.WriteOptions{Size: int64(len(big))}); err != nil {
+	big := strings.Repeat("jar", 1<<20) // > batchFileMax: an upload
+	if _, err := srepo.Write(ctx, dir+"lib-1.0.jar", strings.NewReader(big), store.WriteOptions{Size: int64(len(big))}); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"lib-1.0.pom", "lib-1.0-sources.jar"} { // small: a batch
@@ -111,10 +107,10 @@ func TestAVersionIsCommittedOnlyAfterAllItsFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rc := &Receiver{Store: dst}
-	check := &orderCheck{rc: rc, files: fullMux(rc)}
+	check := &orderCheck{dst: dst}
+	srv := replicaServer(t, dst, func(h http.Handler) http.Handler { check.next = h; return check })
 	spec := repositorySpec(fsm.ConflictSkip)
-	tg := beijingOf(t, src, check, spec)
+	tg := beijingOf(t, src, srv, spec)
 	sel, err := firstSelection(ctx, src, spec)
 	if err != nil {
 		t.Fatal(err)

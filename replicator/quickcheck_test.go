@@ -2,36 +2,13 @@ package replicator
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/ferrysync/ferry/fsm"
 	"github.com/ferrysync/ferry/store"
 )
-
-func quickMux(rc *Receiver, onHead func(n int)) http.Handler {
-	mux := fullMux(rc).(*http.ServeMux)
-	var n atomic.Int64
-	mux.HandleFunc("GET /v1/replica/head", func(w http.ResponseWriter, r *http.Request) {
-		if onHead != nil {
-			onHead(int(n.Add(1)))
-		}
-		since, _ := strconv.ParseUint(r.URL.Query().Get("since"), 10, 64)
-		out, err := rc.Head(r.Context(), r.URL.Query().Get("project"), r.URL.Query().Get("repo"), since, r.URL.Query().Get("by"))
-		if err != nil {
-			http.Error(w, `{"error":"x"}`, 400)
-			return
-		}
-		json.NewEncoder(w).Encode(out)
-	})
-	return mux
-}
 
 func runTarget(t *testing.T, e *Executor, spec fsm.ReplicaSpec, id string) *targetExec {
 	ctx := context.Background()
@@ -51,8 +28,7 @@ func runTarget(t *testing.T, e *Executor, spec fsm.ReplicaSpec, id string) *targ
 
 func quickSetup(t *testing.T, onHead func(int)) (*store.Local, *store.Local, *Executor, fsm.ReplicaSpec) {
 	src, dst := twoStores(t)
-	srv := httptest.NewServer(quickMux(&Receiver{Store: dst}, onHead))
-	t.Cleanup(srv.Close)
+	srv := replicaServer(t, dst, countHeads(onHead))
 	e := targetOnlyExecutor(t, src, srv, 1<<20, nil)
 	spec := repositorySpec(fsm.ConflictSkip)
 	return src, dst, e, spec

@@ -2,11 +2,9 @@ package replicator
 
 import (
 	"context"
-	"encoding/json"
 	"github.com/ferrysync/ferry/fsm"
 	"github.com/ferrysync/ferry/store"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
@@ -24,8 +22,7 @@ func TestAFailedObjectKeepsItsChangeInTheOutbox(t *testing.T) {
 	drepo.Write(ctx, "/a/blocked", strings.NewReader("a file on the target"), store.WriteOptions{Size: -1})
 	srepo.Write(ctx, "/a/blocked/x", strings.NewReader("x"), store.WriteOptions{Size: -1})
 
-	srv := httptest.NewServer(fullMux(&Receiver{Store: dst}))
-	defer srv.Close()
+	srv := replicaServer(t, dst, nil)
 	e := newTestExecutor(t, src, srv)
 	defer e.Stop()
 	task := fsm.Task{Key: "task1", ProjectID: "proj", SourceCluster: "shanghai", ReplicaObjectType: fsm.ObjectRepository, ReplicaType: fsm.ReplicaRealTime,
@@ -59,8 +56,7 @@ func TestTwoObjectsOnOneRepositoryHaveTheirOwnCursors(t *testing.T) {
 	drepo, _ := dst.Repository(ctx, "proj", "r")
 	srepo.Write(ctx, "/a/1", strings.NewReader("a"), store.WriteOptions{Size: -1})
 	srepo.Write(ctx, "/b/1", strings.NewReader("b"), store.WriteOptions{Size: -1})
-	srv := httptest.NewServer(fullMux(&Receiver{Store: dst}))
-	defer srv.Close()
+	srv := replicaServer(t, dst, nil)
 	e := newTestExecutor(t, src, srv)
 	defer e.Stop()
 	task := fsm.Task{Key: "task1", ProjectID: "proj", SourceCluster: "shanghai", ReplicaObjectType: fsm.ObjectPath, ReplicaType: fsm.ReplicaRealTime,
@@ -92,8 +88,7 @@ func TestFileReplacedByAFolderArrives(t *testing.T) {
 	src, dst := twoStores(t)
 	srepo, _ := src.Repository(ctx, "proj", "r")
 	drepo, _ := dst.Repository(ctx, "proj", "r")
-	srv := httptest.NewServer(fullMuxWithDelete(&Receiver{Store: dst}))
-	defer srv.Close()
+	srv := replicaServer(t, dst, nil)
 	e := newTestExecutor(t, src, srv)
 	defer e.Stop()
 	task := fsm.Task{Key: "task1", ProjectID: "proj", SourceCluster: "shanghai", ReplicaObjectType: fsm.ObjectRepository, ReplicaType: fsm.ReplicaRealTime,
@@ -124,21 +119,6 @@ func TestFileReplacedByAFolderArrives(t *testing.T) {
 	if errX != nil {
 		t.Errorf("/p/x never reaches the target")
 	}
-}
-
-func fullMuxWithDelete(rc *Receiver) http.Handler {
-	mux := fullMux(rc).(*http.ServeMux)
-	mux.HandleFunc("POST /v1/replica/delete", func(w http.ResponseWriter, r *http.Request) {
-		var req DeleteRequest
-		_ = json.NewDecoder(r.Body).Decode(&req)
-		out, err := rc.Delete(r.Context(), req)
-		if err != nil {
-			http.Error(w, `{"error":"`+err.Error()+`"}`, 400)
-			return
-		}
-		json.NewEncoder(w).Encode(out)
-	})
-	return mux
 }
 
 // CmdCreateRun keeps the client's trigger and taskKey: a REAL_TIME-triggered
@@ -172,7 +152,7 @@ func TestAClientCannotMakeARealTimeRun(t *testing.T) {
 // srv, with a state of its own and proposals that go nowhere.
 func newTestExecutor(t *testing.T, src *store.Local, srv *httptest.Server) *Executor {
 	t.Helper()
-	e, err := New(Config{ClusterID: "shanghai", Dir: t.TempDir(), Store: src, FSM: fsm.New(),
+	e, err := New(Config{ClusterID: "shanghai", Dir: t.TempDir(), Store: src, FSM: fsm.New(), Token: testToken,
 		Propose: func(context.Context, fsm.Command) error { return nil },
 		APIAddr: func(string) (string, bool) { return strings.TrimPrefix(srv.URL, "http://"), true },
 		Logger:  slog.New(slog.DiscardHandler)})

@@ -3,7 +3,6 @@ package replicator
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -55,8 +54,7 @@ func TestUploadResumesAfterAnErrorPastManyChunks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(protocolMux(&Receiver{Store: dst}))
-	defer srv.Close()
+	srv := replicaServer(t, dst, nil)
 	e := targetOnlyExecutor(t, src, srv, 1<<20, &failNth{n: 7})
 	x := &runExec{e: e, log: e.log, fail: func(error) {}, run: fsm.Run{ID: "r1", Spec: fsm.ReplicaSpec{
 		SourceCluster: "shanghai", LocalProjectID: "proj", Setting: fsm.ReplicaSetting{ConflictStrategy: fsm.ConflictSkip, ErrorStrategy: fsm.ErrorContinue},
@@ -218,32 +216,6 @@ func waitTerminal(t *testing.T, f *fsm.FSM, id string) fsm.Run {
 	}
 }
 
-func fullMux(rc *Receiver) http.Handler {
-	mux := protocolMux(rc).(*http.ServeMux)
-	mux.HandleFunc("POST /v1/replica/plan", func(w http.ResponseWriter, r *http.Request) {
-		var req PlanRequest
-		_ = json.NewDecoder(r.Body).Decode(&req)
-		out, err := rc.Plan(r.Context(), req)
-		if err != nil {
-			http.Error(w, `{"error":"`+err.Error()+`"}`, 400)
-			return
-		}
-		json.NewEncoder(w).Encode(out)
-	})
-	mux.HandleFunc("POST /v1/replica/batch", func(w http.ResponseWriter, r *http.Request) {
-		out, err := rc.Batch(r.Context(), r.URL.Query().Get("project"), r.URL.Query().Get("repo"), "t", r.Body)
-		if err != nil {
-			http.Error(w, `{"error":"`+err.Error()+`"}`, 400)
-			return
-		}
-		json.NewEncoder(w).Encode(out)
-	})
-	mux.HandleFunc("POST /v1/replica/versions", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(ItemsResponse{})
-	})
-	return mux
-}
-
 // One path that cannot be written on the target makes every other path
 // with the same content fail too (they wait to be linked to content that
 // never arrives), and a re-run fails them again.
@@ -256,8 +228,7 @@ func TestFailedFirstCopyDoesNotFailOtherPathsWithTheSameContent(t *testing.T) {
 	srepo.Write(ctx, "/b/fine/y", strings.NewReader("same"), store.WriteOptions{Size: -1})
 	drepo.Write(ctx, "/a/blocked", strings.NewReader("a file"), store.WriteOptions{Size: -1})
 
-	srv := httptest.NewServer(fullMux(&Receiver{Store: dst}))
-	defer srv.Close()
+	srv := replicaServer(t, dst, nil)
 	e := targetOnlyExecutor(t, src, srv, 1<<20, nil)
 	spec := repositorySpec(fsm.ConflictSkip)
 	x := &runExec{e: e, log: e.log, fail: func(error) {}, run: fsm.Run{ID: "r1", Spec: spec}}
@@ -306,8 +277,7 @@ func TestFastFailConflictStillCountsWhatTheTargetLinked(t *testing.T) {
 	srepo.Write(ctx, "/b", strings.NewReader("shared"), store.WriteOptions{Size: -1})
 	drepo.Write(ctx, "/a", strings.NewReader("A on target"), store.WriteOptions{Size: -1})
 	drepo.Write(ctx, "/other", strings.NewReader("shared"), store.WriteOptions{Size: -1})
-	srv := httptest.NewServer(fullMux(&Receiver{Store: dst}))
-	defer srv.Close()
+	srv := replicaServer(t, dst, nil)
 	e := targetOnlyExecutor(t, src, srv, 1<<20, nil)
 	spec := repositorySpec(fsm.ConflictFastFail)
 	runCtx, cancel := context.WithCancelCause(ctx)
@@ -340,13 +310,12 @@ func TestARestartedExecutorResumesItsRunningRun(t *testing.T) {
 	// The target already got some of it before the executor went away.
 	drepo, _ := dst.Repository(ctx, "proj", "r")
 	drepo.Write(ctx, "/f0", strings.NewReader("c0"), store.WriteOptions{Size: -1})
-	srv := httptest.NewServer(quickMux(&Receiver{Store: dst}, nil))
-	defer srv.Close()
+	srv := replicaServer(t, dst, nil)
 	spec := repositorySpec(fsm.ConflictSkip)
 	h.must(t, fsm.CmdCreateRun, fsm.Run{ID: "run1", Spec: spec})
 	h.must(t, fsm.CmdStartRun, fsm.RunRef{ID: "run1", Executor: "shanghai"}) // by the executor before it stopped
 
-	e, err := New(Config{ClusterID: "shanghai", Dir: t.TempDir(), Store: src, FSM: h.f,
+	e, err := New(Config{ClusterID: "shanghai", Dir: t.TempDir(), Store: src, FSM: h.f, Token: testToken,
 		Propose: func(ctx context.Context, cmd fsm.Command) error { return h.apply(t, cmd) },
 		APIAddr: func(string) (string, bool) { return strings.TrimPrefix(srv.URL, "http://"), true },
 		Logger:  slog.New(slog.DiscardHandler), ProgressInterval: 50 * time.Millisecond})

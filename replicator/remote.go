@@ -1,7 +1,6 @@
 package replicator
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +10,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/ferrysync/ferry/internal/peer"
 )
 
 // remote is the sending side's view of one target agent.
@@ -37,26 +38,19 @@ type unreachableError struct{ err error }
 func (e *unreachableError) Error() string { return "target unreachable: " + e.err.Error() }
 func (e *unreachableError) Unwrap() error { return e.err }
 
-// statusErr is an answer the target gave, not worth retrying.
-type statusErr struct {
-	code int
-	msg  string
-}
-
-func (e *statusErr) Error() string { return fmt.Sprintf("%d: %s", e.code, e.msg) }
-
-// call sends one request, retrying transport failures and 5xx/429 with
-// backoff. body builds a fresh body per attempt (nil for none).
-func (r *remote) call(ctx context.Context, method, path string, query url.Values, body func() (io.Reader, error), out any) error {
+// call sends one request, retrying transport failures and 5xx/429 answers
+// with backoff (any other answer is the target's refusal and final). body
+// builds a fresh body per attempt (nil for none).
+func (r *remote) call(ctx context.Context, req peer.Request, body func() (io.Reader, error), out any) error {
 	backoff := r.retry.first
 	var last error
 	for attempt := 1; ; attempt++ {
-		err := r.once(ctx, method, path, query, body, out)
+		err := r.once(ctx, req, body, out)
 		if err == nil {
 			return nil
 		}
-		var se *statusErr
-		if errors.As(err, &se) && se.code < 500 && se.code != http.StatusTooManyRequests {
+		var se *peer.StatusError
+		if errors.As(err, &se) && !se.Temporary() {
 			return err
 		}
 		last = err
@@ -75,63 +69,36 @@ func (r *remote) call(ctx context.Context, method, path string, query url.Values
 	return &unreachableError{last}
 }
 
-func (r *remote) once(ctx context.Context, method, path string, query url.Values, body func() (io.Reader, error), out any) error {
+// once sends req to the target's current address. An upload's 409 carries
+// where the upload stands: it is decoded into out as well as returned.
+func (r *remote) once(ctx context.Context, req peer.Request, body func() (io.Reader, error), out any) error {
 	addr, ok := r.addr()
 	if !ok {
 		return fmt.Errorf("no API address is known for cluster %q", r.cluster)
 	}
-	var rd io.Reader
+	req.Addr = addr
 	if body != nil {
 		var err error
-		if rd, err = body(); err != nil {
+		if req.Body, err = body(); err != nil {
 			return err
 		}
 	}
-	u := "http://" + addr + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return err
-	}
-	if r.token != "" {
-		req.Header.Set("X-Auth-Token", r.token)
-	}
-	resp, err := r.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxJSONBody))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Error string `json:"error"`
+	c := peer.Client{HTTP: r.http, Token: r.token}
+	err := c.Do(ctx, req, out)
+	if err != nil && out != nil {
+		if se := (*peer.StatusError)(nil); errors.As(err, &se) && se.Code == http.StatusConflict {
+			_ = json.Unmarshal(se.Body, out)
 		}
-		_ = json.Unmarshal(b, &e)
-		if e.Error == "" {
-			e.Error = string(bytes.TrimSpace(b))
-		}
-		if resp.StatusCode == http.StatusConflict && out != nil {
-			_ = json.Unmarshal(b, out) // an upload's 409 carries the current offset
-		}
-		return &statusErr{resp.StatusCode, e.Error}
 	}
-	if out == nil {
-		return nil
-	}
-	return json.Unmarshal(b, out)
+	return err
 }
 
 func jsonBody(v any) func() (io.Reader, error) {
-	return func() (io.Reader, error) {
-		b, err := json.Marshal(v)
-		return bytes.NewReader(b), err
-	}
+	return func() (io.Reader, error) { return peer.JSON(v) }
 }
+
+// octetStream is the content type of a batch's frames and an upload's bytes.
+const octetStream = "application/octet-stream"
 
 // jsonCallTimeout bounds a protocol call without a content body, so that a
 // stalled target fails (and is retried) rather than holding the run.
@@ -141,7 +108,7 @@ func (r *remote) plan(ctx context.Context, req PlanRequest) (PlanResponse, error
 	ctx, cancel := context.WithTimeout(ctx, jsonCallTimeout)
 	defer cancel()
 	var out PlanResponse
-	err := r.call(ctx, http.MethodPost, "/v1/replica/plan", nil, jsonBody(req), &out)
+	err := r.call(ctx, peer.Request{Method: http.MethodPost, Path: "/v1/replica/plan"}, jsonBody(req), &out)
 	if err == nil && len(out.Results) != len(req.Objects) {
 		err = fmt.Errorf("plan: %d answers for %d objects", len(out.Results), len(req.Objects))
 	}
@@ -152,7 +119,7 @@ func (r *remote) items(ctx context.Context, path string, req any, n int) (ItemsR
 	ctx, cancel := context.WithTimeout(ctx, jsonCallTimeout)
 	defer cancel()
 	var out ItemsResponse
-	err := r.call(ctx, http.MethodPost, path, nil, jsonBody(req), &out)
+	err := r.call(ctx, peer.Request{Method: http.MethodPost, Path: path}, jsonBody(req), &out)
 	if err == nil && len(out.Results) != n {
 		err = fmt.Errorf("%s: %d answers for %d items", path, len(out.Results), n)
 	}
@@ -162,7 +129,7 @@ func (r *remote) items(ctx context.Context, path string, req any, n int) (ItemsR
 func (r *remote) batch(ctx context.Context, project, repo, by string, n int, body func() (io.Reader, error)) (ItemsResponse, error) {
 	var out ItemsResponse
 	q := url.Values{"project": {project}, "repo": {repo}, "by": {by}}
-	err := r.call(ctx, http.MethodPost, "/v1/replica/batch", q, body, &out)
+	err := r.call(ctx, peer.Request{Method: http.MethodPost, Path: "/v1/replica/batch", Query: q, ContentType: octetStream}, body, &out)
 	if err == nil && len(out.Results) != n {
 		err = fmt.Errorf("batch: %d answers for %d files", len(out.Results), n)
 	}
@@ -174,7 +141,7 @@ func (r *remote) uploadStatus(ctx context.Context, sum string, size int64) (Uplo
 	defer cancel()
 	var out UploadStatus
 	q := url.Values{"size": {strconv.FormatInt(size, 10)}}
-	err := r.call(ctx, http.MethodGet, "/v1/replica/uploads/"+sum, q, nil, &out)
+	err := r.call(ctx, peer.Request{Method: http.MethodGet, Path: "/v1/replica/uploads/" + sum, Query: q}, nil, &out)
 	return out, err
 }
 
@@ -186,7 +153,7 @@ func (r *remote) appendOnce(ctx context.Context, sum, md5 string, size, offset i
 	if md5 != "" {
 		q.Set("md5", md5)
 	}
-	err := r.once(ctx, http.MethodPatch, "/v1/replica/uploads/"+sum, q, func() (io.Reader, error) { return body, nil }, &out)
+	err := r.once(ctx, peer.Request{Method: http.MethodPatch, Path: "/v1/replica/uploads/" + sum, Query: q, Body: body, ContentType: octetStream}, nil, &out)
 	return out, err
 }
 
@@ -201,6 +168,6 @@ func (r *remote) head(ctx context.Context, project, repo string, since uint64, b
 		q.Set("since", strconv.FormatUint(since, 10))
 		q.Set("by", by)
 	}
-	err := r.once(ctx, http.MethodGet, "/v1/replica/head", q, nil, &out)
+	err := r.once(ctx, peer.Request{Method: http.MethodGet, Path: "/v1/replica/head", Query: q}, nil, &out)
 	return out, err
 }

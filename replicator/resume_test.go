@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -20,43 +19,6 @@ import (
 	"github.com/ferrysync/ferry/fsm"
 	"github.com/ferrysync/ferry/store"
 )
-
-// protocolMux serves the upload and commit calls of the protocol straight
-// from a Receiver, as the API does (api/replica.go), without auth.
-func protocolMux(rc *Receiver) http.Handler {
-	mux := http.NewServeMux()
-	reply := func(w http.ResponseWriter, v any, err error) {
-		var oe *store.OffsetError
-		switch {
-		case errors.As(err, &oe):
-			w.WriteHeader(http.StatusConflict)
-			v = UploadStatus{Offset: oe.Offset, Error: err.Error()}
-		case err != nil:
-			http.Error(w, `{"error":"`+err.Error()+`"}`, http.StatusBadRequest)
-			return
-		}
-		_ = json.NewEncoder(w).Encode(v)
-	}
-	size := func(r *http.Request, k string) int64 {
-		n, _ := strconv.ParseInt(r.URL.Query().Get(k), 10, 64)
-		return n
-	}
-	mux.HandleFunc("GET /v1/replica/uploads/{sum}", func(w http.ResponseWriter, r *http.Request) {
-		st, err := rc.UploadStatus(r.PathValue("sum"), size(r, "size"))
-		reply(w, st, err)
-	})
-	mux.HandleFunc("PATCH /v1/replica/uploads/{sum}", func(w http.ResponseWriter, r *http.Request) {
-		st, err := rc.Append(r.Context(), r.PathValue("sum"), r.URL.Query().Get("md5"), size(r, "size"), size(r, "offset"), r.Body)
-		reply(w, st, err)
-	})
-	mux.HandleFunc("POST /v1/replica/commit", func(w http.ResponseWriter, r *http.Request) {
-		var req CommitRequest
-		_ = json.NewDecoder(r.Body).Decode(&req)
-		out, err := rc.Commit(r.Context(), req)
-		reply(w, out, err)
-	})
-	return mux
-}
 
 // cutOnce breaks the body of the first upload request after n bytes, as a
 // connection that drops mid-chunk.
@@ -89,7 +51,7 @@ func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection dr
 // against srv: the store to read, chunk size, transport, metrics and detail.
 func targetOnlyExecutor(t *testing.T, src *store.Local, srv *httptest.Server, chunk int64, transport http.RoundTripper) *Executor {
 	return &Executor{
-		cfg: Config{Store: src, APIAddr: func(string) (string, bool) { return strings.TrimPrefix(srv.URL, "http://"), true },
+		cfg: Config{Store: src, Token: testToken, APIAddr: func(string) (string, bool) { return strings.TrimPrefix(srv.URL, "http://"), true },
 			ChunkSize: chunk, Parallelism: 2},
 		log: slog.New(slog.DiscardHandler), metrics: newMetrics(nil), objects: testObjectLog(t), http: &http.Client{Transport: transport},
 	}
@@ -153,8 +115,7 @@ func TestUploadCutMidChunkResumesWhereItStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	srv := httptest.NewServer(protocolMux(&Receiver{Store: dst}))
-	defer srv.Close()
+	srv := replicaServer(t, dst, nil)
 	const cutAt = 2<<20 + 12345
 	cut := &cutOnce{n: cutAt}
 	e := targetOnlyExecutor(t, src, srv, 64<<20, cut)

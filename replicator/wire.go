@@ -8,13 +8,16 @@ import (
 	"maps"
 )
 
-// The transfer protocol, target side, under /v1/replica (policy admin: the
-// agents of a group share the management token).
+// The transfer protocol under /v1/replica: remote.go calls it, handler.go
+// serves it (doc.go says who calls what, with which bounds and retries).
+// Policy admin: the agents of a group share the management token. Errors are
+// {"error": "..."}; by names the writer in the target's change log (batch:
+// the caller when empty).
 //
 //	POST  /v1/replica/plan                       PlanRequest → PlanResponse
-//	POST  /v1/replica/batch?project=&repo=       frames      → ItemsResponse
-//	GET   /v1/replica/uploads/{sha256}?size=     → UploadStatus
-//	PATCH /v1/replica/uploads/{sha256}?size=&offset=  bytes → UploadStatus (409 with the current offset)
+//	POST  /v1/replica/batch?project=&repo=[&by=] frames      → ItemsResponse
+//	GET   /v1/replica/uploads/:sha256?size=      → UploadStatus
+//	PATCH /v1/replica/uploads/:sha256?size=&offset=[&md5=]  bytes → UploadStatus (409 with the current offset)
 //	POST  /v1/replica/commit                     CommitRequest → ItemsResponse
 //	POST  /v1/replica/versions                   VersionsRequest → ItemsResponse
 //	POST  /v1/replica/delete                     DeleteRequest → ItemsResponse

@@ -33,9 +33,9 @@ type StatusError struct {
 	Body    []byte
 }
 
-func (e *StatusError) Error() string {
-	return fmt.Sprintf("%d %s: %s", e.Code, http.StatusText(e.Code), e.Message)
-}
+// Error reads as the replication protocol has always worded a refusal in
+// run and object errors: "404: repository demo/files: not found".
+func (e *StatusError) Error() string { return fmt.Sprintf("%d: %s", e.Code, e.Message) }
 
 // StatusCode is the status the peer answered with.
 func (e *StatusError) StatusCode() int { return e.Code }
