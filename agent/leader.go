@@ -89,7 +89,7 @@ func (a *Agent) leaderLoop(ctx context.Context) {
 	}()
 	go func() {
 		defer loops.Done()
-		(&scheduler.Standing{State: a.fsm, Fire: a.applyLocal, Log: a.log.With("component", "standing")}).Run(ctx)
+		(&scheduler.Standing{State: a.fsm, Fire: a.applyLocal, Executable: a.memberAlive, Log: a.log.With("component", "standing")}).Run(ctx)
 	}()
 	go func() {
 		defer loops.Done()

@@ -96,6 +96,17 @@ func (a *Agent) proposeAsAgent(ctx context.Context, cmd fsm.Command) error {
 // RUNNING forever. It is not re-dispatched: the next run plans again and
 // sends only what is still missing. An executor that comes back before
 // gossip declares it failed resumes its runs itself.
+// memberAlive reports whether gossip sees the cluster's agent alive (or
+// suspect: it may still be working).
+func (a *Agent) memberAlive(id string) bool {
+	for _, m := range a.node.Members() {
+		if m.ID == id {
+			return m.Status != cluster.StatusFailed && m.Status != cluster.StatusLeft
+		}
+	}
+	return false
+}
+
 func (a *Agent) watchExecutors(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()

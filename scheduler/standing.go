@@ -37,8 +37,12 @@ type Standing struct {
 	// Fire applies a command through Raft on the leader (the agent's
 	// applyLocal); the fsm refuses a task that has a run already.
 	Fire func(cmd fsm.Command) (fsm.Result, error)
-	Log  *slog.Logger
-	Now  func() time.Time
+	// Executable reports whether a source agent is there to execute a run
+	// (alive to gossip): a run fired for an absent source would only be
+	// failed by the leader again. Nil means always.
+	Executable func(cluster string) bool
+	Log        *slog.Logger
+	Now        func() time.Time
 }
 
 // due is when a task's standing run is to be fired.
@@ -108,6 +112,9 @@ func (s *Standing) Run(ctx context.Context) {
 		wake := now().Add(idleWake)
 		tasks := s.State.Tasks()
 		for _, d := range standingDue(tasks, s.runsOf(tasks), now()) {
+			if s.Executable != nil && !s.Executable(d.source) {
+				continue // looked at again at the next change or idle wake
+			}
 			if b, ok := retry[d.key]; ok && b.at.After(d.at) {
 				d.at = b.at
 			}

@@ -137,3 +137,71 @@ func TestStandingFiresOneRunPerTask(t *testing.T) {
 		t.Errorf("%d runs after %d fires, want one", n, fires)
 	}
 }
+
+// A task whose source agent is absent gets no standing run (the leader would
+// only fail it again); once the source is back, the next wake fires it.
+func TestStandingWaitsForAnAbsentSource(t *testing.T) {
+	a := reviewFSM(t)
+	createRealTime(t, a, "live")
+	var mu sync.Mutex // a.do and Fire both apply to the FSM
+	var present bool
+	asked := make(chan string, 16)
+	s := &Standing{State: a.f, Log: slog.New(slog.DiscardHandler),
+		Executable: func(c string) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			select {
+			case asked <- c:
+			default:
+			}
+			return present
+		},
+		Fire: func(cmd fsm.Command) (fsm.Result, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			cmd.Time = time.Now().UTC()
+			b, _ := cmd.Encode()
+			a.i++
+			return a.f.Apply(&raft.Log{Index: a.i, Type: raft.LogCommand, Data: b}).(fsm.Result), nil
+		}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Run(ctx)
+	}()
+	select {
+	case c := <-asked:
+		if c != "shanghai" {
+			t.Fatalf("asked about %q, want the task's source", c)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the loop never asked whether the source is there")
+	}
+	mu.Lock()
+	if n := len(a.f.Runs(fsm.RunFilter{TaskKey: "live"})); n != 0 {
+		t.Fatalf("%d standing runs fired for an absent source", n)
+	}
+	present = true
+	tk := reviewTask("wake", "wake") // any applied change wakes the loop
+	err := a.do(t, fsm.CmdCreateTask, t0, tk)
+	mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(10 * time.Second)
+	for {
+		changed := a.f.Changed()
+		if len(a.f.Runs(fsm.RunFilter{TaskKey: "live"})) == 1 {
+			break
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatal("no standing run once the source was back")
+		}
+	}
+	cancel()
+	<-done
+}
