@@ -2,11 +2,9 @@ package client
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -168,10 +166,8 @@ func (q TaskQuery) values() url.Values {
 
 // taskPath is /v1/tasks/{key}.
 func taskPath(key string) (string, error) {
-	if key == "" || key == "." || key == ".." || strings.Contains(key, "/") {
-		return "", fmt.Errorf("invalid task key %q", key)
-	}
-	return "/v1/tasks/" + url.PathEscape(key), nil
+	s, err := escapeSegment("task key", key)
+	return "/v1/tasks/" + s, err
 }
 
 // CreateTask creates a task through POST /v1/tasks and returns it. A task
