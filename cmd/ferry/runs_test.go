@@ -180,7 +180,7 @@ setting: {rateLimit: 1024, includeMetadata: true, conflictStrategy: SKIP}
 		{yamlSpec, "spec.yaml"}, {yamlSpec, "spec.yml"}, {yamlSpec, "-"},
 		{jsonSpec, "spec.json"}, {jsonSpec, "-"}, {jsonSpec, "spec.yaml"}, // JSON is YAML too
 	} {
-		got, err := decodeRunSpec([]byte(tc.data), tc.name)
+		got, err := decodeStrict[client.RunSpec]([]byte(tc.data), tc.name, "spec")
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("decodeRunSpec(%s) = %+v, %v\nwant %+v", tc.name, got, err, want)
 		}
@@ -195,7 +195,7 @@ setting: {rateLimit: 1024, includeMetadata: true, conflictStrategy: SKIP}
 		{"1: x\n", "spec.yaml", `unknown field "1"`},
 		{"setting: {rateLimit: 20MiB}\n", "spec.yaml", "rateLimit"},
 	} {
-		if _, err := decodeRunSpec([]byte(tc.data), tc.name); err == nil || !strings.Contains(err.Error(), tc.err) {
+		if _, err := decodeStrict[client.RunSpec]([]byte(tc.data), tc.name, "spec"); err == nil || !strings.Contains(err.Error(), tc.err) {
 			t.Errorf("decodeRunSpec(%q, %s) = %v, want %q", tc.data, tc.name, err, tc.err)
 		}
 	}

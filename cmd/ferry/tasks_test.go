@@ -56,14 +56,14 @@ setting:
 		{yamlTask, "task.yaml"}, {yamlTask, "task.yml"}, {yamlTask, "-"},
 		{jsonTask, "task.json"}, {jsonTask, "-"}, {jsonTask, "task.yaml"}, // JSON is YAML too
 	} {
-		got, err := decodeTaskRequest([]byte(tc.data), tc.name)
+		got, err := decodeStrict[client.TaskRequest]([]byte(tc.data), tc.name, "task")
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("decodeTaskRequest(%s) = %+v, %v\nwant %+v", tc.name, got, err, want)
 		}
 	}
 
 	// What a file leaves out stays unset, for the agent's defaults.
-	got, err := decodeTaskRequest([]byte("name: n\nlocalProjectId: p\nsetting: {executionStrategy: CRON_EXPRESSION, executionPlan: {cronExpression: '0 0 2 * * ?'}}\n"), "t.yaml")
+	got, err := decodeStrict[client.TaskRequest]([]byte("name: n\nlocalProjectId: p\nsetting: {executionStrategy: CRON_EXPRESSION, executionPlan: {cronExpression: '0 0 2 * * ?'}}\n"), "t.yaml", "task")
 	if err != nil || got.Enabled != nil || got.ReplicaType != "" || got.Setting.IncludeMetadata != nil ||
 		got.Setting.ExecutionPlan.CronExpression != "0 0 2 * * ?" || got.Setting.ConflictStrategy != "" {
 		t.Errorf("sparse task = %+v, %v", got, err)
@@ -80,7 +80,7 @@ setting:
 		{"enabled: maybe\n", "task.yaml", "enabled"},
 		{"setting: {executionPlan: {executeTime: tomorrow}}\n", "task.yaml", "tomorrow"},
 	} {
-		if _, err := decodeTaskRequest([]byte(tc.data), tc.name); err == nil || !strings.Contains(err.Error(), tc.err) {
+		if _, err := decodeStrict[client.TaskRequest]([]byte(tc.data), tc.name, "task"); err == nil || !strings.Contains(err.Error(), tc.err) {
 			t.Errorf("decodeTaskRequest(%q, %s) = %v, want %q", tc.data, tc.name, err, tc.err)
 		}
 	}
@@ -91,13 +91,13 @@ func TestReadTaskRequest(t *testing.T) {
 	if err := os.WriteFile(file, []byte("name: n\nlocalProjectId: p\n"), 0o666); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := readTaskRequest(file, nil); err != nil || got.Name != "n" || got.LocalProjectID != "p" {
+	if got, err := readStrict[client.TaskRequest](file, nil, "task"); err != nil || got.Name != "n" || got.LocalProjectID != "p" {
 		t.Errorf("readTaskRequest(file) = %+v, %v", got, err)
 	}
-	if got, err := readTaskRequest("-", strings.NewReader(`{"name": "s"}`)); err != nil || got.Name != "s" {
+	if got, err := readStrict[client.TaskRequest]("-", strings.NewReader(`{"name": "s"}`), "task"); err != nil || got.Name != "s" {
 		t.Errorf("readTaskRequest(stdin) = %+v, %v", got, err)
 	}
-	if _, err := readTaskRequest("-", strings.NewReader("nope: 1\n")); err == nil || !strings.Contains(err.Error(), "task -: ") {
+	if _, err := readStrict[client.TaskRequest]("-", strings.NewReader("nope: 1\n"), "task"); err == nil || !strings.Contains(err.Error(), "task -: ") {
 		t.Errorf("readTaskRequest(bad stdin) = %v, want it named", err)
 	}
 }
