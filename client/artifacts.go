@@ -272,14 +272,7 @@ func (c *Client) List(ctx context.Context, ref ArtifactRef, q ListQuery) (NodePa
 	if err != nil {
 		return NodePage{}, err
 	}
-	v := url.Values{}
-	v.Set("path", "/"+strings.Trim(ref.Path, "/"))
-	v.Set("recursive", strconv.FormatBool(q.Recursive))
-	setPage(v, q.PageNumber, q.PageSize)
-	if ref.Cluster != "" {
-		v.Set("cluster", ref.Cluster)
-	}
-	var out NodePage
-	_, err = c.do(ctx, http.MethodGet, "/v1/projects/"+p+"/repos/"+r+"/nodes?"+v.Encode(), nil, &out)
-	return out, err
+	v := query(q.PageNumber, q.PageSize, "path", "/"+strings.Trim(ref.Path, "/"),
+		"recursive", strconv.FormatBool(q.Recursive), "cluster", ref.Cluster)
+	return call[NodePage](ctx, c, http.MethodGet, route{path: "/v1/projects/" + p + "/repos/" + r + "/nodes"}.with(v), nil)
 }

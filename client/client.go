@@ -163,20 +163,53 @@ func escapeSegment(what, name string) (string, error) {
 	return url.PathEscape(name), nil
 }
 
-// setPage adds pageNumber and pageSize to q when they are set.
-func setPage(q url.Values, number, size int) {
+// query is the query string of the pairs key, value whose value is not "",
+// with pageNumber and pageSize when they are set.
+func query(number, size int, kv ...string) url.Values {
+	q := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] != "" {
+			q.Set(kv[i], kv[i+1])
+		}
+	}
 	if number > 0 {
 		q.Set("pageNumber", strconv.Itoa(number))
 	}
 	if size > 0 {
 		q.Set("pageSize", strconv.Itoa(size))
 	}
+	return q
 }
 
-// withQuery is path, with "?" and q when q holds anything.
-func withQuery(path string, q url.Values) string {
-	if len(q) == 0 {
-		return path
+// route is a request path, or why it could not be built.
+type route struct {
+	path string
+	err  error
+}
+
+// at is the route of a path builder's answer.
+func at(path string, err error) route { return route{path, err} }
+
+// sub is the route to suffix below r.
+func (r route) sub(suffix string) route {
+	r.path += suffix
+	return r
+}
+
+// with is r with "?" and q when q holds anything.
+func (r route) with(q url.Values) route {
+	if len(q) > 0 {
+		r.path += "?" + q.Encode()
 	}
-	return path + "?" + q.Encode()
+	return r
+}
+
+// call sends in (when not nil) as JSON to r and decodes the answer into a T.
+func call[T any](ctx context.Context, c *Client, method string, r route, in any) (T, error) {
+	var out T
+	if r.err != nil {
+		return out, r.err
+	}
+	_, err := c.do(ctx, method, r.path, in, &out)
+	return out, err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"time"
 )
 
@@ -207,65 +206,29 @@ func runPath(id string) (string, error) {
 
 // StartRun starts a run through POST /v1/runs and returns it as accepted.
 func (c *Client) StartRun(ctx context.Context, spec RunSpec) (Run, error) {
-	var out Run
-	_, err := c.do(ctx, http.MethodPost, "/v1/runs", spec, &out)
-	return out, err
+	return call[Run](ctx, c, http.MethodPost, route{path: "/v1/runs"}, spec)
 }
 
 // Runs returns one page of runs, newest first, through GET /v1/runs.
 func (c *Client) Runs(ctx context.Context, q RunQuery) (RunPage, error) {
-	v := url.Values{}
-	if q.State != "" {
-		v.Set("state", q.State)
-	}
-	if q.TaskKey != "" {
-		v.Set("taskKey", q.TaskKey)
-	}
-	setPage(v, q.PageNumber, q.PageSize)
-	var out RunPage
-	_, err := c.do(ctx, http.MethodGet, withQuery("/v1/runs", v), nil, &out)
-	return out, err
+	v := query(q.PageNumber, q.PageSize, "state", q.State, "taskKey", q.TaskKey)
+	return call[RunPage](ctx, c, http.MethodGet, route{path: "/v1/runs"}.with(v), nil)
 }
 
 // Run returns a run through GET /v1/runs/{id}.
 func (c *Client) Run(ctx context.Context, id string) (Run, error) {
-	p, err := runPath(id)
-	if err != nil {
-		return Run{}, err
-	}
-	var out Run
-	_, err = c.do(ctx, http.MethodGet, p, nil, &out)
-	return out, err
+	return call[Run](ctx, c, http.MethodGet, at(runPath(id)), nil)
 }
 
 // RunObjects returns one page of a run's objects through
 // GET /v1/runs/{id}/objects; the executor serves it through any agent.
 func (c *Client) RunObjects(ctx context.Context, id string, q ObjectQuery) (ObjectPage, error) {
-	p, err := runPath(id)
-	if err != nil {
-		return ObjectPage{}, err
-	}
-	v := url.Values{}
-	if q.Status != "" {
-		v.Set("status", q.Status)
-	}
-	if q.Target != "" {
-		v.Set("target", q.Target)
-	}
-	setPage(v, q.PageNumber, q.PageSize)
-	var out ObjectPage
-	_, err = c.do(ctx, http.MethodGet, withQuery(p+"/objects", v), nil, &out)
-	return out, err
+	v := query(q.PageNumber, q.PageSize, "status", q.Status, "target", q.Target)
+	return call[ObjectPage](ctx, c, http.MethodGet, at(runPath(id)).sub("/objects").with(v), nil)
 }
 
 // CancelRun asks for a run to stop through POST /v1/runs/{id}/cancel and
 // returns the run. A run that already ended answers an *Error with Status 409.
 func (c *Client) CancelRun(ctx context.Context, id string) (Run, error) {
-	p, err := runPath(id)
-	if err != nil {
-		return Run{}, err
-	}
-	var out Run
-	_, err = c.do(ctx, http.MethodPost, p+"/cancel", nil, &out)
-	return out, err
+	return call[Run](ctx, c, http.MethodPost, at(runPath(id)).sub("/cancel"), nil)
 }

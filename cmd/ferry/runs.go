@@ -150,24 +150,20 @@ func (o runShow) show(cmd *cobra.Command, c *client.Client, id string) error {
 		}
 	}
 	out := cmd.OutOrStdout()
-	switch {
-	case o.asJSON && objects:
+	if o.asJSON {
+		if !objects {
+			return printJSON(out, run)
+		}
 		return printJSON(out, struct {
 			Run     client.Run        `json:"run"`
 			Objects client.ObjectPage `json:"objects"`
 		}{run, objs})
-	case o.asJSON:
-		return printJSON(out, run)
 	}
 	if err := printRun(out, run, time.Now()); err != nil || !objects {
 		return err
 	}
-	fmt.Fprintln(out)
-	if err := writeObjectTable(out, objs.Records); err != nil {
-		return err
-	}
-	pageFooter(cmd.ErrOrStderr(), objs.PageNumber, objs.TotalPages, objs.TotalRecords, "objects")
-	return nil
+	return showPage(cmd, func(w io.Writer) error { return writeObjectTable(w, objs.Records) },
+		objs.PageNumber, objs.TotalPages, objs.TotalRecords, "objects")
 }
 
 func newRunWatchCmd() *cobra.Command {

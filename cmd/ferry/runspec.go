@@ -35,20 +35,24 @@ var runSpecFlags = []string{"project", "repo", "to", "from", "remote-project", "
 
 func (f *runStartFlags) bind(cmd *cobra.Command) {
 	fl := cmd.Flags()
+	// From where.
 	fl.StringVar(&f.project, "project", "", "local project")
 	fl.StringSliceVar(&f.repos, "repo", nil, "local repositories (comma-separated or repeated)")
-	fl.StringSliceVar(&f.to, "to", nil, "remote clusters (comma-separated or repeated)")
 	fl.StringVar(&f.from, "from", "", "source cluster (default: the addressed agent's)")
+	// To where.
+	fl.StringSliceVar(&f.to, "to", nil, "remote clusters (comma-separated or repeated)")
 	fl.StringVar(&f.remoteProject, "remote-project", "", "remote project (default: the local one)")
 	fl.StringVar(&f.remoteRepo, "remote-repo", "", "remote repository, with a single --repo (default: the local one)")
+	// What.
 	fl.StringVar(&f.objectType, "type", "", "REPOSITORY, PACKAGE or PATH")
 	fl.StringArrayVar(&f.paths, "path", nil, "replicate the files under PATH (repeatable)")
 	fl.StringArrayVar(&f.packages, "package", nil, "replicate a package: KEY or KEY=V1,V2 (repeatable)")
+	fl.StringVar(&f.repoType, "repo-type", "", "repository type, like GENERIC or MAVEN")
+	// How.
 	fl.StringVar(&f.rate, "rate", "", "bytes per second per target, like 20MiB (default unlimited)")
 	fl.StringVar(&f.conflict, "conflict", "", "conflict strategy: SKIP, OVERWRITE or FAST_FAIL (default SKIP)")
 	fl.StringVar(&f.onError, "error", "", "error strategy: CONTINUE or FAST_FAIL (default CONTINUE)")
 	fl.BoolVar(&f.noMetadata, "no-metadata", false, "do not copy metadata")
-	fl.StringVar(&f.repoType, "repo-type", "", "repository type, like GENERIC or MAVEN")
 }
 
 // specOrFile is the spec of -f file, or else of the flags.

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -160,25 +161,21 @@ func (o taskShow) show(cmd *cobra.Command, c *client.Client, key string) error {
 			return fmt.Errorf("runs of task %s: %w", key, err)
 		}
 	}
-	out := cmd.OutOrStdout()
-	switch {
-	case o.asJSON && runs:
-		return printJSON(out, struct {
-			Task client.Task    `json:"task"`
-			Runs client.RunPage `json:"runs"`
-		}{task, rp})
-	case o.asJSON:
-		return printJSON(out, task)
+	if o.asJSON {
+		var v any = task
+		if runs {
+			v = struct {
+				Task client.Task    `json:"task"`
+				Runs client.RunPage `json:"runs"`
+			}{task, rp}
+		}
+		return printJSON(cmd.OutOrStdout(), v)
 	}
-	if err := printTask(out, task); err != nil || !runs {
+	if err := printTask(cmd.OutOrStdout(), task); err != nil || !runs {
 		return err
 	}
-	fmt.Fprintln(out)
-	if err := writeRunTable(out, "RUN", rp.Records, time.Now()); err != nil {
-		return err
-	}
-	pageFooter(cmd.ErrOrStderr(), rp.PageNumber, rp.TotalPages, rp.TotalRecords, "runs")
-	return nil
+	return showPage(cmd, func(w io.Writer) error { return writeRunTable(w, "RUN", rp.Records, time.Now()) },
+		rp.PageNumber, rp.TotalPages, rp.TotalRecords, "runs")
 }
 
 // newTaskEnableCmd is ferry task enable, or ferry task disable.

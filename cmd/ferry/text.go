@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ferrysync/ferry/client"
+	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 )
 
@@ -105,6 +106,18 @@ func (d *details) repos(project string, objects []client.ReplicaObject) {
 func (d *details) writeTo(out io.Writer) error {
 	_, err := io.WriteString(out, d.b.String())
 	return err
+}
+
+// showPage writes the page a show command shows below its item (with
+// write), after a blank line, and the page's footer on stderr.
+func showPage(cmd *cobra.Command, write func(io.Writer) error, page int, pages, records int64, what string) error {
+	out := cmd.OutOrStdout()
+	fmt.Fprintln(out)
+	if err := write(out); err != nil {
+		return err
+	}
+	pageFooter(cmd.ErrOrStderr(), page, pages, records, what)
+	return nil
 }
 
 // pageFooter tells on stderr that more pages exist.
