@@ -11,14 +11,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-func nothingRefers(s *Local, sum string) bool {
-	referred := false
-	_ = s.db.View(func(tx *bolt.Tx) error {
-		_, referred = getBlob(tx.Bucket(bucketBlobs), sum)
-		return nil
-	})
-	return !referred
-}
+// Blob reference counting: ref, unref and addStats run in the caller's
+// bbolt write transaction.
 
 // blobEntry is what the store knows of one content: how many nodes refer to
 // it, its size and its md5 (so that a node linked to it needs no re-read).
@@ -127,4 +121,14 @@ func (s *Local) stored(sum string) (staged, bool) {
 func (s *Local) HasContent(sha256hex string) (size int64, ok bool) {
 	st, ok := s.stored(strings.ToLower(sha256hex))
 	return st.size, ok
+}
+
+// nothingRefers reports whether no node refers to the content sum.
+func nothingRefers(s *Local, sum string) bool {
+	referred := false
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		_, referred = getBlob(tx.Bucket(bucketBlobs), sum)
+		return nil
+	})
+	return !referred
 }

@@ -82,7 +82,13 @@ type Option func(*Local)
 
 // WithObserver has o told about every write's outcome and the bytes read
 // and written, for metrics.
-func WithObserver(o Observer) Option { return func(s *Local) { s.observer = o } }
+func WithObserver(o Observer) Option {
+	return func(s *Local) {
+		if o != nil {
+			s.observer = o
+		}
+	}
+}
 
 // Open opens (creating if needed) the built-in store in dir. It finishes what
 // a crash interrupted: writes in progress and resumable uploads idle for
