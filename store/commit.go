@@ -84,16 +84,29 @@ func (r *localRepo) commit(files []fileWrite, fn func(tx *bolt.Tx, rb *bolt.Buck
 	})
 	if err != nil {
 		err = diskError(err)
-		for i := range files {
-			if f := &files[i]; f.state == pending {
-				s.takeBack(f.st)
-				f.fail(err)
-			}
-		}
+		s.failPending(files, err)
 		return err
 	}
 	s.removeBlobs(gone)
 	s.notifyChanged(r.info.Project, r.info.Name)
+	settle(files)
+	return nil
+}
+
+// failPending fails the files a failed transaction did not commit and takes
+// their content back. Callers hold s.publish.
+func (s *Local) failPending(files []fileWrite, err error) {
+	for i := range files {
+		if f := &files[i]; f.state == pending {
+			s.takeBack(f.st)
+			f.fail(err)
+		}
+	}
+}
+
+// settle ends the pending files of a committed transaction: written, but
+// for those it refused alone.
+func settle(files []fileWrite) {
 	for i := range files {
 		if f := &files[i]; f.state == pending {
 			f.state = written
@@ -102,7 +115,6 @@ func (r *localRepo) commit(files []fileWrite, fn func(tx *bolt.Tx, rb *bolt.Buck
 			}
 		}
 	}
-	return nil
 }
 
 // change commits a change that releases no content: metadata, package
