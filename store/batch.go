@@ -30,8 +30,8 @@ func (r *localRepo) WriteBatch(ctx context.Context, files []BatchFile) ([]BatchR
 		return nil, err
 	}
 	res := make([]BatchResult, len(ws))
-	for i, f := range ws {
-		res[i] = BatchResult{Node: f.node, Err: f.err}
+	for i := range ws {
+		res[i] = BatchResult{Node: ws[i].node, Err: ws[i].err}
 	}
 	return res, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -124,7 +123,12 @@ func (r *localRepo) change(fn func(rb *bolt.Bucket) error) error {
 }
 
 func anyPending(files []fileWrite) bool {
-	return slices.ContainsFunc(files, func(f fileWrite) bool { return f.state == pending })
+	for i := range files {
+		if files[i].state == pending {
+			return true
+		}
+	}
+	return false
 }
 
 // makeVisibleAll moves the pending files' content to its blob path; a file
