@@ -97,13 +97,13 @@ func Start(cfg config.Config, logger *slog.Logger) (*Agent, error) {
 		client: &http.Client{Transport: transport, Timeout: 30 * time.Second},
 		ctx:    ctx, cancel: cancel, errCh: make(chan error, 1),
 	}
-	a.store, err = store.Open(filepath.Join(cfg.DataDir, "store"), log)
+	storeMetrics := newStoreMetrics(a.registry, nil) // its store is set once open, before any scrape
+	a.store, err = store.Open(filepath.Join(cfg.DataDir, "store"), log, store.WithObserver(storeMetrics))
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	storeMetrics := newStoreMetrics(a.registry, a.store)
-	a.store.Observe = storeMetrics
+	storeMetrics.st = a.store
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Bind, strconv.Itoa(cfg.HTTPPort)))
 	if err != nil {
 		a.store.Close()
