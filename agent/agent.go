@@ -107,11 +107,12 @@ func Start(cfg config.Config, logger *slog.Logger) (_ *Agent, err error) {
 		}
 	}()
 	undo = append(undo, cancel)
-	if a.store, err = store.Open(filepath.Join(cfg.DataDir, "store"), a.log); err != nil {
+	storeMetrics := newStoreMetrics(a.registry, nil) // its store is set once open, before any scrape
+	if a.store, err = store.Open(filepath.Join(cfg.DataDir, "store"), a.log, store.WithObserver(storeMetrics)); err != nil {
 		return nil, err
 	}
 	undo = append(undo, func() { a.store.Close() })
-	a.store.Observe = newStoreMetrics(a.registry, a.store)
+	storeMetrics.st = a.store
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Bind, strconv.Itoa(cfg.HTTPPort)))
 	if err != nil {
 		return nil, fmt.Errorf("http listener: %w", err)

@@ -84,10 +84,14 @@ func (a *Agent) leaderLoop(ctx context.Context) {
 	a.consistentReady.Store(true)
 	defer a.consistentReady.Store(false)
 	var loops sync.WaitGroup
-	loops.Add(2)
+	loops.Add(3)
 	go func() {
 		defer loops.Done()
 		a.watchExecutors(ctx)
+	}()
+	go func() {
+		defer loops.Done()
+		(&scheduler.Standing{State: a.fsm, Fire: a.applyLocal, Executable: a.memberAlive, Log: a.log.With("component", "standing")}).Run(ctx)
 	}()
 	go func() {
 		defer loops.Done()
@@ -150,6 +154,17 @@ func (a *Agent) applyInternal(ctx context.Context, t fsm.CommandType, payload an
 	if err != nil {
 		a.log.Warn("leader command failed", "type", t, "err", err)
 	}
+}
+
+// memberAlive reports whether gossip sees the cluster's agent alive (or
+// suspect: it may still be working).
+func (a *Agent) memberAlive(id string) bool {
+	for _, m := range a.node.Members() {
+		if m.ID == id {
+			return m.Status != cluster.StatusFailed && m.Status != cluster.StatusLeft
+		}
+	}
+	return false
 }
 
 // watchExecutors is a leader loop: a run whose executing agent has failed or

@@ -38,24 +38,48 @@ type NodePage struct {
 	Records      []Node `json:"records"`
 }
 
+// ArtifactRef names a file (or, for List, a folder) of a generic
+// repository. Cluster, when not "", addresses another cluster's store
+// through the agent the client talks to.
+type ArtifactRef struct {
+	Project string
+	Repo    string
+	Path    string
+	Cluster string
+}
+
+// UploadOptions are what Upload sends besides the content.
+type UploadOptions struct {
+	// Size is the exact content length, sent as Content-Length; 0 sends no
+	// body, -1 sends the body chunked, which an agent may refuse.
+	Size int64
+	// SHA256 (hex), when not "", is sent as X-Checksum-Sha256: the agent
+	// stores nothing unless the content matches.
+	SHA256 string
+	// Metadata becomes X-Ferry-Meta-<Key> headers (HTTP may change the keys'
+	// case).
+	Metadata map[string]string
+	// NoOverwrite makes the agent answer 409 when the path already holds a
+	// file; by default the upload replaces it.
+	NoOverwrite bool
+}
+
+// ListQuery says which nodes List returns. Zero page fields are left to the
+// agent's defaults.
+type ListQuery struct {
+	// Recursive lists the files at any depth instead of the folder's direct
+	// children (folders included).
+	Recursive  bool
+	PageNumber int
+	PageSize   int
+}
+
 // DownloadInfo describes a file's content, from the headers of a GET or HEAD.
 type DownloadInfo struct {
 	Size         int64  // Content-Length; -1 when the agent did not send one
 	SHA256       string // X-Checksum-Sha256 (hex), "" when absent
 	ETag         string
 	LastModified time.Time // zero when absent or unparsable
-}
-
-// maxErrorBody bounds how much of an error answer is read to build an *Error.
-const maxErrorBody = 64 << 10
-
-// streamHTTP is the http.Client for content transfers: the same Transport as
-// c.http but no overall Timeout, which would cut off any transfer that takes
-// longer than it. Transfers end with their context instead.
-func (c *Client) streamHTTP() *http.Client {
-	hc := *c.http
-	hc.Timeout = 0
-	return &hc
 }
 
 // escapePath URL-escapes each "/"-separated segment of a repository path.
@@ -79,50 +103,32 @@ func escapePath(p string) (string, error) {
 	return strings.Join(segs, "/"), nil
 }
 
-// escapeName URL-escapes a project or repository name (one segment).
-func escapeName(kind, name string) (string, error) {
-	if name == "" || name == "." || name == ".." || strings.Contains(name, "/") {
-		return "", fmt.Errorf("invalid %s name %q", kind, name)
-	}
-	return url.PathEscape(name), nil
-}
-
 // genericURL is the URL of /generic/{project}/{repo}/{path...}.
-func (c *Client) genericURL(project, repo, path, cluster string) (string, error) {
-	p, err := escapeName("project", project)
+func (c *Client) genericURL(ref ArtifactRef) (string, error) {
+	p, r, err := escapeRepo(ref)
 	if err != nil {
 		return "", err
 	}
-	r, err := escapeName("repository", repo)
-	if err != nil {
-		return "", err
-	}
-	fp, err := escapePath(path)
+	fp, err := escapePath(ref.Path)
 	if err != nil {
 		return "", err
 	}
 	u := c.base + "/generic/" + p + "/" + r + "/" + fp
-	if cluster != "" {
-		u += "?" + url.Values{"cluster": {cluster}}.Encode()
+	if ref.Cluster != "" {
+		u += "?" + url.Values{"cluster": {ref.Cluster}}.Encode()
 	}
 	return u, nil
 }
 
-// responseError builds an *Error from a non-2xx answer, reading at most
-// maxErrorBody bytes of its body.
-func responseError(resp *http.Response) error {
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	msg := strings.TrimSpace(string(raw))
-	var e struct {
-		Error string `json:"error"`
+// escapeRepo is ref's project and repository names, URL-escaped.
+func escapeRepo(ref ArtifactRef) (project, repo string, err error) {
+	if project, err = escapeSegment("project name", ref.Project); err != nil {
+		return "", "", err
 	}
-	if json.Unmarshal(raw, &e) == nil && e.Error != "" {
-		msg = e.Error
+	if repo, err = escapeSegment("repository name", ref.Repo); err != nil {
+		return "", "", err
 	}
-	if msg == "" {
-		msg = strings.ToLower(http.StatusText(resp.StatusCode))
-	}
-	return &Error{Status: resp.StatusCode, Message: msg, TraceID: resp.Header.Get("X-Trace-Id")}
+	return project, repo, nil
 }
 
 func downloadInfo(resp *http.Response) DownloadInfo {
@@ -139,54 +145,46 @@ func downloadInfo(resp *http.Response) DownloadInfo {
 	return info
 }
 
-func (c *Client) newRequest(ctx context.Context, method, u string, body io.Reader) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
+// Upload stores body at ref through PUT /generic/..., streaming it (nothing
+// is buffered in memory) as opt says. Upload does not close body.
+func (c *Client) Upload(ctx context.Context, ref ArtifactRef, body io.Reader, opt UploadOptions) (Node, error) {
+	req, err := c.uploadRequest(ctx, ref, body, opt)
+	if err != nil {
+		return Node{}, err
+	}
+	resp, err := c.streamHTTP().Do(req)
+	if err != nil {
+		return Node{}, err
+	}
+	defer resp.Body.Close()
+	if err := checkStatus(resp); err != nil {
+		return Node{}, err
+	}
+	var n Node
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&n); err != nil {
+		return Node{}, fmt.Errorf("decode PUT %s answer: %w", ref.Path, err)
+	}
+	return n, nil
+}
+
+// uploadRequest is the PUT of an Upload.
+func (c *Client) uploadRequest(ctx context.Context, ref ArtifactRef, body io.Reader, opt UploadOptions) (*http.Request, error) {
+	u, err := c.genericURL(ref)
 	if err != nil {
 		return nil, err
 	}
-	if c.token != "" {
-		req.Header.Set("X-Auth-Token", c.token)
-	}
-	return req, nil
-}
-
-// Upload stores body at project/repo/path through PUT /generic/..., streaming
-// it (nothing is buffered in memory).
-//
-// size is the exact content length, sent as Content-Length; -1 sends the body
-// chunked, which an agent may refuse. sha256hex, when not "", is sent as
-// X-Checksum-Sha256 and the agent stores nothing unless the content matches.
-// meta becomes X-Ferry-Meta-<Key> headers (HTTP may change the keys' case).
-// With overwrite false the agent answers 409 when the path already holds a
-// file. cluster, when not "", addresses another cluster's store through this
-// agent. Upload does not close body.
-func (c *Client) Upload(ctx context.Context, project, repo, path string, body io.Reader, size int64, sha256hex string, meta map[string]string, overwrite bool, cluster string) (Node, error) {
-	u, err := c.genericURL(project, repo, path, cluster)
-	if err != nil {
-		return Node{}, err
-	}
-	if sha256hex != "" {
-		if b, err := hex.DecodeString(sha256hex); err != nil || len(b) != 32 {
-			return Node{}, fmt.Errorf("invalid sha256 %q: want 64 hex digits", sha256hex)
+	if opt.SHA256 != "" {
+		if b, err := hex.DecodeString(opt.SHA256); err != nil || len(b) != 32 {
+			return nil, fmt.Errorf("invalid sha256 %q: want 64 hex digits", opt.SHA256)
 		}
 	}
-	var rb io.Reader
-	switch {
-	case size == 0:
-		rb = http.NoBody
-	case body == nil:
-		return Node{}, fmt.Errorf("upload %s: nil body with size %d", path, size)
-	case size > 0:
-		// The transport closes request bodies; keep the caller's open, and
-		// never send more than the announced length.
-		rb = io.NopCloser(io.LimitReader(body, size))
-	default:
-		rb = io.NopCloser(body)
-		size = -1
+	rb, size, err := uploadBody(body, opt.Size)
+	if err != nil {
+		return nil, fmt.Errorf("upload %s: %w", ref.Path, err)
 	}
 	req, err := c.newRequest(ctx, http.MethodPut, u, rb)
 	if err != nil {
-		return Node{}, err
+		return nil, err
 	}
 	req.ContentLength = size
 	req.Header.Set("Content-Type", "application/octet-stream")
@@ -194,48 +192,52 @@ func (c *Client) Upload(ctx context.Context, project, repo, path string, body io
 		// Lets the agent refuse (auth, 409, no space) before the body is sent.
 		req.Header.Set("Expect", "100-continue")
 	}
-	if sha256hex != "" {
-		req.Header.Set("X-Checksum-Sha256", strings.ToLower(sha256hex))
+	if opt.SHA256 != "" {
+		req.Header.Set("X-Checksum-Sha256", strings.ToLower(opt.SHA256))
 	}
-	for k, v := range meta {
+	for k, v := range opt.Metadata {
 		if k == "" {
-			return Node{}, fmt.Errorf("empty metadata key")
+			return nil, fmt.Errorf("empty metadata key")
 		}
 		req.Header.Set("X-Ferry-Meta-"+k, v)
 	}
-	if !overwrite {
+	if opt.NoOverwrite {
 		req.Header.Set("X-Ferry-Overwrite", "false")
 	}
-	resp, err := c.streamHTTP().Do(req)
-	if err != nil {
-		return Node{}, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
-		return Node{}, responseError(resp)
-	}
-	var n Node
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&n); err != nil {
-		return Node{}, fmt.Errorf("decode PUT %s answer: %w", path, err)
-	}
-	return n, nil
+	return req, nil
 }
 
-// Download opens project/repo/path for reading through GET /generic/....
-// The caller must close the returned body. The body fails with
-// io.ErrUnexpectedEOF when the connection ends before Content-Length bytes;
-// checking the content against info.SHA256 is left to the caller.
-func (c *Client) Download(ctx context.Context, project, repo, path, cluster string) (io.ReadCloser, DownloadInfo, error) {
-	resp, err := c.content(ctx, http.MethodGet, project, repo, path, cluster)
+// uploadBody is the request body and Content-Length for body of size bytes
+// (-1: unknown, sent chunked).
+func uploadBody(body io.Reader, size int64) (io.Reader, int64, error) {
+	switch {
+	case size == 0:
+		return http.NoBody, 0, nil
+	case body == nil:
+		return nil, 0, fmt.Errorf("nil body with size %d", size)
+	case size > 0:
+		// The transport closes request bodies; keep the caller's open, and
+		// never send more than the announced length.
+		return io.NopCloser(io.LimitReader(body, size)), size, nil
+	}
+	return io.NopCloser(body), -1, nil
+}
+
+// Download opens ref for reading through GET /generic/.... The caller must
+// close the returned body. The body fails with io.ErrUnexpectedEOF when the
+// connection ends before Content-Length bytes; checking the content against
+// info.SHA256 is left to the caller.
+func (c *Client) Download(ctx context.Context, ref ArtifactRef) (io.ReadCloser, DownloadInfo, error) {
+	resp, err := c.content(ctx, http.MethodGet, ref)
 	if err != nil {
 		return nil, DownloadInfo{}, err
 	}
 	return resp.Body, downloadInfo(resp), nil
 }
 
-// Stat describes project/repo/path through HEAD /generic/..., without its content.
-func (c *Client) Stat(ctx context.Context, project, repo, path, cluster string) (DownloadInfo, error) {
-	resp, err := c.content(ctx, http.MethodHead, project, repo, path, cluster)
+// Stat describes ref through HEAD /generic/..., without its content.
+func (c *Client) Stat(ctx context.Context, ref ArtifactRef) (DownloadInfo, error) {
+	resp, err := c.content(ctx, http.MethodHead, ref)
 	if err != nil {
 		return DownloadInfo{}, err
 	}
@@ -243,8 +245,8 @@ func (c *Client) Stat(ctx context.Context, project, repo, path, cluster string) 
 	return downloadInfo(resp), nil
 }
 
-func (c *Client) content(ctx context.Context, method, project, repo, path, cluster string) (*http.Response, error) {
-	u, err := c.genericURL(project, repo, path, cluster)
+func (c *Client) content(ctx context.Context, method string, ref ArtifactRef) (*http.Response, error) {
+	u, err := c.genericURL(ref)
 	if err != nil {
 		return nil, err
 	}
@@ -256,40 +258,21 @@ func (c *Client) content(ctx context.Context, method, project, repo, path, clust
 	if err != nil {
 		return nil, err
 	}
-	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
-		defer resp.Body.Close()
-		return nil, responseError(resp)
+	if err := checkStatus(resp); err != nil {
+		return nil, err
 	}
 	return resp, nil
 }
 
-// List returns one page of the nodes under dir ("/" for the repository's
-// root) through GET /v1/projects/{project}/repos/{repo}/nodes. Without
-// recursive it lists dir's direct children, folders included; with it, the
-// files at any depth. pageNumber (from 1) and pageSize are left to the
-// agent's defaults when 0.
-func (c *Client) List(ctx context.Context, project, repo, dir string, recursive bool, pageNumber, pageSize int, cluster string) (NodePage, error) {
-	p, err := escapeName("project", project)
+// List returns one page of the nodes under the folder ref.Path ("" or "/"
+// for the repository's root) through
+// GET /v1/projects/{project}/repos/{repo}/nodes.
+func (c *Client) List(ctx context.Context, ref ArtifactRef, q ListQuery) (NodePage, error) {
+	p, r, err := escapeRepo(ref)
 	if err != nil {
 		return NodePage{}, err
 	}
-	r, err := escapeName("repository", repo)
-	if err != nil {
-		return NodePage{}, err
-	}
-	q := url.Values{}
-	q.Set("path", "/"+strings.Trim(dir, "/"))
-	q.Set("recursive", strconv.FormatBool(recursive))
-	if pageNumber > 0 {
-		q.Set("pageNumber", strconv.Itoa(pageNumber))
-	}
-	if pageSize > 0 {
-		q.Set("pageSize", strconv.Itoa(pageSize))
-	}
-	if cluster != "" {
-		q.Set("cluster", cluster)
-	}
-	var out NodePage
-	_, err = c.do(ctx, http.MethodGet, "/v1/projects/"+p+"/repos/"+r+"/nodes?"+q.Encode(), nil, &out)
-	return out, err
+	v := query(q.PageNumber, q.PageSize, "path", "/"+strings.Trim(ref.Path, "/"),
+		"recursive", strconv.FormatBool(q.Recursive), "cluster", ref.Cluster)
+	return call[NodePage](ctx, c, http.MethodGet, route{path: "/v1/projects/" + p + "/repos/" + r + "/nodes"}.with(v), nil)
 }

@@ -206,8 +206,7 @@ func TestUploadDownloadEscapedPath(t *testing.T) {
 	content := []byte("hello, ferry\n")
 	path := "dir with space/ünïcödé/a%b?c#d;e+f.txt"
 
-	n, err := c.Upload(ctx, "proj", "repo", path, bytes.NewReader(content), int64(len(content)), sha(content),
-		map[string]string{"commit": "abc123", "Build-Id": "7"}, true, "eu-west")
+	n, err := c.Upload(ctx, ArtifactRef{Project: "proj", Repo: "repo", Path: path, Cluster: "eu-west"}, bytes.NewReader(content), UploadOptions{Size: int64(len(content)), SHA256: sha(content), Metadata: map[string]string{"commit": "abc123", "Build-Id": "7"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +225,7 @@ func TestUploadDownloadEscapedPath(t *testing.T) {
 		t.Fatalf("token = %q", tokens[0])
 	}
 
-	body, info, err := c.Download(ctx, "proj", "repo", "/"+path, "")
+	body, info, err := c.Download(ctx, ArtifactRef{Project: "proj", Repo: "repo", Path: "/" + path})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +246,7 @@ func TestUploadDownloadEscapedPath(t *testing.T) {
 		t.Fatalf("download URI %s", last)
 	}
 
-	st, err := c.Stat(ctx, "proj", "repo", path, "")
+	st, err := c.Stat(ctx, ArtifactRef{Project: "proj", Repo: "repo", Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +259,7 @@ func TestUploadChecksumMismatchStoresNothing(t *testing.T) {
 	f, srv := newFakeGeneric(t)
 	c := New(srv.URL, "")
 	content := []byte("abc")
-	_, err := c.Upload(context.Background(), "p", "r", "a.txt", bytes.NewReader(content), 3, sha([]byte("abd")), nil, true, "")
+	_, err := c.Upload(context.Background(), ArtifactRef{Project: "p", Repo: "r", Path: "a.txt"}, bytes.NewReader(content), UploadOptions{Size: 3, SHA256: sha([]byte("abd"))})
 	var e *Error
 	if !errors.As(err, &e) || e.Status != http.StatusBadRequest || !strings.Contains(e.Message, "checksum") {
 		t.Fatalf("err = %v", err)
@@ -275,7 +274,7 @@ func TestUploadNoOverwrite(t *testing.T) {
 	c := New(srv.URL, "")
 	ctx := context.Background()
 	for i, want := range []int{0, http.StatusConflict} {
-		_, err := c.Upload(ctx, "p", "r", "a.txt", strings.NewReader("x"), 1, "", nil, false, "")
+		_, err := c.Upload(ctx, ArtifactRef{Project: "p", Repo: "r", Path: "a.txt"}, strings.NewReader("x"), UploadOptions{Size: 1, NoOverwrite: true})
 		var e *Error
 		switch {
 		case want == 0 && err != nil:
@@ -285,7 +284,7 @@ func TestUploadNoOverwrite(t *testing.T) {
 		}
 	}
 	// Overwriting is the default.
-	if _, err := c.Upload(ctx, "p", "r", "a.txt", strings.NewReader("y"), 1, "", nil, true, ""); err != nil {
+	if _, err := c.Upload(ctx, ArtifactRef{Project: "p", Repo: "r", Path: "a.txt"}, strings.NewReader("y"), UploadOptions{Size: 1}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -304,13 +303,13 @@ func TestUploadSizes(t *testing.T) {
 
 	// Empty content, and a body that is not closed by Upload.
 	body := &closeTracker{Reader: strings.NewReader("")}
-	n, err := c.Upload(ctx, "p", "r", "empty", body, 0, sha(nil), nil, true, "")
+	n, err := c.Upload(ctx, ArtifactRef{Project: "p", Repo: "r", Path: "empty"}, body, UploadOptions{Size: 0, SHA256: sha(nil)})
 	if err != nil || n.Size != 0 {
 		t.Fatalf("empty upload: %+v, %v", n, err)
 	}
 	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
 	body = &closeTracker{Reader: bytes.NewReader(big)}
-	if _, err := c.Upload(ctx, "p", "r", "big", body, int64(len(big)), sha(big), nil, true, ""); err != nil {
+	if _, err := c.Upload(ctx, ArtifactRef{Project: "p", Repo: "r", Path: "big"}, body, UploadOptions{Size: int64(len(big)), SHA256: sha(big)}); err != nil {
 		t.Fatal(err)
 	}
 	if body.closed {
@@ -320,15 +319,15 @@ func TestUploadSizes(t *testing.T) {
 		t.Fatalf("stored %d bytes, want %d", len(got), len(big))
 	}
 	// A body shorter than the announced size fails on the client.
-	if _, err := c.Upload(ctx, "p", "r", "short", strings.NewReader("abc"), 10, "", nil, true, ""); err == nil {
+	if _, err := c.Upload(ctx, ArtifactRef{Project: "p", Repo: "r", Path: "short"}, strings.NewReader("abc"), UploadOptions{Size: 10}); err == nil {
 		t.Fatal("short body: no error")
 	}
 	// Only the announced size is sent.
-	if _, err := c.Upload(ctx, "p", "r", "long", strings.NewReader("abcdef"), 3, sha([]byte("abc")), nil, true, ""); err != nil {
+	if _, err := c.Upload(ctx, ArtifactRef{Project: "p", Repo: "r", Path: "long"}, strings.NewReader("abcdef"), UploadOptions{Size: 3, SHA256: sha([]byte("abc"))}); err != nil {
 		t.Fatal(err)
 	}
 	// Unknown size goes chunked, which this agent refuses.
-	_, err = c.Upload(ctx, "p", "r", "chunked", strings.NewReader("abc"), -1, "", nil, true, "")
+	_, err = c.Upload(ctx, ArtifactRef{Project: "p", Repo: "r", Path: "chunked"}, strings.NewReader("abc"), UploadOptions{Size: -1})
 	var e *Error
 	if !errors.As(err, &e) || e.Status != http.StatusLengthRequired {
 		t.Fatalf("chunked: %v", err)
@@ -338,13 +337,13 @@ func TestUploadSizes(t *testing.T) {
 func TestDownloadNotFound(t *testing.T) {
 	_, srv := newFakeGeneric(t)
 	c := New(srv.URL, "")
-	_, _, err := c.Download(context.Background(), "p", "r", "nope.txt", "")
+	_, _, err := c.Download(context.Background(), ArtifactRef{Project: "p", Repo: "r", Path: "nope.txt"})
 	var e *Error
 	if !errors.As(err, &e) || e.Status != http.StatusNotFound || e.Message != "not found: /nope.txt" {
 		t.Fatalf("err = %#v", err)
 	}
 	// HEAD has no body: the message falls back to the status text.
-	_, err = c.Stat(context.Background(), "p", "r", "nope.txt", "")
+	_, err = c.Stat(context.Background(), ArtifactRef{Project: "p", Repo: "r", Path: "nope.txt"})
 	if !errors.As(err, &e) || e.Status != http.StatusNotFound || e.Message != "not found" {
 		t.Fatalf("stat err = %#v", err)
 	}
@@ -364,11 +363,11 @@ func TestInvalidPaths(t *testing.T) {
 		{"p/q", "r", "a"},
 		{"p", "..", "a"},
 	} {
-		if _, _, err := c.Download(ctx, tc.project, tc.repo, tc.path, ""); err == nil || strings.Contains(err.Error(), "connect") {
+		if _, _, err := c.Download(ctx, ArtifactRef{Project: tc.project, Repo: tc.repo, Path: tc.path}); err == nil || strings.Contains(err.Error(), "connect") {
 			t.Errorf("Download(%q, %q, %q): err = %v, want a validation error", tc.project, tc.repo, tc.path, err)
 		}
 	}
-	if _, err := c.Upload(ctx, "p", "r", "a", strings.NewReader("x"), 1, "xyz", nil, true, ""); err == nil || !strings.Contains(err.Error(), "sha256") {
+	if _, err := c.Upload(ctx, ArtifactRef{Project: "p", Repo: "r", Path: "a"}, strings.NewReader("x"), UploadOptions{Size: 1, SHA256: "xyz"}); err == nil || !strings.Contains(err.Error(), "sha256") {
 		t.Errorf("bad sha256: %v", err)
 	}
 }
@@ -378,11 +377,11 @@ func TestList(t *testing.T) {
 	c := New(srv.URL, "")
 	ctx := context.Background()
 	for _, p := range []string{"a.txt", "b.txt", "sub/c.txt", "sub/deeper/d.txt", "späce dir/e.txt"} {
-		if _, err := c.Upload(ctx, "p", "r", p, strings.NewReader(p), int64(len(p)), "", nil, true, ""); err != nil {
+		if _, err := c.Upload(ctx, ArtifactRef{Project: "p", Repo: "r", Path: p}, strings.NewReader(p), UploadOptions{Size: int64(len(p))}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	page, err := c.List(ctx, "p", "r", "/", false, 1, 100, "")
+	page, err := c.List(ctx, ArtifactRef{Project: "p", Repo: "r", Path: "/"}, ListQuery{PageNumber: 1, PageSize: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,7 +400,7 @@ func TestList(t *testing.T) {
 	// Recursive, two per page.
 	var paths []string
 	for num := 1; ; num++ {
-		page, err := c.List(ctx, "p", "r", "sub", true, num, 2, "eu")
+		page, err := c.List(ctx, ArtifactRef{Project: "p", Repo: "r", Path: "sub", Cluster: "eu"}, ListQuery{Recursive: true, PageNumber: num, PageSize: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -456,7 +455,7 @@ func TestDownloadStreamsAndRespectsContext(t *testing.T) {
 	defer srv.Close()
 	defer close(release)
 	ctx, cancel := context.WithCancel(context.Background())
-	body, info, err := New(srv.URL, "").Download(ctx, "p", "r", "f", "")
+	body, info, err := New(srv.URL, "").Download(ctx, ArtifactRef{Project: "p", Repo: "r", Path: "f"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -479,13 +478,13 @@ func TestDownloadLeavesVerificationToCaller(t *testing.T) {
 	c := New(srv.URL, "")
 	ctx := context.Background()
 	content := []byte("payload")
-	if _, err := c.Upload(ctx, "p", "r", "f", bytes.NewReader(content), int64(len(content)), "", nil, true, ""); err != nil {
+	if _, err := c.Upload(ctx, ArtifactRef{Project: "p", Repo: "r", Path: "f"}, bytes.NewReader(content), UploadOptions{Size: int64(len(content))}); err != nil {
 		t.Fatal(err)
 	}
 	f.mu.Lock()
 	f.corrupt = true
 	f.mu.Unlock()
-	body, info, err := c.Download(ctx, "p", "r", "f", "")
+	body, info, err := c.Download(ctx, ArtifactRef{Project: "p", Repo: "r", Path: "f"})
 	if err != nil {
 		t.Fatal(err)
 	}

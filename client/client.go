@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -55,6 +56,11 @@ type ReadMeta struct {
 	TraceID     string
 }
 
+// maxErrorBody bounds how much of an error answer is read to build an *Error.
+const maxErrorBody = 64 << 10
+
+// do sends in (when not nil) as JSON and decodes a 2xx answer into out
+// (when not nil); any other answer is an *Error.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) (ReadMeta, error) {
 	var body io.Reader
 	if in != nil {
@@ -64,40 +70,25 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (Read
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	req, err := c.newRequest(ctx, method, c.base+path, body)
 	if err != nil {
 		return ReadMeta{}, err
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.token != "" {
-		req.Header.Set("X-Auth-Token", c.token)
-	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return ReadMeta{}, err
 	}
 	defer resp.Body.Close()
-	meta := ReadMeta{TraceID: resp.Header.Get("X-Trace-Id")}
-	meta.Index, _ = strconv.ParseUint(resp.Header.Get("X-Ferry-Index"), 10, 64)
-	meta.KnownLeader, _ = strconv.ParseBool(resp.Header.Get("X-Ferry-Known-Leader"))
-	if ms, err := strconv.ParseInt(resp.Header.Get("X-Ferry-Last-Contact"), 10, 64); err == nil {
-		meta.LastContact = time.Duration(ms) * time.Millisecond
+	meta := readMeta(resp.Header)
+	if err := checkStatus(resp); err != nil {
+		return meta, err
 	}
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return meta, err
-	}
-	if resp.StatusCode >= 300 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		msg := strings.TrimSpace(string(raw))
-		if json.Unmarshal(raw, &e) == nil && e.Error != "" {
-			msg = e.Error
-		}
-		return meta, &Error{Status: resp.StatusCode, Message: msg, TraceID: meta.TraceID}
 	}
 	if out != nil && len(raw) > 0 {
 		if err := json.Unmarshal(raw, out); err != nil {
@@ -107,117 +98,118 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (Read
 	return meta, nil
 }
 
-// Member is one entry of GET /v1/members.
-type Member struct {
-	ID          string            `json:"id"`
-	Name        string            `json:"name"`
-	APIAddr     string            `json:"apiAddr"`
-	RaftAddr    string            `json:"raftAddr"`
-	GossipAddr  string            `json:"gossipAddr"`
-	Version     string            `json:"version"`
-	Labels      map[string]string `json:"labels"`
-	Status      string            `json:"status"`
-	StatusSince time.Time         `json:"statusSince"`
-	Role        string            `json:"role"`
-	Leader      bool              `json:"leader"`
+// readMeta reads the X-Ferry-* headers of an answer.
+func readMeta(h http.Header) ReadMeta {
+	meta := ReadMeta{TraceID: h.Get("X-Trace-Id")}
+	meta.Index, _ = strconv.ParseUint(h.Get("X-Ferry-Index"), 10, 64)
+	meta.KnownLeader, _ = strconv.ParseBool(h.Get("X-Ferry-Known-Leader"))
+	if ms, err := strconv.ParseInt(h.Get("X-Ferry-Last-Contact"), 10, 64); err == nil {
+		meta.LastContact = time.Duration(ms) * time.Millisecond
+	}
+	return meta
 }
 
-// Leader is GET /v1/status/leader.
-type Leader struct {
-	ID      string `json:"id"`
-	Name    string `json:"name"`
-	APIAddr string `json:"apiAddr"`
+// checkStatus is nil for a 2xx answer. Otherwise it closes the answer's body
+// and returns an *Error with the message of its {"error": ...} body, its
+// text when it is not that JSON, or the status text when it is empty; at
+// most maxErrorBody bytes of it are read.
+func checkStatus(resp *http.Response) error {
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	msg := strings.TrimSpace(string(raw))
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(raw, &e) == nil && e.Error != "" {
+		msg = e.Error
+	}
+	if msg == "" {
+		msg = strings.ToLower(http.StatusText(resp.StatusCode))
+	}
+	return &Error{Status: resp.StatusCode, Message: msg, TraceID: resp.Header.Get("X-Trace-Id")}
 }
 
-// Peer is one entry of GET /v1/status/peers.
-type Peer struct {
-	ID       string `json:"id"`
-	Address  string `json:"address"`
-	Suffrage string `json:"suffrage"`
+func (c *Client) newRequest(ctx context.Context, method, u string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return nil, err
+	}
+	if c.token != "" {
+		req.Header.Set("X-Auth-Token", c.token)
+	}
+	return req, nil
 }
 
-// Self is the part of GET /v1/agent/self the CLI shows.
-type Self struct {
-	ID         string    `json:"id"`
-	Name       string    `json:"name"`
-	Version    string    `json:"version"`
-	APIAddr    string    `json:"apiAddr"`
-	RaftAddr   string    `json:"raftAddr"`
-	GossipAddr string    `json:"gossipAddr"`
-	Leader     bool      `json:"leader"`
-	StartedAt  time.Time `json:"startedAt"`
+// streamHTTP is the http.Client for content transfers and event streams: the
+// same Transport as c.http but no overall Timeout, which would cut off any
+// transfer that takes longer than it. Transfers end with their context
+// instead.
+func (c *Client) streamHTTP() *http.Client {
+	hc := *c.http
+	hc.Timeout = 0
+	return &hc
 }
 
-// Token is an API token; Secret is only set when it was just created.
-type Token struct {
-	AccessorID  string    `json:"accessorId"`
-	Secret      string    `json:"secret,omitempty"`
-	Description string    `json:"description"`
-	Policy      string    `json:"policy"`
-	CreateTime  time.Time `json:"createTime"`
+// escapeSegment URL-escapes a name that is one path segment: a project, a
+// repository, a run id, a task key. "", "." and ".." and names holding "/"
+// are refused, since servers and proxies would resolve them to another path.
+func escapeSegment(what, name string) (string, error) {
+	if name == "" || name == "." || name == ".." || strings.Contains(name, "/") {
+		return "", fmt.Errorf("invalid %s %q", what, name)
+	}
+	return url.PathEscape(name), nil
 }
 
-// Members lists the members the agent's gossip knows.
-func (c *Client) Members(ctx context.Context) ([]Member, ReadMeta, error) {
-	var out []Member
-	meta, err := c.do(ctx, http.MethodGet, "/v1/members", nil, &out)
-	return out, meta, err
-}
-
-// Leader returns the leader the agent knows.
-func (c *Client) Leader(ctx context.Context) (Leader, ReadMeta, error) {
-	var out Leader
-	meta, err := c.do(ctx, http.MethodGet, "/v1/status/leader", nil, &out)
-	return out, meta, err
-}
-
-// Peers returns the Raft configuration.
-func (c *Client) Peers(ctx context.Context) ([]Peer, ReadMeta, error) {
-	var out []Peer
-	meta, err := c.do(ctx, http.MethodGet, "/v1/status/peers", nil, &out)
-	return out, meta, err
-}
-
-// Self describes the agent answering.
-func (c *Client) Self(ctx context.Context) (Self, error) {
-	var out Self
-	_, err := c.do(ctx, http.MethodGet, "/v1/agent/self", nil, &out)
-	return out, err
-}
-
-// CreateToken creates a token; the answer holds its secret, shown only once.
-func (c *Client) CreateToken(ctx context.Context, description, policy string) (Token, error) {
-	var out Token
-	_, err := c.do(ctx, http.MethodPost, "/v1/acl/tokens", map[string]string{"description": description, "policy": policy}, &out)
-	return out, err
-}
-
-// Tokens lists tokens (without secrets).
-func (c *Client) Tokens(ctx context.Context) ([]Token, error) {
-	var out []Token
-	_, err := c.do(ctx, http.MethodGet, "/v1/acl/tokens", nil, &out)
-	return out, err
-}
-
-// DeleteToken deletes a token by accessor id.
-func (c *Client) DeleteToken(ctx context.Context, accessorID string) error {
-	_, err := c.do(ctx, http.MethodDelete, "/v1/acl/tokens/"+accessorID, nil, nil)
-	return err
-}
-
-// WaitForLeader polls GET /v1/health?leader until a leader is known or ctx ends.
-func (c *Client) WaitForLeader(ctx context.Context) error {
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		_, err := c.do(ctx, http.MethodGet, "/v1/health?leader", nil, nil)
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("no leader at %s: %w (last: %v)", c.base, ctx.Err(), err)
-		case <-tick.C:
+// query is the query string of the pairs key, value whose value is not "",
+// with pageNumber and pageSize when they are set.
+func query(number, size int, kv ...string) url.Values {
+	q := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] != "" {
+			q.Set(kv[i], kv[i+1])
 		}
 	}
+	if number > 0 {
+		q.Set("pageNumber", strconv.Itoa(number))
+	}
+	if size > 0 {
+		q.Set("pageSize", strconv.Itoa(size))
+	}
+	return q
+}
+
+// route is a request path, or why it could not be built.
+type route struct {
+	path string
+	err  error
+}
+
+// at is the route of a path builder's answer.
+func at(path string, err error) route { return route{path, err} }
+
+// sub is the route to suffix below r.
+func (r route) sub(suffix string) route {
+	r.path += suffix
+	return r
+}
+
+// with is r with "?" and q when q holds anything.
+func (r route) with(q url.Values) route {
+	if len(q) > 0 {
+		r.path += "?" + q.Encode()
+	}
+	return r
+}
+
+// call sends in (when not nil) as JSON to r and decodes the answer into a T.
+func call[T any](ctx context.Context, c *Client, method string, r route, in any) (T, error) {
+	var out T
+	if r.err != nil {
+		return out, r.err
+	}
+	_, err := c.do(ctx, method, r.path, in, &out)
+	return out, err
 }

@@ -2,11 +2,9 @@ package client
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -146,71 +144,41 @@ type TaskQuery struct {
 
 // values is the query string of GET /v1/tasks for q.
 func (q TaskQuery) values() url.Values {
-	v := url.Values{}
-	if q.ProjectID != "" {
-		v.Set("projectId", q.ProjectID)
-	}
-	if q.NamePrefix != "" {
-		v.Set("name", q.NamePrefix)
-	}
-	if q.LastExecutionStatus != "" {
-		v.Set("lastExecutionStatus", q.LastExecutionStatus)
-	}
+	var enabled string
 	if q.Enabled != nil {
-		v.Set("enabled", strconv.FormatBool(*q.Enabled))
+		enabled = strconv.FormatBool(*q.Enabled)
 	}
-	if q.SortType != "" {
-		v.Set("sortType", q.SortType)
-	}
-	setPage(v, q.PageNumber, q.PageSize)
-	return v
+	return query(q.PageNumber, q.PageSize, "projectId", q.ProjectID, "name", q.NamePrefix,
+		"lastExecutionStatus", q.LastExecutionStatus, "enabled", enabled, "sortType", q.SortType)
 }
 
 // taskPath is /v1/tasks/{key}.
 func taskPath(key string) (string, error) {
-	if key == "" || key == "." || key == ".." || strings.Contains(key, "/") {
-		return "", fmt.Errorf("invalid task key %q", key)
-	}
-	return "/v1/tasks/" + url.PathEscape(key), nil
+	s, err := escapeSegment("task key", key)
+	return "/v1/tasks/" + s, err
 }
 
 // CreateTask creates a task through POST /v1/tasks and returns it. A task
 // that is enabled and SCHEDULED IMMEDIATELY starts its run at once.
 func (c *Client) CreateTask(ctx context.Context, req TaskRequest) (Task, error) {
-	var out Task
-	_, err := c.do(ctx, http.MethodPost, "/v1/tasks", req, &out)
-	return out, err
+	return call[Task](ctx, c, http.MethodPost, route{path: "/v1/tasks"}, req)
 }
 
 // UpdateTask replaces what task key does through PUT /v1/tasks/{key} and
 // returns the task; a run already going keeps the spec it started with.
 func (c *Client) UpdateTask(ctx context.Context, key string, req TaskRequest) (Task, error) {
-	p, err := taskPath(key)
-	if err != nil {
-		return Task{}, err
-	}
-	var out Task
-	_, err = c.do(ctx, http.MethodPut, p, req, &out)
-	return out, err
+	return call[Task](ctx, c, http.MethodPut, at(taskPath(key)), req)
 }
 
 // Task returns a task through GET /v1/tasks/{key}.
 func (c *Client) Task(ctx context.Context, key string) (Task, error) {
-	p, err := taskPath(key)
-	if err != nil {
-		return Task{}, err
-	}
-	var out Task
-	_, err = c.do(ctx, http.MethodGet, p, nil, &out)
-	return out, err
+	return call[Task](ctx, c, http.MethodGet, at(taskPath(key)), nil)
 }
 
 // Tasks returns one page of tasks through GET /v1/tasks, newest first by
 // q.SortType.
 func (c *Client) Tasks(ctx context.Context, q TaskQuery) (TaskPage, error) {
-	var out TaskPage
-	_, err := c.do(ctx, http.MethodGet, withQuery("/v1/tasks", q.values()), nil, &out)
-	return out, err
+	return call[TaskPage](ctx, c, http.MethodGet, route{path: "/v1/tasks"}.with(q.values()), nil)
 }
 
 // DeleteTask deletes a task through DELETE /v1/tasks/{key}; a run of it that
@@ -226,65 +194,35 @@ func (c *Client) DeleteTask(ctx context.Context, key string) error {
 
 // EnableTask enables a task through POST /v1/tasks/{key}/enable and returns it.
 func (c *Client) EnableTask(ctx context.Context, key string) (Task, error) {
-	return c.taskAction(ctx, key, "enable")
+	return call[Task](ctx, c, http.MethodPost, at(taskPath(key)).sub("/enable"), nil)
 }
 
 // DisableTask disables a task through POST /v1/tasks/{key}/disable and
 // returns it; a REAL_TIME task's standing run stops.
 func (c *Client) DisableTask(ctx context.Context, key string) (Task, error) {
-	return c.taskAction(ctx, key, "disable")
-}
-
-func (c *Client) taskAction(ctx context.Context, key, action string) (Task, error) {
-	p, err := taskPath(key)
-	if err != nil {
-		return Task{}, err
-	}
-	var out Task
-	_, err = c.do(ctx, http.MethodPost, p+"/"+action, nil, &out)
-	return out, err
+	return call[Task](ctx, c, http.MethodPost, at(taskPath(key)).sub("/disable"), nil)
 }
 
 // ExecuteTask starts a run of a task now through
 // POST /v1/tasks/{key}/execute and returns the run as accepted. A task with
 // a run going answers an *Error with Status 409.
 func (c *Client) ExecuteTask(ctx context.Context, key string) (Run, error) {
-	p, err := taskPath(key)
-	if err != nil {
-		return Run{}, err
-	}
-	var out Run
-	_, err = c.do(ctx, http.MethodPost, p+"/execute", nil, &out)
-	return out, err
+	return call[Run](ctx, c, http.MethodPost, at(taskPath(key)).sub("/execute"), nil)
 }
 
 // CopyTask creates a task (with a new key) doing what task key does, named
 // name, through POST /v1/tasks/{key}/copy, and returns it.
 func (c *Client) CopyTask(ctx context.Context, key, name, description string) (Task, error) {
-	p, err := taskPath(key)
-	if err != nil {
-		return Task{}, err
-	}
 	body := struct {
 		Name        string `json:"name"`
 		Description string `json:"description"`
 	}{name, description}
-	var out Task
-	_, err = c.do(ctx, http.MethodPost, p+"/copy", body, &out)
-	return out, err
+	return call[Task](ctx, c, http.MethodPost, at(taskPath(key)).sub("/copy"), body)
 }
 
 // TaskRuns returns one page of a task's runs, newest first, through
 // GET /v1/tasks/{key}/runs. Zero page numbers and sizes are left to the
 // agent.
 func (c *Client) TaskRuns(ctx context.Context, key string, pageNumber, pageSize int) (RunPage, error) {
-	p, err := taskPath(key)
-	if err != nil {
-		return RunPage{}, err
-	}
-	v := url.Values{}
-	setPage(v, pageNumber, pageSize)
-	var out RunPage
-	_, err = c.do(ctx, http.MethodGet, withQuery(p+"/runs", v), nil, &out)
-	return out, err
+	return call[RunPage](ctx, c, http.MethodGet, at(taskPath(key)).sub("/runs").with(query(pageNumber, pageSize)), nil)
 }

@@ -98,3 +98,48 @@ func (s *streamLayer) Addr() net.Addr { return s.advertise }
 func (s *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
 	return net.DialTimeout("tcp", string(addr), timeout)
 }
+
+// startRaft opens the stores and the transport and starts the Raft node; on
+// failure it closes what it opened.
+func (n *Node) startRaft() error {
+	stores, err := openRaftStores(filepath.Join(n.cfg.DataDir, "raft"), n.log)
+	if err != nil {
+		return err
+	}
+	layer, err := listenRaft(n.cfg.BindAddr, n.cfg.AdvertiseAddr, n.cfg.RaftPort)
+	if err != nil {
+		stores.bolt.Close()
+		return err
+	}
+	n.stores = stores
+	n.raftAddr = layer.Addr().String()
+	n.trans = raft.NewNetworkTransportWithLogger(layer, raftTransportPool, raftTransportWait, hclogFor(n.log, "raft-net"))
+	has, err := raft.HasExistingState(stores.logs, stores.bolt, stores.snapshots)
+	if err != nil {
+		n.closeRaft()
+		return fmt.Errorf("raft: read existing state: %w", err)
+	}
+	n.hasState.Store(has)
+	rc := raftConfig(n.cfg.ID, n.cfg.Profile, n.log, n.leaderCh)
+	n.raft, err = raft.NewRaft(rc, n.cfg.FSM, stores.logs, stores.bolt, stores.snapshots, n.trans)
+	if err != nil {
+		n.closeRaft()
+		return fmt.Errorf("raft: %w", err)
+	}
+	return nil
+}
+
+// closeRaft stops what startRaft started, whatever of it there is.
+func (n *Node) closeRaft() error {
+	var errs []error
+	if n.raft != nil {
+		errs = append(errs, n.raft.Shutdown().Error())
+	}
+	if n.trans != nil {
+		errs = append(errs, n.trans.Close())
+	}
+	if n.stores != nil {
+		errs = append(errs, n.stores.bolt.Close())
+	}
+	return errors.Join(errs...)
+}

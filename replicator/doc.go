@@ -8,10 +8,16 @@
 // linked there, not sent), transferring the missing content concurrently
 // through token-bucket rate limits (small files batched, large ones in
 // resumable uploads), committing nodes and package versions, reporting
-// progress through Raft at a bounded rate, and the per-object detail of each
-// run in a local bbolt file. Both ends of the protocol live here.
+// progress through Raft at a bounded rate, and its local database (a bbolt
+// file: the per-object detail of each run, quick-check marks, real-time
+// outbox cursors). Both ends of the protocol live here.
 //
-// It must not decide when a run happens (the scheduler does) nor change
+// A target's pass goes through stages: the planner asks what the target
+// lacks, the sender moves content, the committer links paths and commits
+// package versions last, in the commit order of phases (committer.go).
+//
+// It must not decide when a run happens (the scheduler does, REAL_TIME
+// standing runs included) nor change
 // replicated state other than by proposing run commands. It does not
 // authenticate protocol calls: the agent mounts Receiver.Routes under its
 // API's token check.

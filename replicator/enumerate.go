@@ -19,7 +19,8 @@ type object struct {
 	PackageKey string
 	Version    string
 	MD5        string
-	repo       string // the local repository it is in
+	// phase is when, in the commit order, the object may become visible.
+	phase phase
 }
 
 // selection is what a spec's object selects in one local repository.
@@ -27,120 +28,174 @@ type selection struct {
 	spec     fsm.ReplicaObject
 	repoType string
 	repo     store.Repository
-	objects  []object
+	// objects are in commit order: by phase, listing order within one.
+	objects []object
+	// inline holds contents read with the nodes, by path (real time).
+	inline map[string][]byte
+	// versions point at objects: they are committed last (phasePointer).
 	versions []PackageVersion
 	// head is the source repository's change-log position, read before
 	// the listing: the listing holds at least everything up to it.
 	head uint64
-	// quick, when set, holds for every target the mark that makes the
-	// selection need no listing nor planning (objects is then empty).
-	quick map[string]syncMark
+	// marks are the targets' quick-check marks of the spec object, read
+	// once. With quick set, every target matches its mark at head: the
+	// selection needs no listing nor planning (objects is then empty).
+	marks map[string]syncMark
+	quick bool
 }
 
-// quickSelection is a selection that needs neither listing nor planning:
-// every target matches its quick-check mark at the source's current head.
-func quickSelection(ctx context.Context, st store.Store, sp fsm.ReplicaSpec, o fsm.ReplicaObject, targets []*targetExec) (selection, bool) {
-	repo, err := st.Repository(ctx, sp.LocalProjectID, o.LocalRepoName)
-	if err != nil {
-		return selection{}, false
-	}
-	head, err := repo.Head(ctx)
-	if err != nil {
-		return selection{}, false
-	}
-	quick := map[string]syncMark{}
-	for _, t := range targets {
-		m, ok := t.quickMatch(ctx, o, head)
-		if !ok {
-			return selection{}, false
+// selectAll selects what every object of the spec names, for the targets.
+func selectAll(ctx context.Context, st store.Store, sp fsm.ReplicaSpec, targets []*targetExec) ([]selection, error) {
+	sels := make([]selection, 0, len(sp.Objects))
+	for _, o := range sp.Objects {
+		sel, err := selectOne(ctx, st, sp, o, targets)
+		if err != nil {
+			return nil, err
 		}
-		quick[t.id] = m
+		sels = append(sels, sel)
 	}
-	return selection{spec: o, repo: repo, repoType: string(repo.Info().Type), head: head, quick: quick}, true
+	return sels, nil
 }
 
-// enumerate lists, in the local store, what one spec object selects.
-func enumerate(ctx context.Context, st store.Store, sp fsm.ReplicaSpec, o fsm.ReplicaObject) (selection, error) {
+// selectOne lists what one spec object selects, unless every target
+// matches its quick-check mark at the source's current head.
+func selectOne(ctx context.Context, st store.Store, sp fsm.ReplicaSpec, o fsm.ReplicaObject, targets []*targetExec) (selection, error) {
 	repo, err := st.Repository(ctx, sp.LocalProjectID, o.LocalRepoName)
 	if err != nil {
 		return selection{}, fmt.Errorf("local repository %s/%s: %w", sp.LocalProjectID, o.LocalRepoName, err)
 	}
-	sel := selection{spec: o, repo: repo, repoType: string(repo.Info().Type)}
+	sel := selection{spec: o, repo: repo, repoType: string(repo.Info().Type), marks: readMarks(targets, o)}
 	if sel.head, err = repo.Head(ctx); err != nil {
 		return selection{}, err
+	}
+	if len(sel.marks) == len(targets) && len(targets) > 0 && allHold(ctx, targets, sel) {
+		sel.quick = true
+		return sel, nil
 	}
 	if o.RepoType != "" {
 		sel.repoType = o.RepoType
 	}
-	seen := map[string]bool{}
-	add := func(n store.Node) {
-		if !n.Folder && !seen[n.Path] {
-			seen[n.Path] = true
-			sel.objects = append(sel.objects, object{Path: n.Path, Size: n.Size, SHA256: n.SHA256, MD5: n.MD5, Metadata: n.Metadata, repo: o.LocalRepoName})
+	return sel, enumerate(ctx, sp, &sel)
+}
+
+// allHold reports whether every target still stands at its mark.
+func allHold(ctx context.Context, targets []*targetExec, sel selection) bool {
+	for _, t := range targets {
+		if !t.holds(ctx, sel.spec, sel.marks[t.id], sel.head) {
+			return false
 		}
 	}
+	return true
+}
+
+// enumerate lists, in the local store, what one spec object selects.
+func enumerate(ctx context.Context, sp fsm.ReplicaSpec, sel *selection) error {
+	l := lister{seen: map[string]bool{}}
+	var err error
 	switch sp.ReplicaObjectType {
 	case fsm.ObjectRepository:
-		if err := listTree(ctx, repo, "/", add); err != nil {
-			return selection{}, err
-		}
-		if sel.versions, err = allVersions(ctx, repo, ""); err != nil {
-			return selection{}, err
+		if err = listTree(ctx, sel.repo, "/", l.add); err == nil {
+			sel.versions, err = allVersions(ctx, sel.repo, "")
 		}
 	case fsm.ObjectPath:
-		for _, c := range o.PathConstraints {
-			n, err := repo.Stat(ctx, c.Path)
-			switch {
-			case err == nil && !n.Folder:
-				add(n)
-			case err == nil || errors.Is(err, store.ErrNotFound):
-				if err := listTree(ctx, repo, c.Path, add); err != nil {
-					return selection{}, err
-				}
-			default:
-				return selection{}, err
-			}
-		}
+		err = l.paths(ctx, sel.repo, sel.spec.PathConstraints)
 	case fsm.ObjectPackage:
-		for _, c := range o.PackageConstraints {
-			var vs []PackageVersion
-			if len(c.Versions) == 0 {
-				if vs, err = allVersions(ctx, repo, c.PackageKey); err != nil {
-					return selection{}, err
-				}
+		sel.versions, err = l.packages(ctx, sel.repo, sel.spec.PackageConstraints)
+	}
+	if err != nil {
+		return err
+	}
+	sel.objects = l.objects
+	nameVersions(sel.objects, sel.versions)
+	inCommitOrder(sel.objects)
+	return nil
+}
+
+// lister collects the files of a selection, each path once.
+type lister struct {
+	seen    map[string]bool
+	objects []object
+}
+
+func (l *lister) add(n store.Node) {
+	if !n.Folder && !l.seen[n.Path] {
+		l.seen[n.Path] = true
+		l.objects = append(l.objects, object{Path: n.Path, Size: n.Size, SHA256: n.SHA256, MD5: n.MD5, Metadata: n.Metadata})
+	}
+}
+
+// paths lists each constraint's file, or the files under its folder.
+func (l *lister) paths(ctx context.Context, repo store.Repository, cs []fsm.PathConstraint) error {
+	for _, c := range cs {
+		n, err := repo.Stat(ctx, c.Path)
+		switch {
+		case err == nil && !n.Folder:
+			l.add(n)
+		case err == nil || errors.Is(err, store.ErrNotFound):
+			if err := listTree(ctx, repo, c.Path, l.add); err != nil {
+				return err
 			}
-			for _, name := range c.Versions {
-				v, err := repo.Version(ctx, c.PackageKey, name)
-				if err != nil {
-					return selection{}, fmt.Errorf("package %s version %s: %w", c.PackageKey, name, err)
-				}
-				vs = append(vs, replicaVersion(v))
-			}
-			for _, v := range vs {
-				for _, p := range v.Paths {
-					n, err := repo.Stat(ctx, p)
-					if err != nil {
-						return selection{}, fmt.Errorf("package %s version %s: %w", v.PackageKey, v.Version, err)
-					}
-					add(n)
-				}
-			}
-			sel.versions = append(sel.versions, vs...)
+		default:
+			return err
 		}
 	}
-	// Name each file's package version, for the object detail.
+	return nil
+}
+
+// packages lists the constraints' versions (all of a package when none is
+// named) and their files.
+func (l *lister) packages(ctx context.Context, repo store.Repository, cs []fsm.PackageConstraint) ([]PackageVersion, error) {
+	var out []PackageVersion
+	for _, c := range cs {
+		vs, err := constrainedVersions(ctx, repo, c)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range vs {
+			for _, p := range v.Paths {
+				n, err := repo.Stat(ctx, p)
+				if err != nil {
+					return nil, fmt.Errorf("package %s version %s: %w", v.PackageKey, v.Version, err)
+				}
+				l.add(n)
+			}
+		}
+		out = append(out, vs...)
+	}
+	return out, nil
+}
+
+func constrainedVersions(ctx context.Context, repo store.Repository, c fsm.PackageConstraint) ([]PackageVersion, error) {
+	if len(c.Versions) == 0 {
+		return allVersions(ctx, repo, c.PackageKey)
+	}
+	var vs []PackageVersion
+	for _, name := range c.Versions {
+		v, err := repo.Version(ctx, c.PackageKey, name)
+		if err != nil {
+			return nil, fmt.Errorf("package %s version %s: %w", c.PackageKey, name, err)
+		}
+		vs = append(vs, replicaVersion(v))
+	}
+	return vs, nil
+}
+
+// nameVersions names each file's package version, for the object detail.
+func nameVersions(objs []object, versions []PackageVersion) {
+	if len(versions) == 0 {
+		return
+	}
 	owner := map[string]PackageVersion{}
-	for _, v := range sel.versions {
+	for _, v := range versions {
 		for _, p := range v.Paths {
 			owner[p] = v
 		}
 	}
-	for i := range sel.objects {
-		if v, ok := owner[sel.objects[i].Path]; ok {
-			sel.objects[i].PackageKey, sel.objects[i].Version = v.PackageKey, v.Version
+	for i := range objs {
+		if v, ok := owner[objs[i].Path]; ok {
+			objs[i].PackageKey, objs[i].Version = v.PackageKey, v.Version
 		}
 	}
-	return sel, nil
 }
 
 // listTree lists every file under dir (a missing folder lists nothing), in
@@ -155,21 +210,11 @@ func listTree(ctx context.Context, repo store.Repository, dir string, add func(s
 // allVersions lists every version of the packages whose key starts with
 // prefix (an exact key in practice, or "" for all).
 func allVersions(ctx context.Context, repo store.Repository, key string) ([]PackageVersion, error) {
-	var keys []string
-	if key != "" {
-		keys = []string{key}
-	} else {
-		for page := 1; ; page++ {
-			p, err := repo.Packages(ctx, "", store.PageRequest{Number: page, Size: store.MaxPageSize})
-			if err != nil {
-				return nil, err
-			}
-			for _, pk := range p.Records {
-				keys = append(keys, pk.Key)
-			}
-			if int64(page) >= p.TotalPages {
-				break
-			}
+	keys := []string{key}
+	if key == "" {
+		var err error
+		if keys, err = packageKeys(ctx, repo); err != nil {
+			return nil, err
 		}
 	}
 	var out []PackageVersion
@@ -188,6 +233,23 @@ func allVersions(ctx context.Context, repo store.Repository, key string) ([]Pack
 		}
 	}
 	return out, nil
+}
+
+// packageKeys lists the keys of every package of the repository.
+func packageKeys(ctx context.Context, repo store.Repository) ([]string, error) {
+	var keys []string
+	for page := 1; ; page++ {
+		p, err := repo.Packages(ctx, "", store.PageRequest{Number: page, Size: store.MaxPageSize})
+		if err != nil {
+			return nil, err
+		}
+		for _, pk := range p.Records {
+			keys = append(keys, pk.Key)
+		}
+		if int64(page) >= p.TotalPages {
+			return keys, nil
+		}
+	}
 }
 
 func replicaVersion(v store.PackageVersion) PackageVersion {

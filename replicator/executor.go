@@ -21,7 +21,7 @@ type Config struct {
 	// Dir holds objects.db, the per-object detail of runs.
 	Dir   string
 	Store store.Store
-	FSM   *fsm.FSM
+	FSM   State
 	// Propose gets a command applied by the leader and waits until this
 	// agent has applied it.
 	Propose func(ctx context.Context, cmd fsm.Command) error
@@ -64,19 +64,29 @@ func (c *Config) defaults() {
 	}
 }
 
+// State is what the executor reads of the replicated state (*fsm.FSM).
+type State interface {
+	Runs(filter fsm.RunFilter) []fsm.Run
+	Run(id string) (fsm.Run, bool)
+	Task(key string) (fsm.Task, bool)
+	// Changed is closed at the next applied change.
+	Changed() <-chan struct{}
+}
+
 // Executor runs, on every agent, the runs the state assigns to it.
 type Executor struct {
 	cfg     Config
 	log     *slog.Logger
-	objects *objectLog
+	objects *localDB
 	metrics *metrics
 	http    *http.Client
+	links   links      // rate limiters per remote cluster
+	outbox  depthGauge // real-time outbox depths
 
+	// mu guards the bookkeeping of the runs this agent executes.
 	mu     sync.Mutex
 	active map[string]*activeRun
-	links  map[string]*rate.Limiter    // per remote cluster
-	depths map[string]map[string]int64 // real-time outbox depth by target, task
-	ending map[string]bool             // canceled runs whose end is being proposed
+	ending map[string]bool // canceled runs whose end is being proposed
 	// seen are the runs this process has seen in the state: only their
 	// detail is pruned when they go (a state restored from an old snapshot
 	// lacks newer runs until the log is replayed).
@@ -102,17 +112,19 @@ func New(cfg Config) (*Executor, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, err
 	}
-	objects, err := openObjectLog(cfg.Dir)
+	objects, err := openLocalDB(cfg.Dir)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	m := newMetrics(cfg.Registry)
 	return &Executor{
-		cfg: cfg, log: cfg.Logger.With("component", "replicator"), objects: objects, metrics: newMetrics(cfg.Registry),
+		cfg: cfg, log: cfg.Logger.With("component", "replicator"), objects: objects, metrics: m,
 		// No overall timeout: an upload request lasts as long as its chunk
 		// takes at the run's rate; the transport bounds connect and headers.
 		http:   &http.Client{Transport: cfg.Transport},
-		active: map[string]*activeRun{}, links: map[string]*rate.Limiter{}, depths: map[string]map[string]int64{}, ending: map[string]bool{}, seen: map[string]bool{},
+		outbox: depthGauge{gauge: m.outbox},
+		active: map[string]*activeRun{}, ending: map[string]bool{}, seen: map[string]bool{},
 		ctx: ctx, cancel: cancel,
 	}, nil
 }
@@ -144,11 +156,9 @@ func (e *Executor) loop() {
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
 	lastPrune := time.Now()
-	realTimeTries := map[string]time.Time{}
 	for {
 		changed := e.cfg.FSM.Changed()
 		e.reconcile()
-		e.superviseRealTime(realTimeTries)
 		if time.Since(lastPrune) > time.Minute {
 			lastPrune = time.Now()
 			if err := e.objects.prune(e.keepDetail); err != nil {
@@ -245,26 +255,14 @@ func (e *Executor) startRun(r fsm.Run) {
 	}()
 }
 
-// propose retries a run command until it is applied, refused, or the agent stops.
+// propose gets a run command applied. Config.Propose retries and forwards
+// on its own: this is one call per report.
 func (e *Executor) propose(ctx context.Context, t fsm.CommandType, payload any) error {
 	cmd, err := fsm.NewCommand(t, payload)
 	if err != nil {
 		return err
 	}
-	backoff := 250 * time.Millisecond
-	for {
-		err := e.cfg.Propose(ctx, cmd)
-		if err == nil || fsm.KindOf(err) != "" || ctx.Err() != nil {
-			return err
-		}
-		e.log.Warn("run command not applied yet", "type", t, "err", err, "retry_in", backoff)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 10*time.Second)
-	}
+	return e.cfg.Propose(ctx, cmd)
 }
 
 // linkLimiter is the agent-wide limiter towards one cluster (nil: unlimited).
@@ -272,14 +270,26 @@ func (e *Executor) linkLimiter(cluster string) *rate.Limiter {
 	if e.cfg.LinkRateLimit <= 0 {
 		return nil
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	l, ok := e.links[cluster]
-	if !ok {
-		l = newLimiter(e.cfg.LinkRateLimit)
-		e.links[cluster] = l
+	return e.links.get(cluster, e.cfg.LinkRateLimit)
+}
+
+// links are the agent-wide rate limiters, one per remote cluster.
+type links struct {
+	mu sync.Mutex
+	m  map[string]*rate.Limiter
+}
+
+func (l *links) get(cluster string, bytesPerSec int64) *rate.Limiter {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if lim, ok := l.m[cluster]; ok {
+		return lim
 	}
-	return l
+	if l.m == nil {
+		l.m = map[string]*rate.Limiter{}
+	}
+	l.m[cluster] = newLimiter(bytesPerSec)
+	return l.m[cluster]
 }
 
 // detailMaxAge is when the detail of a run this process never saw in the

@@ -22,25 +22,26 @@ const (
 // ObjectRecord is what happened to one object for one target.
 type ObjectRecord = fsm.ObjectRecord
 
-// objectLog keeps the per-object detail of the runs this agent executed, one
-// bucket per run, in <data-dir>/replicator/objects.db. It is local: other
-// agents read it through this agent's API.
-type objectLog struct {
+// localDB is the executor's local database, <data-dir>/replicator/objects.db:
+// the per-object detail of the runs this agent executed (one bucket per
+// run), the quick-check marks and the real-time outbox cursors. It is
+// local: other agents read the detail through this agent's API.
+type localDB struct {
 	db *bolt.DB
 }
 
-func openObjectLog(dir string) (*objectLog, error) {
+func openLocalDB(dir string) (*localDB, error) {
 	db, err := bolt.Open(filepath.Join(dir, "objects.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
-		return nil, fmt.Errorf("open run object log: %w", err)
+		return nil, fmt.Errorf("open the replicator's local database: %w", err)
 	}
-	return &objectLog{db: db}, nil
+	return &localDB{db: db}, nil
 }
 
-func (l *objectLog) Close() error { return l.db.Close() }
+func (l *localDB) Close() error { return l.db.Close() }
 
 // add appends records of one run in one transaction.
-func (l *objectLog) add(runID string, recs []ObjectRecord) error {
+func (l *localDB) add(runID string, recs []ObjectRecord) error {
 	return l.db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists([]byte(runID))
 		if err != nil {
@@ -61,8 +62,8 @@ func (l *objectLog) add(runID string, recs []ObjectRecord) error {
 }
 
 // page lists a run's records that match, in the order they happened.
-func (l *objectLog) page(runID, status, target string, pr store.PageRequest) (store.Page[ObjectRecord], error) {
-	pr = normalizePage(pr)
+func (l *localDB) page(runID, status, target string, pr store.PageRequest) (store.Page[ObjectRecord], error) {
+	pr = pr.Normalize()
 	out := store.Page[ObjectRecord]{PageNumber: pr.Number, PageSize: pr.Size, Records: []ObjectRecord{}}
 	skip := int64(pr.Number-1) * int64(pr.Size)
 	err := l.db.View(func(tx *bolt.Tx) error {
@@ -102,7 +103,7 @@ type syncMark struct {
 
 var bucketMarks = []byte("\x00marks")
 
-func (l *objectLog) mark(key []byte) (syncMark, bool) {
+func (l *localDB) mark(key []byte) (syncMark, bool) {
 	var m syncMark
 	found := false
 	_ = l.db.View(func(tx *bolt.Tx) error {
@@ -117,7 +118,7 @@ func (l *objectLog) mark(key []byte) (syncMark, bool) {
 }
 
 // setMark records a mark, or with nil removes it.
-func (l *objectLog) setMark(key []byte, m *syncMark) error {
+func (l *localDB) setMark(key []byte, m *syncMark) error {
 	return l.db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketMarks)
 		if err != nil {
@@ -134,9 +135,36 @@ func (l *objectLog) setMark(key []byte, m *syncMark) error {
 	})
 }
 
+var bucketOutbox = []byte("\x00outbox")
+
+// cursor is where a real-time outbox stands: the change-log sequence up to
+// which its target has everything.
+func (l *localDB) cursor(key []byte) (uint64, error) {
+	var seq uint64
+	err := l.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketOutbox); b != nil {
+			if v := b.Get(key); len(v) == 8 {
+				seq = binary.BigEndian.Uint64(v)
+			}
+		}
+		return nil
+	})
+	return seq, err
+}
+
+func (l *localDB) setCursor(key []byte, seq uint64) error {
+	return l.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketOutbox)
+		if err != nil {
+			return err
+		}
+		return b.Put(key, binary.BigEndian.AppendUint64(nil, seq))
+	})
+}
+
 // prune drops the detail of the runs keep refuses; it is given each run's
 // newest record time.
-func (l *objectLog) prune(keep func(runID string, newest time.Time) bool) error {
+func (l *localDB) prune(keep func(runID string, newest time.Time) bool) error {
 	return l.db.Update(func(tx *bolt.Tx) error {
 		var gone [][]byte
 		_ = tx.ForEach(func(name []byte, b *bolt.Bucket) error {
@@ -162,5 +190,3 @@ func (l *objectLog) prune(keep func(runID string, newest time.Time) bool) error 
 		return nil
 	})
 }
-
-func normalizePage(pr store.PageRequest) store.PageRequest { return pr.Normalize() }

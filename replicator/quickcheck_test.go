@@ -17,17 +17,9 @@ func runTarget(t *testing.T, e *Executor, spec fsm.ReplicaSpec, id string) *targ
 	x := &runExec{e: e, log: e.log, fail: cancel, run: fsm.Run{ID: id, Spec: spec}}
 	tg := newTargetExec(x, "beijing")
 	x.targets = []*targetExec{tg}
-	var sels []selection
-	for _, o := range spec.Objects {
-		if sel, ok := quickSelection(ctx, e.cfg.Store, spec, o, x.targets); ok {
-			sels = append(sels, sel)
-			continue
-		}
-		sel, err := enumerate(ctx, e.cfg.Store, spec, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sels = append(sels, sel)
+	sels, err := selectAll(ctx, e.cfg.Store, spec, x.targets)
+	if err != nil {
+		t.Fatal(err)
 	}
 	tg.total(sels)
 	tg.execute(runCtx, sels)

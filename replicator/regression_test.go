@@ -61,8 +61,8 @@ func TestUploadResumesAfterAnErrorPastManyChunks(t *testing.T) {
 	}}}
 	tg := newTargetExec(x, "beijing")
 	tg.remote.retry = retryPolicy{attempts: 2, first: 1, max: 1}
-	o := object{Path: "/big.bin", Size: n.Size, SHA256: n.SHA256, repo: "r"}
-	if err := tg.upload(ctx, "proj", "r", planned{o: o}); err != nil {
+	o := object{Path: "/big.bin", Size: n.Size, SHA256: n.SHA256}
+	if err := passTo(tg, repo).upload(ctx, planned{o: o}); err != nil {
 		t.Fatal(err)
 	}
 	x.mu.Lock()
@@ -100,7 +100,7 @@ func TestCancelDuringPlanDoesNotFailTheTarget(t *testing.T) {
 	runCtx, cancel := context.WithCancelCause(ctx)
 	x := &runExec{e: e, log: e.log, fail: cancel, run: fsm.Run{ID: "r1", Spec: spec}}
 	tg := newTargetExec(x, "beijing")
-	sel, err := enumerate(ctx, src, spec, spec.Objects[0])
+	sel, err := firstSelection(ctx, src, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestCancelWhileTheExecutorIsAwayEndsTheRun(t *testing.T) {
 // the first prune deletes their object detail.
 func TestStartupKeepsDetailOfRunsTheStateHasNotReplayed(t *testing.T) {
 	dir := t.TempDir()
-	l, err := openObjectLog(dir)
+	l, err := openLocalDB(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func TestFailedFirstCopyDoesNotFailOtherPathsWithTheSameContent(t *testing.T) {
 	spec := repositorySpec(fsm.ConflictSkip)
 	x := &runExec{e: e, log: e.log, fail: func(error) {}, run: fsm.Run{ID: "r1", Spec: spec}}
 	tg := newTargetExec(x, "beijing")
-	sel, _ := enumerate(ctx, src, spec, spec.Objects[0])
+	sel, _ := firstSelection(ctx, src, spec)
 	tg.total([]selection{sel})
 	tg.execute(ctx, []selection{sel})
 	for _, r := range x.records {
@@ -283,7 +283,7 @@ func TestFastFailConflictStillCountsWhatTheTargetLinked(t *testing.T) {
 	runCtx, cancel := context.WithCancelCause(ctx)
 	x := &runExec{e: e, log: e.log, fail: cancel, run: fsm.Run{ID: "r1", Spec: spec}}
 	tg := newTargetExec(x, "beijing")
-	sel, _ := enumerate(ctx, src, spec, spec.Objects[0])
+	sel, _ := firstSelection(ctx, src, spec)
 	tg.total([]selection{sel})
 	tg.execute(runCtx, []selection{sel})
 	p := tg.snapshot(true)

@@ -65,9 +65,9 @@ func repositorySpec(conflict string) fsm.ReplicaSpec {
 		Setting:          fsm.ReplicaSetting{ConflictStrategy: conflict, ErrorStrategy: fsm.ErrorContinue}}
 }
 
-func testObjectLog(t *testing.T) *objectLog {
+func testObjectLog(t *testing.T) *localDB {
 	t.Helper()
-	l, err := openObjectLog(t.TempDir())
+	l, err := openLocalDB(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,8 +124,8 @@ func TestUploadCutMidChunkResumesWhereItStopped(t *testing.T) {
 	}}}
 	tg := newTargetExec(x, "beijing")
 	tg.remote.retry = retryPolicy{attempts: 2, first: 1, max: 1}
-	o := object{Path: "/big.bin", Size: n.Size, SHA256: n.SHA256, repo: "r"}
-	if err := tg.upload(ctx, "proj", "r", planned{o: o}); err != nil {
+	o := object{Path: "/big.bin", Size: n.Size, SHA256: n.SHA256}
+	if err := passTo(tg, repo).upload(ctx, planned{o: o}); err != nil {
 		t.Fatal(err)
 	}
 	if tg.objectsDone.Load() != 1 || tg.objectsFailed.Load() != 0 {

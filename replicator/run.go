@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -19,68 +20,69 @@ func (e *Executor) execute(ctx context.Context, r fsm.Run) {
 		return
 	}
 	log := e.log.With("run", r.ID)
-	// Commands that end the run must still go out when the run's context was
-	// canceled by a user; only the agent stopping stops them.
-	if err := e.propose(ctx, fsm.CmdStartRun, fsm.RunRef{ID: r.ID, Executor: e.cfg.ClusterID}); err != nil {
-		if ctx.Err() == nil {
-			log.Warn("run could not start", "err", err)
-		}
+	if !e.start(ctx, r, log) {
 		return
 	}
 	started := time.Now()
 	log.Info("run started", "targets", r.Spec.RemoteClusterIDs, "type", r.Spec.ReplicaObjectType)
 
-	ex, ctx, fail := newRunExec(ctx, e, r, log)
-	defer fail(nil)
-
-	var sels []selection
-	var enumErr error
-	for _, o := range r.Spec.Objects {
-		if sel, ok := quickSelection(ctx, e.cfg.Store, r.Spec, o, ex.targets); ok {
-			sels = append(sels, sel)
-			continue
-		}
-		sel, err := enumerate(ctx, e.cfg.Store, r.Spec, o)
-		if err != nil {
-			enumErr = err
-			break
-		}
-		sels = append(sels, sel)
-	}
+	x, ctx := newRunExec(ctx, e, r, log)
+	defer x.fail(nil)
+	sels, enumErr := selectAll(ctx, e.cfg.Store, r.Spec, x.targets)
 	if enumErr == nil {
-		for _, t := range ex.targets {
+		for _, t := range x.targets {
 			t.total(sels)
 		}
-		ex.eachTarget(ctx, func(t *targetExec) { t.execute(ctx, sels) })
+		x.eachTarget(ctx, func(t *targetExec) { t.execute(ctx, sels) })
 	}
-	ex.flushRecords()
+	x.flushRecords()
 	if enumErr != nil {
-		for _, t := range ex.targets {
+		for _, t := range x.targets {
 			t.setErr(enumErr)
 		}
 	}
-
-	final := fsm.RunProgress{ID: r.ID, Executor: e.cfg.ClusterID, Targets: ex.progress(true)}
-	cause := context.Cause(ctx)
-	switch {
-	case e.ctx.Err() != nil:
+	if e.ctx.Err() != nil {
 		log.Info("agent stopping: the run stays RUNNING and resumes when this agent is back")
 		return
+	}
+	final := fsm.RunProgress{ID: r.ID, Executor: e.cfg.ClusterID, Targets: x.progress(true)}
+	final.State, final.Error = finalState(context.Cause(ctx), enumErr, final.Targets)
+	e.finish(final, started, log)
+}
+
+// start records that this agent executes r. Commands that end the run must
+// still go out when the run's context was canceled by a user; only the agent
+// stopping stops them.
+func (e *Executor) start(ctx context.Context, r fsm.Run, log *slog.Logger) bool {
+	err := e.propose(ctx, fsm.CmdStartRun, fsm.RunRef{ID: r.ID, Executor: e.cfg.ClusterID})
+	if err != nil && ctx.Err() == nil {
+		log.Warn("run could not start", "err", err)
+	}
+	return err == nil
+}
+
+// finalState is how a run ended, from its context's cause, the enumeration's
+// error and its targets' final progress.
+func finalState(cause, enumErr error, targets []fsm.TargetProgress) (fsm.RunState, string) {
+	switch {
 	case errors.Is(cause, errCanceled):
-		final.State, final.Error = fsm.RunCanceled, "canceled"
+		return fsm.RunCanceled, "canceled"
 	case enumErr != nil:
-		final.State, final.Error = fsm.RunFailed, enumErr.Error()
+		return fsm.RunFailed, enumErr.Error()
 	case cause != nil && !errors.Is(cause, context.Canceled):
-		final.State, final.Error = fsm.RunFailed, cause.Error()
-	default:
-		final.State = fsm.RunSuccess
-		for _, t := range final.Targets {
-			if t.State == fsm.RunFailed {
-				final.State = fsm.RunFailed
-				final.Error = joinReason(final.Error, t.ClusterID+": "+t.Error)
-			}
+		return fsm.RunFailed, cause.Error()
+	}
+	state, reason := fsm.RunSuccess, ""
+	for _, t := range targets {
+		if t.State == fsm.RunFailed {
+			state, reason = fsm.RunFailed, joinReason(reason, t.ClusterID+": "+t.Error)
 		}
 	}
+	return state, reason
+}
+
+// finish records the run's end and its metrics.
+func (e *Executor) finish(final fsm.RunProgress, started time.Time, log *slog.Logger) {
 	if err := e.propose(e.ctx, fsm.CmdFinishRun, final); err != nil && e.ctx.Err() == nil {
 		log.Warn("run end not recorded", "err", err)
 		return
@@ -108,22 +110,22 @@ type runExec struct {
 	run     fsm.Run
 	log     *slog.Logger
 	targets []*targetExec
-	fail    context.CancelCauseFunc
+	// fail ends the run's context with a reason.
+	fail context.CancelCauseFunc
 
 	mu      sync.Mutex
 	records []ObjectRecord
 }
 
 // newRunExec prepares the execution of r towards each of its targets; its
-// context ends with the run (fail gives the reason).
-func newRunExec(ctx context.Context, e *Executor, r fsm.Run, log *slog.Logger) (*runExec, context.Context, context.CancelCauseFunc) {
+// context ends with the run (x.fail gives the reason).
+func newRunExec(ctx context.Context, e *Executor, r fsm.Run, log *slog.Logger) (*runExec, context.Context) {
 	x := &runExec{e: e, run: r, log: log}
-	ctx, fail := context.WithCancelCause(ctx)
-	x.fail = fail
+	ctx, x.fail = context.WithCancelCause(ctx)
 	for _, id := range r.Spec.RemoteClusterIDs {
 		x.targets = append(x.targets, newTargetExec(x, id))
 	}
-	return x, ctx, fail
+	return x, ctx
 }
 
 // eachTarget runs work for every target at once, with the progress reporter
@@ -196,7 +198,7 @@ func (x *runExec) report(ctx context.Context, done <-chan struct{}) {
 		}
 		x.flushRecords()
 		now := x.progress(false)
-		if equalProgress(now, last) {
+		if slices.Equal(now, last) {
 			continue
 		}
 		err := x.e.propose(ctx, fsm.CmdRunProgress, fsm.RunProgress{ID: x.run.ID, Executor: x.e.cfg.ClusterID, Targets: now})
@@ -207,16 +209,4 @@ func (x *runExec) report(ctx context.Context, done <-chan struct{}) {
 		}
 		last = now
 	}
-}
-
-func equalProgress(a, b []fsm.TargetProgress) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -8,6 +8,8 @@
 // (fsm's task.fire), so a new leader never fires a committed slot; a slot
 // missed while there was no leader fires once, late; a slot that comes due
 // while the task's previous run is going is recorded SKIPPED by the state.
+// The same leader starts the standing run of each enabled REAL_TIME task
+// that has none (Standing), with a capped backoff while those runs fail.
 //
 // It must not execute transfers (the replicator does) nor write state other
 // than by proposing task.fire.

@@ -60,12 +60,9 @@ func (l *Loop) Run(ctx context.Context) {
 	if now == nil {
 		now = time.Now
 	}
-	timer := time.NewTimer(0)
-	defer timer.Stop()
 	// A slot that could not fire is tried again after a pause, not in a spin.
 	retryAt := map[string]time.Time{}
-	for {
-		changed := l.State.Changed()
+	wakeLoop(ctx, l.State.Changed, func() time.Time {
 		wake := now().Add(idleWake)
 		for _, t := range l.State.Tasks() {
 			if at, ok := retryAt[t.Key]; ok && now().Before(at) {
@@ -80,18 +77,33 @@ func (l *Loop) Run(ctx context.Context) {
 					delete(retryAt, t.Key)
 				}
 				if ctx.Err() != nil {
-					return
+					return wake
 				}
 			}
 			if next, ok := Next(t, l.Zone); ok && next.After(now()) && next.Before(wake) {
 				wake = next
 			}
 		}
+		return wake
+	})
+}
+
+// wakeLoop runs round until ctx ends: at once, then whenever the state
+// changes or the time round returned comes.
+func wakeLoop(ctx context.Context, changed func() <-chan struct{}, round func() time.Time) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		ch := changed()
+		wake := round()
+		if ctx.Err() != nil {
+			return
+		}
 		timer.Reset(time.Until(wake))
 		select {
 		case <-ctx.Done():
 			return
-		case <-changed:
+		case <-ch:
 		case <-timer.C:
 		}
 	}

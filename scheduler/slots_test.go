@@ -73,11 +73,7 @@ func TestAnUpdateNeitherEnablesNorFiresMissedSlots(t *testing.T) {
 // later disable does not stop it and every slot is SKIPPED.
 func TestUpdatingARealTimeTaskEndsItsStandingRun(t *testing.T) {
 	a := reviewFSM(t)
-	tk := reviewTask("k2", "live")
-	tk.ReplicaType = fsm.ReplicaRealTime
-	if err := a.do(t, fsm.CmdCreateTask, t0, tk); err != nil {
-		t.Fatal(err)
-	}
+	tk := createRealTime(t, a, "k2")
 	if err := a.do(t, fsm.CmdFireTask, t0, fsm.FireTask{Key: "k2", RunID: "standing", Trigger: fsm.TriggerRealTime}); err != nil {
 		t.Fatal(err)
 	}

@@ -10,107 +10,88 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// WriteBatch implements Repository. Every file is staged as Write stages it
+// WriteBatch implements Bulk. Every file is staged as Write stages it
 // (larger content fsynced in tmp/, then made visible), and all are committed
 // in one transaction: a batch of small files costs one fsync of the database
 // instead of one per file. A context that ends fails the whole batch.
 func (r *localRepo) WriteBatch(ctx context.Context, files []BatchFile) ([]BatchResult, error) {
-	s := r.s
-	res := make([]BatchResult, len(files))
-	sts := make([]staged, len(files))
-	paths := make([]string, len(files))
-	todo := make([]bool, len(files)) // staged, to commit
-	for i, f := range files {
-		p, err := NormalizeFilePath(f.Path)
-		if err == nil {
-			err = validateMetadata(f.Opt.Metadata)
-		}
-		if err != nil {
-			res[i].Err = err // not observed, as with Write
-			continue
-		}
-		if sts[i], err = s.stage(ctx, bytes.NewReader(f.Content), f.Opt); err != nil {
-			if ctx.Err() == nil { // else the whole batch fails below
-				res[i].Err = err
-				s.Observe.WriteDone(writeResult(err), 0)
-			}
-			continue
-		}
-		paths[i], todo[i] = p, true
+	ws := r.s.stageBatch(ctx, files)
+	canceled := ctx.Err()
+	if canceled != nil {
+		abandon(ws, canceled)
 	}
-	if err := ctx.Err(); err != nil {
-		for i := range files {
-			if todo[i] && sts[i].inline == nil {
-				os.Remove(sts[i].path)
-			}
-			if res[i].Err == nil {
-				s.Observe.WriteDone(writeResult(err), 0)
-			}
-		}
-		return nil, err
-	}
-
-	s.publish.Lock()
-	defer s.publish.Unlock()
-	for i := range files {
-		if !todo[i] {
-			continue
-		}
-		if err := s.makeVisible(sts[i]); err != nil {
-			os.Remove(sts[i].path)
-			todo[i], res[i].Err = false, err
-			s.Observe.WriteDone(writeResult(err), 0)
-		}
-	}
-	var gone []string // content that may have lost its last reference
-	err := r.tx(true, func(tx *bolt.Tx, rb *bolt.Bucket) error {
-		for i := range files {
-			if !todo[i] {
-				continue
-			}
-			n, g, err := r.putNode(tx, rb, paths[i], sts[i], files[i].Opt)
-			switch {
-			case errors.Is(err, ErrExists):
-				res[i].Err = err
-				if sts[i].inline == nil {
-					gone = append(gone, sts[i].sha256)
-				}
-			case err != nil:
-				return err
-			default:
-				res[i].Node = n
-				if g != "" {
-					gone = append(gone, g)
-				}
-			}
-		}
-		// A later file of the batch may have taken what an earlier one let go.
-		blobs := tx.Bucket(bucketBlobs)
-		gone = slices.DeleteFunc(gone, func(sum string) bool { _, ok := getBlob(blobs, sum); return ok })
-		return nil
+	err := r.commit(ws, func(tx *bolt.Tx, rb *bolt.Bucket) ([]string, error) {
+		return r.putBatch(tx, rb, ws)
 	})
-	if err != nil {
-		err = diskError(err)
-		for i := range files {
-			if !todo[i] {
-				continue
-			}
-			if sts[i].inline == nil && nothingRefers(s, sts[i].sha256) {
-				s.removeBlobs([]string{sts[i].sha256})
-			}
-			s.Observe.WriteDone(writeResult(err), 0)
-		}
+	switch {
+	case canceled != nil:
+		return nil, canceled
+	case err != nil:
 		return nil, err
 	}
-	s.removeBlobs(gone)
-	for i := range files {
-		switch {
-		case !todo[i]:
-		case res[i].Err != nil:
-			s.Observe.WriteDone(writeResult(res[i].Err), 0)
-		default:
-			s.Observe.WriteDone("ok", sts[i].size)
-		}
+	res := make([]BatchResult, len(ws))
+	for i := range ws {
+		res[i] = BatchResult{Node: ws[i].node, Err: ws[i].err}
 	}
 	return res, nil
+}
+
+// stageBatch stages each file of a batch whose path and metadata are valid.
+// A file that fails once the context has ended fails by it, as the whole
+// batch then does.
+func (s *Local) stageBatch(ctx context.Context, files []BatchFile) []fileWrite {
+	ws := make([]fileWrite, len(files))
+	for i, bf := range files {
+		var err error
+		if ws[i], err = newFileWrite(bf.Path, bf.Opt); err != nil {
+			continue
+		}
+		st, err := s.stage(ctx, bytes.NewReader(bf.Content), bf.Opt)
+		if err != nil && ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		ws[i].take(st, err)
+	}
+	return ws
+}
+
+// abandon fails every staged file of a batch with err, removing its
+// content, so that the commit commits nothing.
+func abandon(ws []fileWrite, err error) {
+	for i := range ws {
+		if f := &ws[i]; f.state == pending {
+			if f.st.inline == nil {
+				os.Remove(f.st.path)
+			}
+			f.fail(err)
+		}
+	}
+}
+
+// putBatch commits the batch's pending files in tx. A file refused for its
+// place (ErrExists: a clash, NoOverwrite) fails alone; any other error fails
+// the transaction.
+func (r *localRepo) putBatch(tx *bolt.Tx, rb *bolt.Bucket, ws []fileWrite) ([]string, error) {
+	var gone []string // content that may have lost its last reference
+	for i := range ws {
+		f := &ws[i]
+		if f.state != pending {
+			continue
+		}
+		g, err := r.putNode(tx, rb, f)
+		switch {
+		case errors.Is(err, ErrExists):
+			f.err = err
+			if f.st.inline == nil {
+				gone = append(gone, f.st.sha256)
+			}
+		case err != nil:
+			return nil, err
+		case g != "":
+			gone = append(gone, g)
+		}
+	}
+	// A later file of the batch may have taken what an earlier one let go.
+	blobs := tx.Bucket(bucketBlobs)
+	return slices.DeleteFunc(gone, func(sum string) bool { _, ok := getBlob(blobs, sum); return ok }), nil
 }

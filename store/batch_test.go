@@ -124,7 +124,7 @@ func TestWriteBatchCommitsEachFileAsWritesWould(t *testing.T) {
 					write(t, r, p, c.setup[p])
 				}
 				obs[i] = &countingObserver{}
-				s.Observe = obs[i]
+				s.observer = obs[i]
 				var errs []error
 				if batch {
 					res, err := r.WriteBatch(ctx, c.files)
@@ -185,7 +185,7 @@ func TestWriteBatchFailsWholeWhenCanceledOrClosed(t *testing.T) {
 	}
 	s, r, dir := newRepo(t, TypeGeneric)
 	obs := &countingObserver{}
-	s.Observe = obs
+	s.observer = obs
 	canceled, cancel := context.WithCancel(ctx)
 	cancel()
 	if res, err := r.WriteBatch(canceled, files); !errors.Is(err, context.Canceled) || res != nil {

@@ -2,126 +2,16 @@ package store
 
 import (
 	"bytes"
-	"context"
-	"crypto/md5"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-
-	bolt "go.etcd.io/bbolt"
 )
-
-var ctx = context.Background()
-
-func openStore(t testing.TB, dir string) *Local {
-	t.Helper()
-	s, err := Open(dir, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-// fullRepo is the built-in repository with every capability.
-type fullRepo interface {
-	Repository
-	Bulk
-}
-
-// newRepo opens a store in a temp dir with project "demo" and a repository.
-func newRepo(t testing.TB, typ RepoType) (*Local, fullRepo, string) {
-	t.Helper()
-	dir := t.TempDir()
-	s := openStore(t, dir)
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.CreateProject(ctx, Project{Name: "demo"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.CreateRepo(ctx, Repo{Project: "demo", Name: "repo", Type: typ}); err != nil {
-		t.Fatal(err)
-	}
-	r, err := s.Repository(ctx, "demo", "repo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, r.(fullRepo), dir
-}
-
-func md5hex(b []byte) string {
-	h := md5.Sum(b)
-	return hex.EncodeToString(h[:])
-}
-
-func sum(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
-}
-
-func write(t testing.TB, r Repository, path string, content []byte) Node {
-	t.Helper()
-	n, err := r.Write(ctx, path, bytes.NewReader(content), WriteOptions{Size: int64(len(content)), SHA256: sum(content)})
-	if err != nil {
-		t.Fatalf("write %s: %v", path, err)
-	}
-	return n
-}
-
-func readAll(t testing.TB, r Repository, path string) []byte {
-	t.Helper()
-	rd, err := r.Open(ctx, path)
-	if err != nil {
-		t.Fatalf("open %s: %v", path, err)
-	}
-	defer rd.Close()
-	b, err := io.ReadAll(rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// stored counts the distinct contents held: blob files on disk plus inline
-// entries in the database.
-func stored(t testing.TB, s *Local) int {
-	t.Helper()
-	n := blobFiles(t, s.dir)
-	s.db.View(func(tx *bolt.Tx) error {
-		n += tx.Bucket(bucketInline).Stats().KeyN
-		return nil
-	})
-	return n
-}
-
-// blobFiles counts the content files on disk.
-func blobFiles(t testing.TB, dir string) int {
-	t.Helper()
-	n := 0
-	filepath.WalkDir(filepath.Join(dir, "blobs"), func(_ string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			n++
-		}
-		return nil
-	})
-	return n
-}
-
-func tmpFiles(t testing.TB, dir string) int {
-	t.Helper()
-	es, err := os.ReadDir(filepath.Join(dir, "tmp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(es)
-}
 
 func TestWriteReadAndMetadata(t *testing.T) {
 	_, r, _ := newRepo(t, TypeGeneric)
@@ -704,11 +594,4 @@ func TestLinkUsesContentAlreadyStored(t *testing.T) {
 	if changes[1].Kind != NodeCreated || changes[1].Path != "/linked-10" {
 		t.Fatalf("a link is not logged as a created node: %+v", changes[1])
 	}
-}
-
-func mustFull(r Repository, err error) fullRepo {
-	if err != nil {
-		panic(err)
-	}
-	return r.(fullRepo)
 }

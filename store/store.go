@@ -248,8 +248,9 @@ type ChangeLog interface {
 	Changes(ctx context.Context, from uint64, limit int) ([]Change, error)
 }
 
-// Bulk is the capability to move many files per call, which replication
-// uses where a repository has it (repo.(store.Bulk)).
+// Bulk is the capability to move many files per call. It is not part of
+// Repository: replication asserts it where it uses it (BulkOf), and the
+// built-in store has it.
 type Bulk interface {
 	// StatMany stats many paths in one read; a path that holds no file (or
 	// is not a valid path) has found[i] false.

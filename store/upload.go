@@ -346,6 +346,51 @@ func (u *Upload) staged() (staged, error) {
 	return st, nil
 }
 
+// stageForLink holds the upload for a Link and stages its content: the
+// complete upload's file or, when a Link that held the upload before made it
+// a blob, that blob. The upload stays held until handBack tells whether the
+// commit took the content. size, when >= 0, must be the content's.
+func (u *Upload) stageForLink(ctx context.Context, s *Local, size int64) (staged, func(committed bool), error) {
+	if err := u.acquire(ctx); err != nil {
+		return staged{}, nil, err
+	}
+	st, err := u.linkContent(s)
+	if err == nil {
+		err = st.checkLinkSize(size)
+	}
+	if err != nil {
+		u.release()
+		return staged{}, nil, err
+	}
+	return st, func(committed bool) { u.handBack(s, st, committed) }, nil
+}
+
+// linkContent is what a Link holding the upload commits.
+func (u *Upload) linkContent(s *Local) (staged, error) {
+	if st, ok := s.stored(u.sum); ok {
+		return st, nil
+	}
+	if !u.Complete() || u.consumed {
+		return staged{}, notStored(u.sum)
+	}
+	return u.staged()
+}
+
+// handBack ends a Link's hold on the upload. Once its file is gone (made a
+// blob, or its content committed inline), the upload is over.
+func (u *Upload) handBack(s *Local, st staged, committed bool) {
+	defer u.release()
+	if !st.upload {
+		return
+	}
+	if committed && st.inline != nil {
+		os.Remove(st.path)
+	}
+	if _, err := os.Stat(st.path); errors.Is(err, os.ErrNotExist) {
+		s.forgetUpload(u)
+	}
+}
+
 // UseMD5 takes the content's md5 from the sender, who holds the content
 // verified, instead of computing it: md5 is the costliest hash and the
 // sha256 check already proves the content. The first value given stays.

@@ -43,7 +43,7 @@ func appendAt(t *testing.T, u *Upload, off int64, b []byte) int64 {
 func TestUploadResumesAfterABrokenConnection(t *testing.T) {
 	s, r, dir := newRepo(t, TypeMaven)
 	obs := &countingObserver{}
-	s.Observe = obs
+	s.observer = obs
 	content := pseudoRandom(3<<20+17, 1)
 	u := openUpload(t, s, content)
 	if u.Offset() != 0 || u.Size() != int64(len(content)) || u.Complete() {

@@ -104,75 +104,37 @@ names a folder: the file keeps its own name there.`,
 			if err != nil {
 				return err
 			}
-			meta := map[string]string{}
-			for _, kv := range metaFlags {
-				k, v, ok := strings.Cut(kv, "=")
-				if !ok || k == "" {
-					return fmt.Errorf("--meta %q: want key=value", kv)
-				}
-				if !validMetaKey(k) {
-					return fmt.Errorf("--meta %q: keys are letters, digits, '-', '_' and '.'", kv)
-				}
-				if strings.ContainsAny(v, "\r\n\x00") {
-					return fmt.Errorf("--meta %q: value holds a control character", kv)
-				}
-				meta[k] = v
-			}
-
-			fh, err := os.Open(file)
+			meta, err := parseMetaFlags(metaFlags)
 			if err != nil {
 				return err
 			}
-			defer fh.Close()
-			fi, err := fh.Stat()
-			if err != nil {
-				return err
-			}
-			if !fi.Mode().IsRegular() {
-				return fmt.Errorf("%s is not a regular file", file)
-			}
-			size := fi.Size()
-
-			// Hash first, so the agent can check the content as it arrives.
-			h := sha256.New()
-			hp := stderrProgress(cmd.ErrOrStderr(), "sha256", size)
-			n, err := io.Copy(h, hp.reader(fh))
-			hp.finish()
-			if err != nil {
-				return fmt.Errorf("read %s: %w", file, err)
-			}
-			if n != size {
-				return fmt.Errorf("%s changed while being read (%d bytes, expected %d)", file, n, size)
-			}
-			sum := hex.EncodeToString(h.Sum(nil))
-			if _, err := fh.Seek(0, io.SeekStart); err != nil {
-				return err
-			}
-
-			up := stderrProgress(cmd.ErrOrStderr(), "upload", size)
-			node, err := f.client().Upload(cmd.Context(), project, repo, path, up.reader(fh), size, sum, meta, !noOverwrite, f.cluster)
-			up.finish()
-			if err != nil {
-				return fmt.Errorf("upload %s to %s/%s/%s: %w", file, project, repo, path, err)
-			}
-			if node.SHA256 != "" && !strings.EqualFold(node.SHA256, sum) {
-				return fmt.Errorf("agent stored sha256 %s, but %s has %s", node.SHA256, file, sum)
-			}
-			stored := strings.TrimPrefix(node.FullPath, "/")
-			if stored == "" {
-				stored = path
-			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "stored: %s/%s/%s\n", project, repo, stored)
-			fmt.Fprintf(out, "size:   %d bytes (%s)\n", size, formatSize(size))
-			fmt.Fprintf(out, "sha256: %s\n", sum)
-			return nil
+			opt := client.UploadOptions{Metadata: meta, NoOverwrite: noOverwrite}
+			return put(cmd, f.client(), file, client.ArtifactRef{Project: project, Repo: repo, Path: path, Cluster: f.cluster}, opt)
 		},
 	}
 	f.bind(cmd)
 	cmd.Flags().StringArrayVar(&metaFlags, "meta", nil, "metadata key=value (repeatable)")
 	cmd.Flags().BoolVar(&noOverwrite, "no-overwrite", false, "fail if the path already holds a file")
 	return cmd
+}
+
+// parseMetaFlags is the metadata of the --meta key=value flags.
+func parseMetaFlags(flags []string) (map[string]string, error) {
+	meta := map[string]string{}
+	for _, kv := range flags {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--meta %q: want key=value", kv)
+		}
+		if !validMetaKey(k) {
+			return nil, fmt.Errorf("--meta %q: keys are letters, digits, '-', '_' and '.'", kv)
+		}
+		if strings.ContainsAny(v, "\r\n\x00") {
+			return nil, fmt.Errorf("--meta %q: value holds a control character", kv)
+		}
+		meta[k] = v
+	}
+	return meta, nil
 }
 
 func validMetaKey(k string) bool {
@@ -183,6 +145,61 @@ func validMetaKey(k string) bool {
 		}
 	}
 	return k != ""
+}
+
+// put uploads file to ref, its SHA-256 computed first so that the agent
+// can check the content as it arrives, and prints what was stored.
+func put(cmd *cobra.Command, c *client.Client, file string, ref client.ArtifactRef, opt client.UploadOptions) error {
+	fh, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	if opt.Size, opt.SHA256, err = hashFile(fh, file, cmd.ErrOrStderr()); err != nil {
+		return err
+	}
+	up := stderrProgress(cmd.ErrOrStderr(), "upload", opt.Size)
+	node, err := c.Upload(cmd.Context(), ref, up.reader(fh), opt)
+	up.finish()
+	if err != nil {
+		return fmt.Errorf("upload %s to %s/%s/%s: %w", file, ref.Project, ref.Repo, ref.Path, err)
+	}
+	if node.SHA256 != "" && !strings.EqualFold(node.SHA256, opt.SHA256) {
+		return fmt.Errorf("agent stored sha256 %s, but %s has %s", node.SHA256, file, opt.SHA256)
+	}
+	stored := orDefault(strings.TrimPrefix(node.FullPath, "/"), ref.Path)
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "stored: %s/%s/%s\n", ref.Project, ref.Repo, stored)
+	fmt.Fprintf(out, "size:   %d bytes (%s)\n", opt.Size, formatSize(opt.Size))
+	fmt.Fprintf(out, "sha256: %s\n", opt.SHA256)
+	return nil
+}
+
+// hashFile is the size and SHA-256 (hex) of the regular file fh (named
+// name), read to the end with progress on stderr and then rewound.
+func hashFile(fh *os.File, name string, stderr io.Writer) (int64, string, error) {
+	fi, err := fh.Stat()
+	if err != nil {
+		return 0, "", err
+	}
+	if !fi.Mode().IsRegular() {
+		return 0, "", fmt.Errorf("%s is not a regular file", name)
+	}
+	size := fi.Size()
+	h := sha256.New()
+	hp := stderrProgress(stderr, "sha256", size)
+	n, err := io.Copy(h, hp.reader(fh))
+	hp.finish()
+	if err != nil {
+		return 0, "", fmt.Errorf("read %s: %w", name, err)
+	}
+	if n != size {
+		return 0, "", fmt.Errorf("%s changed while being read (%d bytes, expected %d)", name, n, size)
+	}
+	if _, err := fh.Seek(0, io.SeekStart); err != nil {
+		return 0, "", err
+	}
+	return size, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func newGetCmd() *cobra.Command {
@@ -205,56 +222,8 @@ are already written when a mismatch is found; the exit status still says so.`,
 			if err != nil {
 				return err
 			}
-			body, info, err := f.client().Download(cmd.Context(), project, repo, path, f.cluster)
-			if err != nil {
-				return fmt.Errorf("get %s: %w", args[0], err)
-			}
-			defer body.Close()
-			if info.SHA256 == "" {
-				return fmt.Errorf("get %s: the agent sent no X-Checksum-Sha256, so the content cannot be verified", args[0])
-			}
-			p := stderrProgress(cmd.ErrOrStderr(), "download", info.Size)
-			defer p.finish()
-			src := p.reader(body)
-
-			if output == "" || output == "-" {
-				if err := copyVerified(cmd.OutOrStdout(), src, info.SHA256, info.Size); err != nil {
-					return fmt.Errorf("get %s: %w", args[0], err)
-				}
-				return nil
-			}
-			target := output
-			fi, statErr := os.Stat(target)
-			if statErr == nil && fi.IsDir() {
-				target = filepath.Join(target, filepath.Base(filepath.FromSlash(path)))
-				fi, statErr = os.Stat(target)
-			}
-			if statErr == nil && !fi.Mode().IsRegular() {
-				if fi.IsDir() {
-					return fmt.Errorf("%s is a directory", target)
-				}
-				// A device or pipe (say /dev/null): write straight to it;
-				// renaming a file over it would replace it.
-				w, err := os.OpenFile(target, os.O_WRONLY, 0)
-				if err != nil {
-					return err
-				}
-				err = copyVerified(w, src, info.SHA256, info.Size)
-				if cerr := w.Close(); err == nil {
-					err = cerr
-				}
-				if err != nil {
-					return fmt.Errorf("get %s: %w", args[0], err)
-				}
-				return nil
-			}
-			var mode os.FileMode
-			if statErr == nil {
-				mode = fi.Mode().Perm()
-			}
-			if err := writeFileAtomic(target, mode, func(w io.Writer) error {
-				return copyVerified(w, src, info.SHA256, info.Size)
-			}); err != nil {
+			ref := client.ArtifactRef{Project: project, Repo: repo, Path: path, Cluster: f.cluster}
+			if err := get(cmd, f.client(), ref, output); err != nil {
 				return fmt.Errorf("get %s: %w", args[0], err)
 			}
 			return nil
@@ -263,6 +232,57 @@ are already written when a mismatch is found; the exit status still says so.`,
 	f.bind(cmd)
 	cmd.Flags().StringVarP(&output, "output", "o", "", `write to FILE instead of stdout ("-" for stdout)`)
 	return cmd
+}
+
+// get downloads ref to output (stdout when "" or "-"), verified.
+func get(cmd *cobra.Command, c *client.Client, ref client.ArtifactRef, output string) error {
+	body, info, err := c.Download(cmd.Context(), ref)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	if info.SHA256 == "" {
+		return errors.New("the agent sent no X-Checksum-Sha256, so the content cannot be verified")
+	}
+	p := stderrProgress(cmd.ErrOrStderr(), "download", info.Size)
+	defer p.finish()
+	src := p.reader(body)
+	write := func(w io.Writer) error { return copyVerified(w, src, info.SHA256, info.Size) }
+	if output == "" || output == "-" {
+		return write(cmd.OutOrStdout())
+	}
+	return writeOutput(output, filepath.Base(filepath.FromSlash(ref.Path)), write)
+}
+
+// writeOutput writes what write produces to the file output, or into the
+// directory output as name. A regular file is replaced atomically, keeping
+// its permissions; a device or pipe (say /dev/null) is written straight to,
+// since renaming a file over it would replace it.
+func writeOutput(output, name string, write func(io.Writer) error) error {
+	target := output
+	fi, statErr := os.Stat(target)
+	if statErr == nil && fi.IsDir() {
+		target = filepath.Join(target, name)
+		fi, statErr = os.Stat(target)
+	}
+	if statErr != nil {
+		return writeFileAtomic(target, 0, write)
+	}
+	if fi.Mode().IsRegular() {
+		return writeFileAtomic(target, fi.Mode().Perm(), write)
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("%s is a directory", target)
+	}
+	w, err := os.OpenFile(target, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	err = write(w)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // errChecksum is a download whose content does not match its announced sha256.
@@ -362,11 +382,12 @@ path is given), or with -r every file below it. Folders end with "/".`,
 				return err
 			}
 			dir := "/" + path
+			ref := client.ArtifactRef{Project: project, Repo: repo, Path: dir, Cluster: f.cluster}
 			c := f.client()
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "NAME\tSIZE\tMODIFIED\tSHA256")
 			for page := 1; ; page++ {
-				res, err := c.List(cmd.Context(), project, repo, dir, recursive, page, pageSize, f.cluster)
+				res, err := c.List(cmd.Context(), ref, client.ListQuery{Recursive: recursive, PageNumber: page, PageSize: pageSize})
 				if err != nil {
 					return fmt.Errorf("ls %s: %w", args[0], err)
 				}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/ferrysync/ferry/client"
@@ -39,16 +38,11 @@ func newMembersCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tNAME\tAPI\tSTATUS\tROLE\tLEADER")
-			for _, m := range members {
-				leader := ""
-				if m.Leader {
-					leader = "*"
-				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.Name, m.APIAddr, m.Status, m.Role, leader)
+			rows := make([]string, len(members))
+			for i, m := range members {
+				rows[i] = strings.Join([]string{m.ID, m.Name, m.APIAddr, m.Status, m.Role, mark(m.Leader)}, "\t")
 			}
-			return w.Flush()
+			return writeTable(cmd.OutOrStdout(), "ID\tNAME\tAPI\tSTATUS\tROLE\tLEADER", rows)
 		},
 	}
 	f.bind(cmd)
@@ -80,18 +74,21 @@ func newStatusCmd() *cobra.Command {
 			fmt.Fprintf(out, "Agent:   %s (%s) at %s, version %s, up %s\n", self.ID, self.Name, self.APIAddr, self.Version, time.Since(self.StartedAt).Round(time.Second))
 			fmt.Fprintf(out, "Leader:  %s\n", leaderText)
 			fmt.Fprintf(out, "Index:   %d (last contact with the leader %s ago)\n\n", meta.Index, meta.LastContact)
-			w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "PEER\tRAFT ADDRESS\tSUFFRAGE\tLEADER")
-			for _, p := range peers {
-				mark := ""
-				if p.ID == leader.ID {
-					mark = "*"
-				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.ID, p.Address, strings.ToLower(p.Suffrage), mark)
+			rows := make([]string, len(peers))
+			for i, p := range peers {
+				rows[i] = strings.Join([]string{p.ID, p.Address, strings.ToLower(p.Suffrage), mark(p.ID == leader.ID)}, "\t")
 			}
-			return w.Flush()
+			return writeTable(out, "PEER\tRAFT ADDRESS\tSUFFRAGE\tLEADER", rows)
 		},
 	}
 	f.bind(cmd)
 	return cmd
+}
+
+// mark is "*" for the leader's row of a table, "" for the others.
+func mark(leader bool) string {
+	if leader {
+		return "*"
+	}
+	return ""
 }

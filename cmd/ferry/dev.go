@@ -54,19 +54,8 @@ func runDev(ctx context.Context, out, logOut io.Writer, dataDir string, basePort
 		defer os.RemoveAll(tmp)
 		dataDir = tmp
 	}
-	token := os.Getenv(config.EnvName("token"))
-	generated := token == ""
-	if generated {
-		var b [16]byte
-		_, _ = rand.Read(b[:])
-		token = hex.EncodeToString(b[:])
-	}
-
-	var gossip []string
-	for i := range devRegions {
-		gossip = append(gossip, fmt.Sprintf("127.0.0.1:%d", basePort+10*i+1))
-	}
-	var agents []*agent.Agent
+	token, generated := devToken()
+	agents, err := startDevAgents(dataDir, basePort, token, logLevel, logOut)
 	defer func() {
 		for _, a := range agents {
 			err = errors.Join(err, a.Shutdown())
@@ -75,6 +64,43 @@ func runDev(ctx context.Context, out, logOut io.Writer, dataDir string, basePort
 			fmt.Fprintln(out, "ferry dev: stopped")
 		}
 	}()
+	if err != nil {
+		return err
+	}
+
+	waitCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	first := fmt.Sprintf("127.0.0.1:%d", basePort)
+	if err := client.New(first, token).WaitForLeader(waitCtx); err != nil {
+		return err
+	}
+	printDevBanner(out, basePort, token, generated, dataDir)
+	if err := firstFailure(ctx, agents); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\nferry dev: stopping")
+	return nil
+}
+
+// devToken is FERRY_TOKEN, or a random token (generated) without it.
+func devToken() (token string, generated bool) {
+	if token := os.Getenv(config.EnvName("token")); token != "" {
+		return token, false
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:]), true
+}
+
+// startDevAgents starts the agents of devRegions, each in its own directory
+// under dataDir and on its own ports from basePort. On an error it returns
+// the agents it started, for the caller to shut down.
+func startDevAgents(dataDir string, basePort int, token, logLevel string, logOut io.Writer) ([]*agent.Agent, error) {
+	var gossip []string
+	for i := range devRegions {
+		gossip = append(gossip, fmt.Sprintf("127.0.0.1:%d", basePort+10*i+1))
+	}
+	var agents []*agent.Agent
 	for i, r := range devRegions {
 		cfg := config.Default()
 		cfg.ClusterID, cfg.Name = r.id, r.name
@@ -86,23 +112,20 @@ func runDev(ctx context.Context, out, logOut io.Writer, dataDir string, basePort
 		cfg.LogLevel = logLevel
 		cfg.Labels = map[string]string{"env": "dev"}
 		if err := cfg.Validate(); err != nil {
-			return err
+			return agents, err
 		}
 		a, err := agent.Start(cfg, agent.NewLogger(cfg, logOut))
 		if err != nil {
-			return fmt.Errorf("start %s: %w", r.id, err)
+			return agents, fmt.Errorf("start %s: %w", r.id, err)
 		}
 		agents = append(agents, a)
 	}
+	return agents, nil
+}
 
-	waitCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	first := fmt.Sprintf("127.0.0.1:%d", basePort)
-	if err := client.New(first, token).WaitForLeader(waitCtx); err != nil {
-		return err
-	}
-	printDevBanner(out, basePort, token, generated, dataDir)
-
+// firstFailure waits for ctx to end (nil) or for an agent to fail (its
+// error).
+func firstFailure(ctx context.Context, agents []*agent.Agent) error {
 	failed := make(chan error, len(agents))
 	for _, a := range agents {
 		go func() {
@@ -115,7 +138,6 @@ func runDev(ctx context.Context, out, logOut io.Writer, dataDir string, basePort
 	}
 	select {
 	case <-ctx.Done():
-		fmt.Fprintln(out, "\nferry dev: stopping")
 		return nil
 	case err := <-failed:
 		return err

@@ -1,21 +1,15 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/ferrysync/ferry/client"
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 )
 
 func newTaskCmd() *cobra.Command {
@@ -62,7 +56,7 @@ enabled, conflicts SKIP, errors CONTINUE, metadata included.`,
 			if file == "" {
 				return errors.New("-f FILE is required")
 			}
-			req, err := readTaskRequest(file, cmd.InOrStdin())
+			req, err := readStrict[client.TaskRequest](file, cmd.InOrStdin(), "task")
 			if err != nil {
 				return err
 			}
@@ -77,75 +71,6 @@ enabled, conflicts SKIP, errors CONTINUE, metadata included.`,
 	f.bind(cmd)
 	cmd.Flags().StringVarP(&file, "file", "f", "", `read the task from FILE (.json, .yaml or .yml; "-" for stdin)`)
 	return cmd
-}
-
-// readTaskRequest reads a task file; name "-" is stdin.
-func readTaskRequest(name string, stdin io.Reader) (client.TaskRequest, error) {
-	return readStrict[client.TaskRequest](name, stdin, "task")
-}
-
-// readStrict reads a file (name "-": stdin) as decodeStrict decodes it,
-// naming the file in errors.
-func readStrict[T any](name string, stdin io.Reader, what string) (T, error) {
-	var zero T
-	var data []byte
-	var err error
-	if name == "-" {
-		data, err = io.ReadAll(stdin)
-	} else {
-		data, err = os.ReadFile(name)
-	}
-	if err != nil {
-		return zero, err
-	}
-	v, err := decodeStrict[T](data, name, what)
-	if err != nil {
-		return zero, fmt.Errorf("%s %s: %w", what, name, err)
-	}
-	return v, nil
-}
-
-// decodeTaskRequest decodes a task file as decodeRunSpec decodes a spec:
-// JSON when name ends with .json or data starts with "{" (and name does not
-// end with .yaml or .yml), YAML otherwise; either way with the JSON field
-// names, unknown fields being errors.
-func decodeTaskRequest(data []byte, name string) (client.TaskRequest, error) {
-	return decodeStrict[client.TaskRequest](data, name, "task")
-}
-
-// decodeStrict decodes one JSON or YAML document of what into a T, as
-// decodeTaskRequest says.
-func decodeStrict[T any](data []byte, name, what string) (T, error) {
-	var zero T
-	ext := strings.ToLower(filepath.Ext(name))
-	isJSON := ext == ".json" || ext != ".yaml" && ext != ".yml" && bytes.HasPrefix(bytes.TrimSpace(data), []byte("{"))
-	if !isJSON {
-		var v any
-		if err := yaml.Unmarshal(data, &v); err != nil {
-			return zero, err
-		}
-		if v == nil {
-			return zero, errors.New("empty " + what)
-		}
-		j, err := json.Marshal(jsonValue(v))
-		if err != nil {
-			return zero, err
-		}
-		data = j
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var out T
-	if err := dec.Decode(&out); err != nil {
-		if err == io.EOF {
-			return zero, errors.New("empty " + what)
-		}
-		return zero, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return zero, errors.New("data after the " + what)
-	}
-	return out, nil
 }
 
 func newTaskLsCmd() *cobra.Command {
@@ -197,226 +122,60 @@ func newTaskLsCmd() *cobra.Command {
 	return cmd
 }
 
-// writeTaskTable writes the table of ferry task ls.
-func writeTaskTable(out io.Writer, tasks []client.Task) error {
-	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "KEY\tNAME\tPROJECT\tTYPE\tSTRATEGY\tENABLED\tLAST STATUS\tLAST TIME\tNEXT TIME\tEXECUTIONS")
-	for _, t := range tasks {
-		fmt.Fprintln(w, taskRow(t))
-	}
-	return w.Flush()
-}
-
-// taskRow is one tab-separated line of ferry task ls.
-func taskRow(t client.Task) string {
-	const ts = "2006-01-02 15:04"
-	return strings.Join([]string{
-		t.Key, orDash(oneLine(t.Name)), orDash(t.ProjectID), orDash(t.ReplicaType), taskStrategy(t), yesNo(t.Enabled),
-		orDash(t.LastExecutionStatus), formatTime(t.LastExecutionTime, ts), formatTime(t.NextExecutionTime, ts),
-		strconv.FormatInt(t.ExecutionTimes, 10),
-	}, "\t")
-}
-
-// taskStrategy is a SCHEDULED task's execution strategy, "-" for others.
-func taskStrategy(t client.Task) string {
-	if t.ReplicaType == client.TaskRealTime {
-		return "-"
-	}
-	return orDash(t.Setting.ExecutionStrategy)
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
+// taskShow is what ferry task show shows.
+type taskShow struct {
+	runs, asJSON bool
+	page, size   int
 }
 
 func newTaskShowCmd() *cobra.Command {
 	var (
-		f            clientFlags
-		runs, asJSON bool
-		page, size   int
+		f clientFlags
+		o taskShow
 	)
 	cmd := &cobra.Command{
 		Use:   "show KEY [--runs [--page N --size M]] [--json]",
 		Short: "Show a task and optionally its runs",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			key := args[0]
-			c := f.client()
-			task, err := c.Task(cmd.Context(), key)
-			if err != nil {
-				return fmt.Errorf("task %s: %w", key, err)
-			}
-			runs = runs || page != 0 || size != 0
-			var rp client.RunPage
-			if runs {
-				if rp, err = c.TaskRuns(cmd.Context(), key, page, size); err != nil {
-					return fmt.Errorf("runs of task %s: %w", key, err)
-				}
-			}
-			out := cmd.OutOrStdout()
-			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				if runs {
-					return enc.Encode(struct {
-						Task client.Task    `json:"task"`
-						Runs client.RunPage `json:"runs"`
-					}{task, rp})
-				}
-				return enc.Encode(task)
-			}
-			if err := printTask(out, task); err != nil {
-				return err
-			}
-			if !runs {
-				return nil
-			}
-			fmt.Fprintln(out)
-			w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "RUN\tSTATE\tEXECUTOR\tTARGETS\tOBJECTS\tBYTES\tCREATED\tDURATION")
-			now := time.Now()
-			for _, r := range rp.Records {
-				fmt.Fprintln(w, runRow(r, now))
-			}
-			if err := w.Flush(); err != nil {
-				return err
-			}
-			pageFooter(cmd.ErrOrStderr(), rp.PageNumber, rp.TotalPages, rp.TotalRecords, "runs")
-			return nil
+			return o.show(cmd, f.client(), args[0])
 		},
 	}
 	f.bind(cmd)
-	cmd.Flags().BoolVar(&runs, "runs", false, "also list the task's runs, newest first, a page at a time")
-	cmd.Flags().IntVar(&page, "page", 0, "run page number, from 1 (default 1; implies --runs)")
-	cmd.Flags().IntVar(&size, "size", 0, "runs per page (default: the agent's; implies --runs)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the task (and runs) as JSON")
+	cmd.Flags().BoolVar(&o.runs, "runs", false, "also list the task's runs, newest first, a page at a time")
+	cmd.Flags().IntVar(&o.page, "page", 0, "run page number, from 1 (default 1; implies --runs)")
+	cmd.Flags().IntVar(&o.size, "size", 0, "runs per page (default: the agent's; implies --runs)")
+	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print the task (and runs) as JSON")
 	return cmd
 }
 
-// printTask prints a task's details.
-func printTask(out io.Writer, t client.Task) error {
-	const ts = "2006-01-02 15:04:05"
-	var b strings.Builder
-	line := func(label, format string, a ...any) {
-		fmt.Fprintf(&b, "%-12s %s\n", label+":", fmt.Sprintf(format, a...))
+func (o taskShow) show(cmd *cobra.Command, c *client.Client, key string) error {
+	task, err := c.Task(cmd.Context(), key)
+	if err != nil {
+		return fmt.Errorf("task %s: %w", key, err)
 	}
-	line("Task", "%s", t.Key)
-	line("Name", "%s", t.Name)
-	if t.Description != "" {
-		line("Description", "%s", oneLine(t.Description))
-	}
-	line("Enabled", "%s", yesNo(t.Enabled))
-	line("Schedule", "%s", taskSchedule(t))
-	last := orDash(t.LastExecutionStatus)
-	if !t.LastExecutionTime.IsZero() {
-		last += " at " + formatTime(t.LastExecutionTime, ts)
-	}
-	executions := "executions"
-	if t.ExecutionTimes == 1 {
-		executions = "execution"
-	}
-	line("Last run", "%s (%d %s)", last, t.ExecutionTimes, executions)
-	line("Next run", "%s", formatTime(t.NextExecutionTime, ts))
-	source := "project " + t.ProjectID
-	if t.SourceClusterID != "" {
-		source += " on " + t.SourceClusterID
-	}
-	line("Source", "%s, %s", source, orDash(t.ReplicaObjectType))
-	for i, o := range t.ReplicaTaskObjects {
-		label := ""
-		if i == 0 {
-			label = "Repos:"
-		}
-		fmt.Fprintf(&b, "%-12s %s\n", label, replicaObjectText(t.ProjectID, o))
-	}
-	line("Targets", "%s", taskTargets(t))
-	s := t.Setting
-	rate := "unlimited"
-	if s.RateLimit > 0 {
-		rate = formatSize(s.RateLimit) + "/s per target"
-	}
-	setting := fmt.Sprintf("rate %s, conflicts %s, errors %s, metadata %s", rate,
-		orDefault(s.ConflictStrategy, client.ConflictSkip), orDefault(s.ErrorStrategy, client.ErrorContinue), yesNo(s.Metadata()))
-	if t.ReplicaType == client.TaskRealTime {
-		if t.ReplicateDeletes {
-			setting += ", deletes replicated"
-		} else {
-			setting += ", deletes not replicated"
+	runs := o.runs || o.page != 0 || o.size != 0
+	var rp client.RunPage
+	if runs {
+		if rp, err = c.TaskRuns(cmd.Context(), key, o.page, o.size); err != nil {
+			return fmt.Errorf("runs of task %s: %w", key, err)
 		}
 	}
-	line("Setting", "%s", setting)
-	if t.RunHistory > 0 {
-		line("History", "keeps %d ended runs", t.RunHistory)
-	}
-	line("Created", "%s by %s", formatTime(t.CreatedDate, ts), orDash(t.CreatedBy))
-	line("Modified", "%s by %s", formatTime(t.LastModifiedDate, ts), orDash(t.LastModifiedBy))
-	_, err := io.WriteString(out, b.String())
-	return err
-}
-
-// taskSchedule is when a task runs: "REAL_TIME", "SCHEDULED, IMMEDIATELY",
-// "SCHEDULED, SPECIFIED_TIME 2030-01-02 03:04:05",
-// `SCHEDULED, CRON_EXPRESSION "0 0 2 * * ?"`.
-func taskSchedule(t client.Task) string {
-	s := orDash(t.ReplicaType)
-	if t.ReplicaType == client.TaskRealTime {
-		return s
-	}
-	s += ", " + orDash(t.Setting.ExecutionStrategy)
-	switch p := t.Setting.ExecutionPlan; t.Setting.ExecutionStrategy {
-	case client.ExecSpecifiedTime:
-		s += " " + formatTime(p.ExecuteTime, "2006-01-02 15:04:05")
-	case client.ExecCron:
-		s += " " + strconv.Quote(p.CronExpression)
-	}
-	return s
-}
-
-// taskTargets lists a task's remote clusters, with their names when they
-// differ from their ids.
-func taskTargets(t client.Task) string {
-	names := map[string]string{}
-	for _, c := range t.RemoteClusters {
-		names[c.ID] = c.Name
-	}
-	var out []string
-	for _, id := range t.RemoteClusterIDs {
-		if n := names[id]; n != "" && n != id {
-			id += " (" + n + ")"
+	if o.asJSON {
+		var v any = task
+		if runs {
+			v = struct {
+				Task client.Task    `json:"task"`
+				Runs client.RunPage `json:"runs"`
+			}{task, rp}
 		}
-		out = append(out, id)
+		return printJSON(cmd.OutOrStdout(), v)
 	}
-	return orDash(strings.Join(out, ", "))
-}
-
-// replicaObjectText is "repo -> project/repo (TYPE) path /a package k=1,2":
-// what a repository of a spec replicates where. The remote names default to
-// the local ones.
-func replicaObjectText(project string, o client.ReplicaObject) string {
-	remoteProject, remoteRepo := o.RemoteProjectID, o.RemoteRepoName
-	if remoteProject == "" {
-		remoteProject = project
+	if err := printTask(cmd.OutOrStdout(), task); err != nil || !runs {
+		return err
 	}
-	if remoteRepo == "" {
-		remoteRepo = o.LocalRepoName
-	}
-	text := o.LocalRepoName + " -> " + remoteProject + "/" + remoteRepo
-	if o.RepoType != "" {
-		text += " (" + o.RepoType + ")"
-	}
-	for _, p := range o.PathConstraints {
-		text += " path " + p.Path
-	}
-	for _, p := range o.PackageConstraints {
-		text += " package " + p.PackageKey
-		if len(p.Versions) > 0 {
-			text += "=" + strings.Join(p.Versions, ",")
-		}
-	}
-	return text
+	return showPage(cmd, func(w io.Writer) error { return writeRunTable(w, "RUN", rp.Records, time.Now()) },
+		rp.PageNumber, rp.TotalPages, rp.TotalRecords, "runs")
 }
 
 // newTaskEnableCmd is ferry task enable, or ferry task disable.
@@ -466,11 +225,7 @@ the run as ferry run watch does: the exit status is 0 when it succeeds.`,
 			if err != nil {
 				return fmt.Errorf("run task %s: %w", args[0], err)
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), run.ID)
-			if !watch {
-				return nil
-			}
-			return watchRun(cmd.Context(), c, cmd.OutOrStdout(), run.ID, &run)
+			return started(cmd, c, run, watch)
 		},
 	}
 	f.bind(cmd)
