@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -28,9 +29,9 @@ const (
 // way: the native API with Error, bk-repo in its PARAMETER_INVALID message
 // (api/bkrepo).
 type Error struct {
-	Kind   ErrorKind `json:"kind"`
-	Field  string    `json:"field,omitempty"`
-	Reason string    `json:"reason"`
+	Kind   ErrorKind
+	Field  string
+	Reason string
 }
 
 // Error is the native wording: "name is required",
@@ -43,6 +44,35 @@ func (e *Error) Error() string {
 		return e.Field + " " + rest
 	}
 	return e.Field + ": " + e.Reason
+}
+
+// errorJSON is Error on the wire. Message is the native wording: an agent
+// of an older version reads only it, and sends only it.
+type errorJSON struct {
+	Kind    ErrorKind `json:"kind"`
+	Field   string    `json:"field,omitempty"`
+	Reason  string    `json:"reason,omitempty"`
+	Message string    `json:"message"`
+}
+
+// MarshalJSON writes the error with its native wording beside field and
+// reason.
+func (e *Error) MarshalJSON() ([]byte, error) {
+	return json.Marshal(errorJSON{Kind: e.Kind, Field: e.Field, Reason: e.Reason, Message: e.Error()})
+}
+
+// UnmarshalJSON reads an error, from an older agent too: its message is the
+// reason, with no field.
+func (e *Error) UnmarshalJSON(b []byte) error {
+	var j errorJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	e.Kind, e.Field, e.Reason = j.Kind, j.Field, j.Reason
+	if j.Field == "" && j.Reason == "" {
+		e.Reason = j.Message
+	}
+	return nil
 }
 
 func errorf(kind ErrorKind, format string, args ...any) *Error {

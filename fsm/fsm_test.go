@@ -304,3 +304,21 @@ func FuzzDecodeCommand(f *testing.F) {
 		fsm.Apply(&raft.Log{Index: 1, Type: raft.LogCommand, Data: enc})
 	})
 }
+
+// A refusal crosses a forward with its field and reason, and still reads to
+// an agent of an older version, which knew only kind and message.
+func TestErrorOnTheWire(t *testing.T) {
+	b, err := json.Marshal(FieldError("name", "it is required"))
+	if err != nil || !strings.Contains(string(b), `"message":"name is required"`) {
+		t.Fatalf("%s %v", b, err)
+	}
+	var back Error
+	if err := json.Unmarshal(b, &back); err != nil || back != *FieldError("name", "it is required") {
+		t.Fatalf("read back %+v %v", back, err)
+	}
+	var old Error
+	if err := json.Unmarshal([]byte(`{"kind":"conflict","message":"task k already exists"}`), &old); err != nil ||
+		old.Kind != KindConflict || old.Error() != "task k already exists" {
+		t.Fatalf("older agent's error: %+v %v", old, err)
+	}
+}
