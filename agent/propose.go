@@ -48,28 +48,28 @@ func retryable(err error) bool {
 // known it holds the write for up to LeaderWait, then fails with 503.
 // A refusal by the state comes back as a *fsm.Error.
 func (a *Agent) propose(ctx context.Context, secret string, cmd fsm.Command) error {
-	deadline := time.Now().Add(a.cfg.LeaderWait)
+	return a.proposeUntil(ctx, secret, cmd, time.Now().Add(a.cfg.LeaderWait))
+}
+
+// proposeAsAgent proposes a command of this agent's own (the executor's run
+// reports) with the management token the agents of a group share, and holds
+// it until it is applied, refused or ctx ends: a run's start or end lost to
+// an election longer than LeaderWait would have the executor run it again.
+func (a *Agent) proposeAsAgent(ctx context.Context, cmd fsm.Command) error {
+	return a.proposeUntil(ctx, a.cfg.Token, cmd, time.Time{})
+}
+
+// proposeUntil is propose holding the write until deadline (zero: until ctx
+// ends). Each forward is still bounded by LeaderWait.
+func (a *Agent) proposeUntil(ctx context.Context, secret string, cmd fsm.Command, deadline time.Time) error {
 	backoff := 25 * time.Millisecond
 	for {
 		leaderChanged := a.node.LeaderChanged()
-		var err error
-		if a.node.IsLeader() {
-			var res fsm.Result
-			if res, err = a.applyLocal(cmd); err == nil {
-				return res.Err
-			}
-		} else if leader, ok := a.Leader(); ok && leader.APIAddr != "" && leader.ID != a.cfg.ClusterID {
-			var index uint64
-			if index, err = a.forwardAttempt(ctx, deadline, leaderChanged, leader, secret, cmd); err == nil {
-				return a.waitApplied(ctx, index)
-			}
-		} else {
-			err = retryableError{errors.New("no leader is known")}
-		}
+		err := a.proposeOnce(ctx, secret, cmd, deadline, leaderChanged)
 		if !retryable(err) {
 			return err
 		}
-		if time.Now().After(deadline) {
+		if !deadline.IsZero() && time.Now().After(deadline) {
 			return &statusError{http.StatusServiceUnavailable, fmt.Sprintf("no cluster leader: the write was not accepted within %s (%v)", a.cfg.LeaderWait, err)}
 		}
 		a.log.Debug("write not accepted yet, retrying", "command", cmd.Type, "id", cmd.ID, "err", err)
@@ -81,6 +81,37 @@ func (a *Agent) propose(ctx context.Context, secret string, cmd fsm.Command) err
 		}
 		backoff = min(2*backoff, 500*time.Millisecond)
 	}
+}
+
+// proposeOnce applies cmd here when this agent leads, else forwards it to
+// the leader and waits to apply it too. Without a deadline, a write the
+// leader committed but this agent has not applied yet is retried (its id
+// makes that a no-op) rather than given up with 504.
+func (a *Agent) proposeOnce(ctx context.Context, secret string, cmd fsm.Command, deadline time.Time, leaderChanged <-chan struct{}) error {
+	if a.node.IsLeader() {
+		res, err := a.applyLocal(cmd)
+		if err != nil {
+			return err
+		}
+		return res.Err
+	}
+	leader, ok := a.Leader()
+	if !ok || leader.APIAddr == "" || leader.ID == a.cfg.ClusterID {
+		return retryableError{errors.New("no leader is known")}
+	}
+	attempt := deadline
+	if attempt.IsZero() {
+		attempt = time.Now().Add(a.cfg.LeaderWait)
+	}
+	index, err := a.forwardAttempt(ctx, attempt, leaderChanged, leader, secret, cmd)
+	if err != nil {
+		return err
+	}
+	err = a.waitApplied(ctx, index)
+	if err != nil && deadline.IsZero() && ctx.Err() == nil {
+		return retryableError{err}
+	}
+	return err
 }
 
 // forwardAttempt forwards once, giving up when the write's deadline passes or

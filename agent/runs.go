@@ -87,9 +87,3 @@ func (a *Agent) RunObjects(runID, status, target string, page store.PageRequest)
 
 // StateChanged implements api.Runs.
 func (a *Agent) StateChanged() <-chan struct{} { return a.fsm.Changed() }
-
-// proposeAsAgent proposes a command of this agent's own (the executor's run
-// reports), with the management token the agents of a group share.
-func (a *Agent) proposeAsAgent(ctx context.Context, cmd fsm.Command) error {
-	return a.propose(ctx, a.cfg.Token, cmd)
-}

@@ -255,8 +255,9 @@ func (e *Executor) startRun(r fsm.Run) {
 	}()
 }
 
-// propose gets a run command applied. Config.Propose retries and forwards
-// on its own: this is one call per report.
+// propose gets a run command applied. Config.Propose forwards, and holds
+// the command through elections until it is applied, refused or ctx ends:
+// this is one call per report, with no retry loop of its own.
 func (e *Executor) propose(ctx context.Context, t fsm.CommandType, payload any) error {
 	cmd, err := fsm.NewCommand(t, payload)
 	if err != nil {

@@ -207,6 +207,8 @@ func (x *runExec) report(ctx context.Context, done <-chan struct{}) {
 			x.fail(fmt.Errorf("the run ended elsewhere: %w", err))
 			return
 		}
-		last = now
+		if err == nil {
+			last = now // else the next tick sends it again
+		}
 	}
 }

@@ -270,11 +270,7 @@ func (p *pass) readFile(ctx context.Context, o object) ([]byte, error) {
 // upload sends a large file in resumable pieces, then commits it. The file
 // is opened (and checked) once; each piece seeks in it.
 func (p *pass) upload(ctx context.Context, pl planned) error {
-	rd, err := p.openPlanned(ctx, pl.o)
-	if err == nil {
-		defer rd.Close()
-		err = p.resume(ctx, rd, pl.o)
-	}
+	err := p.resume(ctx, pl.o)
 	if err == nil {
 		err = p.commitUpload(ctx, pl)
 	}
@@ -285,10 +281,24 @@ func (p *pass) upload(ctx context.Context, pl planned) error {
 }
 
 // resume sends what the target lacks of the file until it has all of it.
-// Only failures in a row count: a large file takes many pieces.
-func (p *pass) resume(ctx context.Context, rd io.ReadSeeker, o object) error {
+// Only failures in a row count: a large file takes many pieces. The source
+// is opened only when there is something to send: a target that holds the
+// whole upload already (a run before this one was cut at its commit) only
+// needs the commit.
+func (p *pass) resume(ctx context.Context, o object) error {
+	var rd io.ReadSeekCloser
+	defer func() {
+		if rd != nil {
+			rd.Close()
+		}
+	}()
 	st, err := p.t.remote.uploadStatus(ctx, o.SHA256, o.Size)
 	for failures := 0; err == nil && !st.Complete; {
+		if rd == nil {
+			if rd, err = p.openPlanned(ctx, o); err != nil {
+				return err
+			}
+		}
 		var next UploadStatus
 		if next, err = p.sendFrom(ctx, rd, o, st.Offset); err == nil {
 			st, failures = next, 0

@@ -3,6 +3,8 @@ package scheduler
 import (
 	"context"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/ferrysync/ferry/fsm"
@@ -111,7 +113,11 @@ func (s *Standing) Run(ctx context.Context) {
 	wakeLoop(ctx, s.State.Changed, func() time.Time {
 		wake := now().Add(idleWake)
 		tasks := s.State.Tasks()
-		for _, d := range standingDue(tasks, s.runsOf(tasks), now()) {
+		dues := standingDue(tasks, s.runsOf(tasks), now())
+		maps.DeleteFunc(retry, func(key string, _ backoff) bool {
+			return !slices.ContainsFunc(dues, func(d due) bool { return d.key == key })
+		})
+		for _, d := range dues {
 			if s.Executable != nil && !s.Executable(d.source) {
 				continue // looked at again at the next change or idle wake
 			}
