@@ -131,12 +131,14 @@ func newRunExec(ctx context.Context, e *Executor, r fsm.Run, log *slog.Logger) (
 // eachTarget runs work for every target at once, with the progress reporter
 // going, and returns when all are done.
 func (x *runExec) eachTarget(ctx context.Context, work func(*targetExec)) {
-	reportDone := make(chan struct{})
+	// The reporter's context ends with the work: a report held while the
+	// group has no leader is dropped then, the run's end carries it.
+	reportCtx, stopReports := context.WithCancel(ctx)
 	var reporter sync.WaitGroup
 	reporter.Add(1)
 	go func() {
 		defer reporter.Done()
-		x.report(ctx, reportDone)
+		x.report(reportCtx)
 	}()
 	var wg sync.WaitGroup
 	for _, t := range x.targets {
@@ -147,7 +149,7 @@ func (x *runExec) eachTarget(ctx context.Context, work func(*targetExec)) {
 		}()
 	}
 	wg.Wait()
-	close(reportDone)
+	stopReports()
 	reporter.Wait()
 }
 
@@ -181,15 +183,13 @@ func (x *runExec) progress(final bool) []fsm.TargetProgress {
 }
 
 // report sends the counters through Raft each interval while they change.
-func (x *runExec) report(ctx context.Context, done <-chan struct{}) {
+func (x *runExec) report(ctx context.Context) {
 	tick := time.NewTicker(x.e.cfg.ProgressInterval)
 	defer tick.Stop()
 	var last []fsm.TargetProgress
 	for {
 		select {
 		case <-ctx.Done():
-			return
-		case <-done:
 			return
 		case <-tick.C:
 		}
