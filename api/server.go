@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/ferrysync/ferry/fsm"
 	"github.com/ferrysync/ferry/store"
@@ -24,6 +25,7 @@ type Server struct {
 	log       *slog.Logger
 	metrics   *httpMetrics
 	router    *httprouter.Router
+	unmatched []Unmatched
 	gatherer  prometheus.Gatherer
 	transport http.RoundTripper
 	// bulkTransport carries proxied artifact calls: no response-header
@@ -61,9 +63,17 @@ func New(c Config) *Server {
 		router: httprouter.New(), gatherer: c.Gatherer, transport: c.Transport, bulkTransport: c.BulkTransport,
 	}
 	s.router.NotFound = s.observe("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, ok := s.unmatchedFor(r.URL.Path); ok {
+			u.NotFound.ServeHTTP(w, r)
+			return
+		}
 		writeError(w, http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
 	}))
 	s.router.MethodNotAllowed = s.observe("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, ok := s.unmatchedFor(r.URL.Path); ok {
+			u.MethodNotAllowed.ServeHTTP(w, r)
+			return
+		}
 		writeError(w, http.StatusMethodNotAllowed, "method %s is not allowed on %s", r.Method, r.URL.Path)
 	}))
 	s.router.HandleMethodNotAllowed = true
@@ -116,6 +126,28 @@ func (s *Server) routes() {
 	s.artifactRoutes()
 	s.runRoutes()
 	s.taskRoutes()
+}
+
+// Unmatched answers the requests under Prefix that match no route (NotFound)
+// or none for their method (MethodNotAllowed), in a dialect's shape.
+type Unmatched struct {
+	Prefix           string
+	NotFound         http.Handler
+	MethodNotAllowed http.Handler
+}
+
+// HandleUnmatched makes u answer the unmatched requests under u.Prefix; the
+// longest prefix wins. Register before serving.
+func (s *Server) HandleUnmatched(u Unmatched) { s.unmatched = append(s.unmatched, u) }
+
+func (s *Server) unmatchedFor(path string) (Unmatched, bool) {
+	var best Unmatched
+	for _, u := range s.unmatched {
+		if strings.HasPrefix(path, u.Prefix) && len(u.Prefix) > len(best.Prefix) {
+			best = u
+		}
+	}
+	return best, best.Prefix != ""
 }
 
 // Mount registers h, a route another package serves (the replicator's half

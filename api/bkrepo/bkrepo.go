@@ -15,6 +15,11 @@ import (
 // answers under /replication, its controllers under /api.
 const Prefix = "/replication/api"
 
+// Prefixes are every path the routes answer under: the service's own, and
+// the two bk-repo's gateway routes to it (/web for the web UI, /api for
+// scripts), so a client pointed at either works unchanged.
+var Prefixes = []string{Prefix, "/web" + Prefix, "/api" + Prefix}
+
 // Codes of bk-repo's answers, from TencentBlueKing/bk-repo's sources (paths
 // under src/backend/):
 //
@@ -38,16 +43,26 @@ const Prefix = "/replication/api"
 //     (401 REQUEST_UNAUTHENTICATED) and PermissionException.kt (403
 //     REQUEST_DENIED).
 const (
-	CodeSuccess                = 0
-	CodeSystemError            = 250102 // SYSTEM_ERROR
-	CodeParameterInvalid       = 250105 // PARAMETER_INVALID
-	CodeRequestContentInvalid  = 250106 // REQUEST_CONTENT_INVALID
-	CodeResourceExisted        = 250107 // RESOURCE_EXISTED
-	CodeResourceNotFound       = 250108 // RESOURCE_NOT_FOUND: a path under /task/record that names no endpoint
-	CodeRequestDenied          = 250113 // REQUEST_DENIED (403)
-	CodeRequestUnauthenticated = 250114 // REQUEST_UNAUTHENTICATED (401)
-	CodeTaskStatusInvalid      = 250303 // TASK_STATUS_INVALID
-	CodeReplicaTaskNotFound    = 250310 // REPLICA_TASK_NOT_FOUND
+	CodeSuccess                   = 0
+	CodeSystemError               = 250102 // SYSTEM_ERROR
+	CodeParameterMissing          = 250103 // PARAMETER_MISSING: a required value is null
+	CodeParameterEmpty            = 250104 // PARAMETER_EMPTY: a required list or value is empty
+	CodeParameterInvalid          = 250105 // PARAMETER_INVALID
+	CodeRequestContentInvalid     = 250106 // REQUEST_CONTENT_INVALID: the body cannot be read as the request
+	CodeResourceExisted           = 250107 // RESOURCE_EXISTED
+	CodeMethodNotAllowed          = 250112 // METHOD_NOT_ALLOWED (405)
+	CodeRequestDenied             = 250113 // REQUEST_DENIED (403)
+	CodeRequestUnauthenticated    = 250114 // REQUEST_UNAUTHENTICATED (401)
+	CodeMediaTypeUnsupported      = 250119 // MEDIA_TYPE_UNSUPPORTED (415)
+	CodeResourceUnknown           = 250130 // "Request url[...] not found" (404): no route
+	CodeParameterValidationFailed = 250131 // PARAMETER_VALIDATION_FAILED: a bad query parameter
+	CodeRemoteClusterConnectError = 250301 // REMOTE_CLUSTER_CONNECT_ERROR
+	CodeTaskStatusInvalid         = 250303 // TASK_STATUS_INVALID
+	CodeTaskEnabledFalse          = 250304 // TASK_ENABLED_FALSE
+	CodeClusterNodeNotFound       = 250306 // CLUSTER_NODE_NOT_FOUND
+	CodeTaskNeverRun              = 250307 // a WAITING task that is not a cron one has not run yet
+	CodeTaskDisableUpdate         = 250308 // TASK_DISABLE_UPDATE
+	CodeReplicaTaskNotFound       = 250310 // REPLICA_TASK_NOT_FOUND
 )
 
 // Response is bk-repo's envelope (common-api pojo/Response.kt): message is
@@ -114,9 +129,22 @@ func Register(srv *api.Server, svc Services) {
 	d.handle(http.MethodGet, "/task/record/:p1/:p2", r, d.record)
 	d.handle(http.MethodGet, "/task/record/:p1/:p2/:p3", r, d.record)
 
-	// ClusterNodeController: /api/cluster.
-	d.handle(http.MethodGet, "/cluster/list", r, d.clusterList)
-	d.handle(http.MethodGet, "/cluster/info/:id", r, d.clusterByID)
+	d.registerClusters()
+
+	for _, p := range Prefixes {
+		srv.HandleUnmatched(api.Unmatched{Prefix: p + "/", NotFound: http.HandlerFunc(unknownURL), MethodNotAllowed: http.HandlerFunc(wrongMethod)})
+	}
+}
+
+// unknownURL is bk-repo's answer to a path no controller serves
+// (NoHandlerFoundException in its GlobalExceptionHandler).
+func unknownURL(w http.ResponseWriter, r *http.Request) {
+	writeError(w, r, &Error{http.StatusNotFound, CodeResourceUnknown, fmt.Sprintf("Request url[%s] not found", r.URL.Path)})
+}
+
+// wrongMethod is bk-repo's answer to a method a path does not take.
+func wrongMethod(w http.ResponseWriter, r *http.Request) {
+	writeError(w, r, &Error{http.StatusMethodNotAllowed, CodeMethodNotAllowed, fmt.Sprintf("Request method '%s' is not supported", r.Method)})
 }
 
 type dialect struct {
@@ -130,15 +158,20 @@ type dialect struct {
 type handler func(r *http.Request, ps httprouter.Params) (any, error)
 
 func (d *dialect) handle(method, path string, need fsm.Policy, h handler) {
-	d.srv.Handle(method, Prefix+path, need, authFailure, func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-		data, err := h(r, ps)
+	serve := func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+		loc := d.zone(r)
+		w.Header().Set(ZoneHeader, loc.String())
+		data, err := h(r.WithContext(withZone(r.Context(), loc)), ps)
 		if err != nil {
 			writeError(w, r, asError(err))
 			return
 		}
 		d.srv.ReadHeaders(w)
 		write(w, r, http.StatusOK, Response{Code: CodeSuccess, Data: data})
-	})
+	}
+	for _, p := range Prefixes {
+		d.srv.Handle(method, p+path, need, authFailure, serve)
+	}
 }
 
 // authFailure answers a refused token in the envelope, as bk-repo's

@@ -3,8 +3,10 @@ package bkrepo
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/ferrysync/ferry/cluster"
+	"github.com/ferrysync/ferry/fsm"
 	"github.com/julienschmidt/httprouter"
 )
 
@@ -14,7 +16,7 @@ import (
 // cluster registry, with each cluster's
 // health from this agent's gossip (see clusterInfo).
 
-func (d *dialect) clusterInfos() []ClusterNodeInfo {
+func (d *dialect) clusterInfos(loc *time.Location) []ClusterNodeInfo {
 	members := map[string]cluster.MemberView{}
 	for _, m := range d.status.Members() {
 		members[m.ID] = m
@@ -25,9 +27,16 @@ func (d *dialect) clusterInfos() []ClusterNodeInfo {
 		if m, ok := members[c.ID]; ok {
 			mp = &m
 		}
-		out = append(out, clusterInfo(c, mp, d.tasks.Location()))
+		out = append(out, clusterInfo(c, mp, loc))
 	}
 	return out
+}
+
+// registerClusters mounts ClusterNodeController: /api/cluster.
+func (d *dialect) registerClusters() {
+	r := fsm.PolicyRead
+	d.handle(http.MethodGet, "/cluster/list", r, d.clusterList)
+	d.handle(http.MethodGet, "/cluster/info/:id", r, d.clusterByID)
 }
 
 // clusterList is GET /cluster/list?name=&type=: name matches the start of a
@@ -42,7 +51,7 @@ func (d *dialect) clusterList(r *http.Request, _ httprouter.Params) (any, error)
 		return nil, invalid("type", "%q is not CENTER, EDGE, STANDALONE or REMOTE", typ)
 	}
 	out := []ClusterNodeInfo{}
-	for _, c := range d.clusterInfos() {
+	for _, c := range d.clusterInfos(zoneOf(r.Context())) {
 		if strings.HasPrefix(c.Name, name) && (typ == "" || typ == c.Type) {
 			out = append(out, c)
 		}
@@ -52,8 +61,8 @@ func (d *dialect) clusterList(r *http.Request, _ httprouter.Params) (any, error)
 
 // clusterByID is GET /cluster/info/{id}. An unknown id answers data null,
 // as bk-repo's ClusterNodeService.getByClusterId does.
-func (d *dialect) clusterByID(_ *http.Request, ps httprouter.Params) (any, error) {
-	for _, c := range d.clusterInfos() {
+func (d *dialect) clusterByID(r *http.Request, ps httprouter.Params) (any, error) {
+	for _, c := range d.clusterInfos(zoneOf(r.Context())) {
 		if c.ID == ps.ByName("id") {
 			return c, nil
 		}

@@ -224,38 +224,55 @@ func jsonPath(field string) string {
 }
 
 // pageOf reads pageNumber and pageSize, within the store's page bounds.
-// bk-repo's first page is 1 (its DEFAULT_PAGE_NUMBER) but its document shows
-// pageNumber=0: 0 and 1 are both the first page, and the answer echoes the
-// number asked.
-func pageOf(q url.Values) (asked int, page store.PageRequest, e *Error) {
-	asked = 1
+// Pages are 1-based: a pageNumber of 0 or below is page 1, answered as 1
+// (bk-repo's Pages.ofRequest). A value that is not a number, or a pageSize
+// below 1, is a bad query parameter.
+func pageOf(q url.Values) (store.PageRequest, *Error) {
+	var page store.PageRequest
 	if v := q.Get("pageNumber"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return 0, page, invalid("pageNumber", "%q is not a page number", v)
+		if err != nil {
+			return page, badQuery("pageNumber", "%q is not a page number", v)
 		}
-		asked, page.Number = n, n
+		page.Number = max(n, 1)
 	}
 	if v := q.Get("pageSize"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			return 0, page, invalid("pageSize", "%q is not a positive number", v)
+			return page, badQuery("pageSize", "%q is not a positive number", v)
 		}
 		page.Size = n
 	}
-	return asked, page.Normalize(), nil
+	return page.Normalize(), nil
 }
 
-// pageJSON is bk-repo's Page (common-api pojo/Page.kt).
+// badQuery refuses a query parameter, as bk-repo's parameter validation
+// does (PARAMETER_VALIDATION_FAILED).
+func badQuery(field, format string, args ...any) *Error {
+	return &Error{http.StatusBadRequest, CodeParameterValidationFailed, fmt.Sprintf("Parameter [%s] is invalid: ", field) + fmt.Sprintf(format, args...)}
+}
+
+// pageJSON is bk-repo's Page (common-api pojo/Page.kt), with the two
+// deprecated getters it still serializes: count (totalRecords) and page
+// (pageNumber).
 type pageJSON[T any] struct {
 	PageNumber   int   `json:"pageNumber"`
 	PageSize     int   `json:"pageSize"`
 	TotalRecords int64 `json:"totalRecords"`
 	TotalPages   int64 `json:"totalPages"`
 	Records      []T   `json:"records"`
+	Count        int64 `json:"count"`
+	Page         int   `json:"page"`
 }
 
-func paginate[T any](all []T, asked int, pr store.PageRequest) pageJSON[T] {
-	p := store.Paginate(all, pr)
-	return pageJSON[T]{PageNumber: asked, PageSize: p.PageSize, TotalRecords: p.TotalRecords, TotalPages: p.TotalPages, Records: p.Records}
+func paginate[T any](all []T, pr store.PageRequest) pageJSON[T] {
+	return pageFrom(store.Paginate(all, pr))
+}
+
+// pageFrom shows a store page as bk-repo's.
+func pageFrom[T any](p store.Page[T]) pageJSON[T] {
+	if p.Records == nil {
+		p.Records = []T{}
+	}
+	return pageJSON[T]{PageNumber: p.PageNumber, PageSize: p.PageSize, TotalRecords: p.TotalRecords, TotalPages: p.TotalPages, Records: p.Records, Count: p.TotalRecords, Page: p.PageNumber}
 }

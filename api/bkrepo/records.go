@@ -28,9 +28,9 @@ func (d *dialect) record(r *http.Request, ps httprouter.Params) (any, error) {
 	p1, p2, p3 := ps.ByName("p1"), ps.ByName("p2"), ps.ByName("p3")
 	switch {
 	case p2 == "":
-		return d.recordByID(p1)
+		return d.recordByID(r, p1)
 	case p3 == "" && p1 == "list":
-		return d.recordList(p2)
+		return d.recordList(r, p2)
 	case p3 == "" && p1 == "page":
 		return d.recordPage(r, p2)
 	case p3 == "" && p1 == "overview":
@@ -44,7 +44,7 @@ func (d *dialect) record(r *http.Request, ps httprouter.Params) (any, error) {
 	case p1 == "detail" && p2 == "page" && p3 != "":
 		return d.details(r, p3, true)
 	}
-	return nil, &Error{http.StatusNotFound, CodeResourceNotFound, fmt.Sprintf("Resource [%s] not found", r.URL.Path)}
+	return nil, &Error{http.StatusNotFound, CodeResourceUnknown, fmt.Sprintf("Request url[%s] not found", r.URL.Path)}
 }
 
 // records are a task's records (its runs), newest first.
@@ -73,22 +73,22 @@ func (d *dialect) run(id string) (fsm.Run, *Error) {
 	return r, nil
 }
 
-func (d *dialect) recordByID(id string) (any, error) {
-	r, e := d.run(id)
+func (d *dialect) recordByID(r *http.Request, id string) (any, error) {
+	run, e := d.run(id)
 	if e != nil {
 		return nil, e
 	}
-	return TaskRecordInfo{ReplicaObjectType: r.Spec.ReplicaObjectType, Record: recordInfo(r, d.tasks.Location())}, nil
+	return TaskRecordInfo{ReplicaObjectType: run.Spec.ReplicaObjectType, Record: recordInfo(run, zoneOf(r.Context()))}, nil
 }
 
-func (d *dialect) recordList(key string) (any, error) {
+func (d *dialect) recordList(req *http.Request, key string) (any, error) {
 	runs, e := d.records(key)
 	if e != nil {
 		return nil, e
 	}
 	out := []RecordInfo{}
 	for _, r := range runs {
-		out = append(out, recordInfo(r, d.tasks.Location()))
+		out = append(out, recordInfo(r, zoneOf(req.Context())))
 	}
 	return out, nil
 }
@@ -102,7 +102,7 @@ func (d *dialect) recordPage(req *http.Request, key string) (any, error) {
 	default:
 		return nil, invalid("status", "%q is not RUNNING, SUCCESS or FAILED", status)
 	}
-	asked, page, e := pageOf(q)
+	page, e := pageOf(q)
 	if e != nil {
 		return nil, e
 	}
@@ -112,11 +112,11 @@ func (d *dialect) recordPage(req *http.Request, key string) (any, error) {
 	}
 	var out []RecordInfo
 	for _, r := range runs {
-		if ri := recordInfo(r, d.tasks.Location()); status == "" || ri.Status == status {
+		if ri := recordInfo(r, zoneOf(req.Context())); status == "" || ri.Status == status {
 			out = append(out, ri)
 		}
 	}
-	return paginate(out, asked, page), nil
+	return paginate(out, page), nil
 }
 
 // details lists a record's details, one per target, paged when asked
@@ -135,7 +135,7 @@ func (d *dialect) details(req *http.Request, id string, paged bool) (any, error)
 	q := req.URL.Query()
 	pkg, repo, clusterName := q.Get("packageName"), q.Get("repoName"), q.Get("clusterName")
 	out := []RecordDetail{}
-	for _, rd := range recordDetails(run, names, d.tasks.Location()) {
+	for _, rd := range recordDetails(run, names, zoneOf(req.Context())) {
 		switch {
 		case pkg != "" && (rd.PackageConstraint == nil || !strings.Contains(rd.PackageConstraint.PackageKey, pkg)),
 			repo != "" && !strings.Contains(rd.LocalRepoName, repo),
@@ -147,9 +147,9 @@ func (d *dialect) details(req *http.Request, id string, paged bool) (any, error)
 	if !paged {
 		return out, nil
 	}
-	asked, page, e := pageOf(q)
+	page, e := pageOf(q)
 	if e != nil {
 		return nil, e
 	}
-	return paginate(out, asked, page), nil
+	return paginate(out, page), nil
 }

@@ -25,7 +25,7 @@ func (d *dialect) createTask(r *http.Request, _ httprouter.Params) (any, error) 
 	if e != nil {
 		return nil, e
 	}
-	req, e := DecodeCreate(body, d.tasks.Location())
+	req, e := DecodeCreate(body, zoneOf(r.Context()))
 	if e != nil {
 		return nil, e
 	}
@@ -33,7 +33,7 @@ func (d *dialect) createTask(r *http.Request, _ httprouter.Params) (any, error) 
 	if err != nil {
 		return nil, serviceError(err, "", req.Name)
 	}
-	return taskInfo(v, d.tasks.Location()), nil
+	return taskInfo(v, zoneOf(r.Context())), nil
 }
 
 func (d *dialect) updateTask(r *http.Request, _ httprouter.Params) (any, error) {
@@ -41,7 +41,7 @@ func (d *dialect) updateTask(r *http.Request, _ httprouter.Params) (any, error) 
 	if e != nil {
 		return nil, e
 	}
-	key, req, e := decodeUpdate(body, d.task, d.tasks.Location())
+	key, req, e := decodeUpdate(body, d.task, zoneOf(r.Context()))
 	if e != nil {
 		return nil, e
 	}
@@ -94,20 +94,20 @@ func (d *dialect) executeTask(r *http.Request, ps httprouter.Params) (any, error
 	return nil, nil
 }
 
-func (d *dialect) taskInfo(_ *http.Request, ps httprouter.Params) (any, error) {
+func (d *dialect) taskInfo(r *http.Request, ps httprouter.Params) (any, error) {
 	v, ok := d.tasks.Task(ps.ByName("key"))
 	if !ok {
 		return nil, taskNotFound(ps.ByName("key"))
 	}
-	return taskInfo(v, d.tasks.Location()), nil
+	return taskInfo(v, zoneOf(r.Context())), nil
 }
 
-func (d *dialect) taskDetail(_ *http.Request, ps httprouter.Params) (any, error) {
+func (d *dialect) taskDetail(r *http.Request, ps httprouter.Params) (any, error) {
 	v, ok := d.tasks.Task(ps.ByName("key"))
 	if !ok {
 		return nil, taskNotFound(ps.ByName("key"))
 	}
-	return TaskDetail{Task: taskInfo(v, d.tasks.Location()), Objects: objectInfos(v.Objects)}, nil
+	return TaskDetail{Task: taskInfo(v, zoneOf(r.Context())), Objects: objectInfos(v.Objects)}, nil
 }
 
 // taskPage is bk-repo's TaskPageParam query: name (a prefix),
@@ -118,14 +118,14 @@ func (d *dialect) taskPage(r *http.Request, ps httprouter.Params) (any, error) {
 	if err != nil {
 		return nil, asError(err)
 	}
-	asked, page, e := pageOf(q)
+	page, e := pageOf(q)
 	if e != nil {
 		return nil, e
 	}
-	loc := d.tasks.Location()
+	loc := zoneOf(r.Context())
 	var infos []TaskInfo
 	for _, v := range d.tasks.ListTasks(f) {
 		infos = append(infos, taskInfo(v, loc))
 	}
-	return paginate(infos, asked, page), nil
+	return paginate(infos, page), nil
 }
