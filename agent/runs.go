@@ -3,9 +3,13 @@ package agent
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
 
 	"github.com/ferrysync/ferry/api"
 	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/internal/peer"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -80,9 +84,24 @@ func (a *Agent) Runs(filter fsm.RunFilter) []fsm.Run { return a.fsm.Runs(filter)
 // Run implements api.Runs.
 func (a *Agent) Run(id string) (fsm.Run, bool) { return a.fsm.Run(id) }
 
-// RunObjects implements api.Runs.
-func (a *Agent) RunObjects(runID, status, target string, page store.PageRequest) (store.Page[fsm.ObjectRecord], error) {
-	return a.executor.Objects(runID, status, target, page)
+// RunObjects implements api.Runs: the detail of a run this agent executed
+// is in its local database; that of another's, the executor serves.
+func (a *Agent) RunObjects(ctx context.Context, runID string, f fsm.ObjectFilter, page store.PageRequest) (store.Page[fsm.ObjectRecord], error) {
+	run, ok := a.fsm.Run(runID)
+	if !ok || run.Executor == a.cfg.ClusterID {
+		return a.executor.Objects(runID, f, page)
+	}
+	addr, ok := a.ClusterAPIAddr(run.Executor)
+	if !ok {
+		return store.Page[fsm.ObjectRecord]{}, &peer.StatusError{Code: http.StatusServiceUnavailable, Message: fmt.Sprintf("the executor of run %s, cluster %q, has no known address", runID, run.Executor)}
+	}
+	q := api.ObjectFilterQuery(f)
+	q.Set("pageNumber", strconv.Itoa(page.Number))
+	q.Set("pageSize", strconv.Itoa(page.Size))
+	var out store.Page[fsm.ObjectRecord]
+	err := a.peers.Do(ctx, peer.Request{Method: http.MethodGet, Addr: addr, Path: "/v1/runs/" + url.PathEscape(runID) + "/objects", Query: q,
+		Token: a.cfg.Token, TraceID: api.TraceID(ctx)}, &out)
+	return out, err
 }
 
 // StateChanged implements api.Runs.

@@ -21,8 +21,10 @@ func (a *Agent) taskFromRequest(req api.TaskRequest, by string) (fsm.Task, error
 		ReplicaObjectType: req.ReplicaObjectType, Objects: slices.Clone(req.Objects), ReplicaType: req.ReplicaType,
 		Setting: req.Setting, RemoteClusterIDs: req.RemoteClusterIDs, Enabled: req.Enabled, Description: req.Description,
 		ReplicateDeletes: req.ReplicateDeletes, RunHistory: req.RunHistory, CreatedBy: by, LastModifiedBy: by,
+		Record: req.Record, RecordReserveDays: req.RecordReserveDays,
 	}
 	a.specDefaults(&t.SourceCluster, t.ProjectID, t.Objects)
+	normalizeTask(&t)
 	if t.RunHistory == 0 {
 		t.RunHistory = a.cfg.TaskRunHistory
 	}
@@ -45,6 +47,32 @@ func (a *Agent) taskFromRequest(req api.TaskRequest, by string) (fsm.Task, error
 	return t, nil
 }
 
+// normalizeTask reads a request as bk-repo does: the remote clusters are a
+// set (an id named twice is one), a rate limit of 0 or below is unlimited,
+// and a path is absolute ("dir" is "/dir").
+func normalizeTask(t *fsm.Task) {
+	var ids []string
+	for _, id := range t.RemoteClusterIDs {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	t.RemoteClusterIDs = ids
+	t.Setting.RateLimit = max(t.Setting.RateLimit, 0)
+	for i, o := range t.Objects {
+		if len(o.PathConstraints) == 0 {
+			continue
+		}
+		o.PathConstraints = slices.Clone(o.PathConstraints)
+		for j, c := range o.PathConstraints {
+			if c.Path != "" && !strings.HasPrefix(c.Path, "/") {
+				o.PathConstraints[j].Path = "/" + c.Path
+			}
+		}
+		t.Objects[i] = o
+	}
+}
+
 // CreateTask implements api.Tasks.
 func (a *Agent) CreateTask(ctx context.Context, req api.TaskRequest) (api.TaskView, error) {
 	t, err := a.taskFromRequest(req, api.CallerOf(ctx).Name)
@@ -56,23 +84,32 @@ func (a *Agent) CreateTask(ctx context.Context, req api.TaskRequest) (api.TaskVi
 }
 
 // UpdateTask implements api.Tasks.
-func (a *Agent) UpdateTask(ctx context.Context, key string, req api.TaskRequest) (api.TaskView, error) {
+func (a *Agent) UpdateTask(ctx context.Context, key string, req api.TaskRequest, opts api.UpdateOptions) (api.TaskView, error) {
+	if old, ok := a.fsm.Task(key); ok && opts.IfNeverRun && !old.NeverRun() {
+		return api.TaskView{}, &fsm.Error{Kind: fsm.KindConflict, Rule: fsm.RuleTaskHasRun, Reason: fmt.Sprintf("task %s has run; only a task that never ran is updated", key)}
+	}
 	t, err := a.taskFromRequest(req, api.CallerOf(ctx).Name)
 	if err != nil {
 		return api.TaskView{}, err
 	}
 	t.Key = key
-	return a.proposeTask(ctx, fsm.CmdUpdateTask, t, key)
+	return a.proposeTask(ctx, fsm.CmdUpdateTask, fsm.UpdateTask{Task: t, IfNeverRun: opts.IfNeverRun, NameUnchecked: opts.NameUnchecked}, key)
 }
 
-// CopyTask implements api.Tasks: a new task (new key) with the same settings.
+// CopyTask implements api.Tasks: a new task (new key) with the same
+// settings, disabled and never run, as bk-repo copies: a copy is a draft,
+// and enabling it is what starts it. The name is checked first, as
+// bk-repo does.
 func (a *Agent) CopyTask(ctx context.Context, key, name, description string) (api.TaskView, error) {
+	if other, ok := a.fsm.TaskNamed(strings.TrimSpace(name)); ok {
+		return api.TaskView{}, &fsm.Error{Kind: fsm.KindConflict, Rule: fsm.RuleNameTaken, Reason: fmt.Sprintf("task name %q is taken (by task %s of project %s)", other.Name, other.Key, other.ProjectID)}
+	}
 	old, ok := a.fsm.Task(key)
 	if !ok {
 		return api.TaskView{}, &fsm.Error{Kind: fsm.KindNotFound, Reason: fmt.Sprintf("task %s not found", key)}
 	}
 	req := api.TaskRequestOf(old)
-	req.Name, req.Description = name, description
+	req.Name, req.Description, req.Enabled = name, description, false
 	return a.CreateTask(ctx, req)
 }
 
@@ -140,7 +177,35 @@ func (a *Agent) taskView(t fsm.Task) api.TaskView {
 	if next, ok := scheduler.Next(t, a.cfg.Location()); ok {
 		v.NextExecutionTime = next
 	}
+	runs := a.fsm.Runs(fsm.RunFilter{TaskKey: t.Key})
+	v.Status = taskStatus(t, runs)
+	for _, r := range runs {
+		if r.State != fsm.RunSkipped {
+			for _, tg := range r.Targets {
+				v.ReplicatedBytes += tg.BytesDone
+				v.TotalBytes += tg.BytesTotal
+			}
+			break
+		}
+	}
 	return v
+}
+
+// taskStatus is bk-repo's ReplicaStatus of a task whose runs, newest first,
+// are runs.
+func taskStatus(t fsm.Task, runs []fsm.Run) api.TaskStatus {
+	for _, r := range runs {
+		if !r.State.Terminal() {
+			return api.TaskReplicating
+		}
+	}
+	switch {
+	case t.ReplicaType == fsm.ReplicaRealTime && t.Enabled:
+		return api.TaskReplicating
+	case t.NeverRun(), t.ReplicaType == fsm.ReplicaRealTime, t.Setting.ExecutionStrategy == fsm.ExecCron:
+		return api.TaskWaiting
+	}
+	return api.TaskCompleted
 }
 
 // ListTasks implements api.Tasks: the tasks that match, ordered as asked
@@ -164,7 +229,12 @@ func (a *Agent) ListTasks(f api.TaskFilter) []api.TaskView {
 		}
 		return v.CreatedDate
 	}
-	slices.SortStableFunc(out, func(x, y api.TaskView) int { return key(y).Compare(key(x)) })
+	slices.SortStableFunc(out, func(x, y api.TaskView) int {
+		if f.Ascending {
+			return key(x).Compare(key(y))
+		}
+		return key(y).Compare(key(x))
+	})
 	return out
 }
 

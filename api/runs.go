@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/ferrysync/ferry/fsm"
@@ -102,8 +103,35 @@ func (s *Server) runObjects(w http.ResponseWriter, r *http.Request, ps httproute
 	if !ok {
 		return
 	}
-	out, err := s.runs.RunObjects(run.ID, q.Get("status"), q.Get("target"), page)
+	out, err := s.runs.RunObjects(r.Context(), run.ID, ParseObjectFilter(q), page)
 	respond(w, out, err)
+}
+
+// Query parameters of GET /v1/runs/:id/objects, besides the page's: status,
+// target, repo and version select exactly, path and package by prefix;
+// order=newest lists the latest first.
+const orderNewest = "newest"
+
+// ParseObjectFilter reads the filter of a run's objects from a query.
+func ParseObjectFilter(q url.Values) fsm.ObjectFilter {
+	return fsm.ObjectFilter{
+		Status: q.Get("status"), Target: q.Get("target"), Repo: q.Get("repo"), Version: q.Get("version"),
+		PathPrefix: q.Get("path"), PackagePrefix: q.Get("package"), NewestFirst: q.Get("order") == orderNewest,
+	}
+}
+
+// ObjectFilterQuery is the query ParseObjectFilter reads f from.
+func ObjectFilterQuery(f fsm.ObjectFilter) url.Values {
+	q := url.Values{}
+	for k, v := range map[string]string{"status": f.Status, "target": f.Target, "repo": f.Repo, "version": f.Version, "path": f.PathPrefix, "package": f.PackagePrefix} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if f.NewestFirst {
+		q.Set("order", orderNewest)
+	}
+	return q
 }
 
 // ssePing keeps idle event streams (and the proxies on their way) open.

@@ -65,8 +65,9 @@ type Runs interface {
 	CancelRun(ctx context.Context, id string) (fsm.Run, error)
 	Runs(filter fsm.RunFilter) []fsm.Run
 	Run(id string) (fsm.Run, bool)
-	// RunObjects pages the detail of a run this agent executed.
-	RunObjects(runID, status, target string, page store.PageRequest) (store.Page[fsm.ObjectRecord], error)
+	// RunObjects pages the detail of a run, from the agent that executed
+	// it (which keeps it).
+	RunObjects(ctx context.Context, runID string, f fsm.ObjectFilter, page store.PageRequest) (store.Page[fsm.ObjectRecord], error)
 	// StateChanged is closed when the next log entry is applied here.
 	StateChanged() <-chan struct{}
 }
@@ -74,7 +75,7 @@ type Runs interface {
 // Tasks manages replication tasks.
 type Tasks interface {
 	CreateTask(ctx context.Context, req TaskRequest) (TaskView, error)
-	UpdateTask(ctx context.Context, key string, req TaskRequest) (TaskView, error)
+	UpdateTask(ctx context.Context, key string, req TaskRequest, opts UpdateOptions) (TaskView, error)
 	CopyTask(ctx context.Context, key, name, description string) (TaskView, error)
 	DeleteTask(ctx context.Context, key string) error
 	// ToggleTask sets enabled, or flips it when enabled is nil.

@@ -41,7 +41,7 @@ func (s *Server) updateTask(w http.ResponseWriter, r *http.Request, ps httproute
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	v, err := s.tasks.UpdateTask(r.Context(), ps.ByName("key"), req)
+	v, err := s.tasks.UpdateTask(r.Context(), ps.ByName("key"), req, UpdateOptions{})
 	s.answerWrite(w, http.StatusOK, v, err)
 }
 
@@ -101,6 +101,13 @@ func (s *Server) getTask(w http.ResponseWriter, _ *http.Request, ps httprouter.P
 // an fsm field error, which each dialect words its own way.
 func ParseTaskFilter(q url.Values, project string) (TaskFilter, error) {
 	f := TaskFilter{ProjectID: project, NamePrefix: q.Get("name"), LastExecutionStatus: q.Get("lastExecutionStatus"), SortType: q.Get("sortType")}
+	switch d := q.Get("sortDirection"); d {
+	case "", "DESC":
+	case "ASC":
+		f.Ascending = true
+	default:
+		return f, fsm.FieldError("sortDirection", "%q is not ASC or DESC", d)
+	}
 	if e := q.Get("enabled"); e != "" {
 		b, err := strconv.ParseBool(e)
 		if err != nil {

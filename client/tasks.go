@@ -71,6 +71,10 @@ type TaskRequest struct {
 	// RunHistory is how many of its ended runs the task keeps (default: the
 	// agent's).
 	RunHistory int `json:"runHistory,omitempty"`
+	// Record false keeps only the latest ended run; RecordReserveDays is
+	// how long ended runs stay (1..60, default 30).
+	Record            *bool `json:"record,omitempty"`
+	RecordReserveDays int   `json:"recordReserveDays,omitempty"`
 }
 
 // Task is a replication task as the agent reports it. LastExecutionTime,
@@ -92,6 +96,15 @@ type Task struct {
 	Description        string          `json:"description"`
 	ReplicateDeletes   bool            `json:"replicateDeletes"`
 	RunHistory         int             `json:"runHistory"`
+	Record             *bool           `json:"record,omitempty"`
+	RecordReserveDays  int             `json:"recordReserveDays,omitempty"`
+
+	// Status is WAITING (for its next run), REPLICATING (a run is going; a
+	// REAL_TIME task always is) or COMPLETED (a one-shot task that ran);
+	// ReplicatedBytes and TotalBytes are its latest run's.
+	Status          string `json:"status"`
+	ReplicatedBytes int64  `json:"replicatedBytes"`
+	TotalBytes      int64  `json:"totalBytes"`
 
 	// LastExecutionStatus is RUNNING, SUCCESS or FAILED; empty before the
 	// first run.
@@ -115,7 +128,7 @@ func (t Task) Request() TaskRequest {
 		Name: t.Name, LocalProjectID: t.ProjectID, SourceClusterID: t.SourceClusterID,
 		ReplicaObjectType: t.ReplicaObjectType, ReplicaTaskObjects: t.ReplicaTaskObjects, ReplicaType: t.ReplicaType,
 		Setting: t.Setting, RemoteClusterIDs: t.RemoteClusterIDs, Enabled: &enabled, Description: t.Description,
-		ReplicateDeletes: t.ReplicateDeletes, RunHistory: t.RunHistory,
+		ReplicateDeletes: t.ReplicateDeletes, RunHistory: t.RunHistory, Record: t.Record, RecordReserveDays: t.RecordReserveDays,
 	}
 }
 

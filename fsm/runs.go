@@ -206,7 +206,9 @@ func ValidateSpec(sp ReplicaSpec, clusters map[string]ClusterRecord) error {
 			return FieldError("remoteClusterIds", "%q is named twice", id)
 		}
 		if _, ok := clusters[id]; !ok {
-			return FieldError("remoteClusterIds", "%q is not a registered cluster", id)
+			e := FieldError("remoteClusterIds", "%q is not a registered cluster", id)
+			e.Rule = RuleUnknownCluster
+			return e
 		}
 		seen[id] = true
 	}
@@ -264,7 +266,7 @@ func applyCreateRun(s *state, cmd Command) (any, error) {
 		r.Targets = append(r.Targets, TargetProgress{ClusterID: id, State: RunWaiting})
 	}
 	s.putRun(r)
-	s.pruneRuns()
+	s.pruneRuns(cmd.Time)
 	return r.clone(), nil
 }
 
@@ -346,7 +348,7 @@ func applyFinishRun(s *state, cmd Command) (any, error) {
 	}
 	s.putRun(r)
 	taskRunEnded(s, r)
-	s.pruneRuns()
+	s.pruneRuns(cmd.Time)
 	return r.clone(), nil
 }
 
@@ -376,6 +378,7 @@ func cancelRun(s *state, r Run, at time.Time, reason string) Run {
 	s.putRun(r)
 	if r.State.Terminal() {
 		taskRunEnded(s, r)
+		s.pruneRuns(at)
 	}
 	return r
 }
@@ -401,7 +404,29 @@ func (s *state) putRun(r Run) {
 // pruneRuns drops the oldest ended runs: a task keeps its RunHistory (the
 // default for a deleted task's), one-shot runs maxFinishedRuns. Ordering by
 // finish time then id is deterministic on every agent.
-func (s *state) pruneRuns() {
+// dropExpired deletes the task's ended runs that ended more than its
+// reserve days before now (the latest one stays: it is the task's last
+// word), and returns the rest.
+func (s *state) dropExpired(t Task, runs []Run, now time.Time) []Run {
+	horizon := now.AddDate(0, 0, -t.ReserveDays())
+	latest := 0
+	for i, r := range runs {
+		if c := r.FinishedAt.Compare(runs[latest].FinishedAt); c > 0 || (c == 0 && r.ID > runs[latest].ID) {
+			latest = i
+		}
+	}
+	var out []Run
+	for i, r := range runs {
+		if i != latest && r.FinishedAt.Before(horizon) {
+			delete(s.runs, r.ID)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func (s *state) pruneRuns(now time.Time) {
 	ended := map[string][]Run{}
 	for _, r := range s.runs {
 		if r.State.Terminal() {
@@ -419,6 +444,10 @@ func (s *state) pruneRuns() {
 		keep := maxFinishedRuns
 		if t, ok := s.tasks[key]; ok {
 			keep = t.RunHistory
+			if !t.KeepsRecords() {
+				keep = 1
+			}
+			runs = s.dropExpired(t, runs, now)
 		}
 		if len(runs) <= keep {
 			continue

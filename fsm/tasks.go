@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Replica types and execution strategies of a task (the bkrepo document's enums).
@@ -60,6 +61,12 @@ type Task struct {
 	ReplicateDeletes bool `json:"replicateDeletes"`
 	// RunHistory is how many of its ended runs the task keeps.
 	RunHistory int `json:"runHistory"`
+	// Record and RecordReserveDays are bk-repo's: whether the task's runs
+	// are kept as records (nil: yes), and for how many days after they end
+	// (0: DefaultRecordReserveDays). Without records only the latest ended
+	// run stays.
+	Record            *bool `json:"record,omitempty"`
+	RecordReserveDays int   `json:"recordReserveDays,omitempty"`
 
 	LastExecutionStatus string    `json:"lastExecutionStatus,omitempty"`
 	LastExecutionTime   time.Time `json:"lastExecutionTime,omitzero"`
@@ -91,22 +98,45 @@ func (t Task) Spec() ReplicaSpec {
 // DefaultRunHistory is the ended runs a task keeps when it does not say.
 const DefaultRunHistory = 50
 
-// MaxTaskName bounds a task's name, in bytes.
-const MaxTaskName = 128
+// Bounds of a task's name, in characters (bk-repo's 2..256).
+const (
+	MinTaskName = 2
+	MaxTaskName = 256
+)
+
+// DefaultRecordReserveDays is how long a task's records stay when it does
+// not say; MaxRecordReserveDays the longest it may ask (bk-repo's 1..60).
+const (
+	DefaultRecordReserveDays = 30
+	MaxRecordReserveDays     = 60
+)
+
+// KeepsRecords is whether the task's ended runs stay beyond the latest.
+func (t Task) KeepsRecords() bool { return t.Record == nil || *t.Record }
+
+// ReserveDays is how many days the task's ended runs stay.
+func (t Task) ReserveDays() int {
+	if t.RecordReserveDays == 0 {
+		return DefaultRecordReserveDays
+	}
+	return t.RecordReserveDays
+}
 
 // ValidateTask checks a task against the registry, as ValidateSpec does for
 // runs. Cron syntax and times in the past are checked by the agent (with the
 // scheduler's parser) and, for times, in Apply against the command's time.
 func ValidateTask(t Task, clusters map[string]ClusterRecord) error {
-	switch {
+	switch n := utf8.RuneCountInString(t.Name); {
 	case strings.TrimSpace(t.Name) == "":
 		return FieldError("name", "it is required")
-	case len(t.Name) > MaxTaskName:
-		return FieldError("name", "it is longer than %d bytes", MaxTaskName)
+	case n < MinTaskName || n > MaxTaskName:
+		return FieldError("name", "it has %d characters; a name has %d to %d", n, MinTaskName, MaxTaskName)
 	case t.ReplicaType != ReplicaScheduled && t.ReplicaType != ReplicaRealTime:
 		return FieldError("replicaType", "%q is not SCHEDULED or REAL_TIME", t.ReplicaType)
 	case t.RunHistory < 1 || t.RunHistory > 10000:
 		return FieldError("runHistory", "%d is not within 1..10000", t.RunHistory)
+	case t.RecordReserveDays < 0 || t.RecordReserveDays > MaxRecordReserveDays:
+		return FieldError("recordReserveDays", "%d is not within 1..%d", t.RecordReserveDays, MaxRecordReserveDays)
 	}
 	if err := ValidateSpec(t.Spec(), clusters); err != nil {
 		return err
@@ -149,6 +179,15 @@ type (
 		Enabled *bool  `json:"enabled,omitempty"`
 		By      string `json:"by"`
 	}
+	// UpdateTask replaces a task (CmdUpdateTask). IfNeverRun refuses the
+	// update once the task has run (bk-repo's rule: a task that has run is
+	// not edited); NameUnchecked lets the new name equal another task's
+	// (bk-repo's update does not look).
+	UpdateTask struct {
+		Task
+		IfNeverRun    bool `json:"ifNeverRun,omitempty"`
+		NameUnchecked bool `json:"nameUnchecked,omitempty"`
+	}
 	// FireTask starts a run of a task (CmdFireTask): the scheduler's slot
 	// (Slot set), a manual execution, or a REAL_TIME task's standing run.
 	FireTask struct {
@@ -172,7 +211,7 @@ func applyCreateTask(s *state, cmd Command) (any, error) {
 	if _, ok := s.tasks[t.Key]; ok {
 		return nil, errorf(KindConflict, "task %s already exists", t.Key)
 	}
-	if err := checkTask(s, t, cmd.Time); err != nil {
+	if err := checkTask(s, t, cmd.Time, true); err != nil {
 		return nil, err
 	}
 	t.CreatedDate, t.LastModifiedDate, t.LastModifiedBy = cmd.Time, cmd.Time, t.CreatedBy
@@ -181,35 +220,54 @@ func applyCreateTask(s *state, cmd Command) (any, error) {
 	return t.clone(), nil
 }
 
-// checkTask validates t and its name's uniqueness within its project.
-func checkTask(s *state, t Task, now time.Time) error {
+// checkTask validates t and, when asked, that no other task has its name:
+// names are unique across all projects, as bk-repo's are.
+func checkTask(s *state, t Task, now time.Time, uniqueName bool) error {
 	if err := ValidateTask(t, s.clusters); err != nil {
 		return err
 	}
 	if t.ReplicaType == ReplicaScheduled && t.Setting.ExecutionStrategy == ExecSpecifiedTime && t.Setting.ExecutionPlan.ExecuteTime.Before(now) {
 		return PastExecuteTime(t.Setting.ExecutionPlan.ExecuteTime)
 	}
-	for _, other := range s.tasks {
-		if other.Key != t.Key && other.ProjectID == t.ProjectID && other.Name == t.Name {
-			return errorf(KindConflict, "task name %q already exists in project %s", t.Name, t.ProjectID)
-		}
+	if !uniqueName {
+		return nil
+	}
+	if other, ok := s.taskNamed(t.Name); ok && other.Key != t.Key {
+		return refusal(KindConflict, RuleNameTaken, "task name %q is taken (by task %s of project %s)", t.Name, other.Key, other.ProjectID)
 	}
 	return nil
 }
 
+func (s *state) taskNamed(name string) (Task, bool) {
+	for _, t := range s.tasks {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Task{}, false
+}
+
+// NeverRun is true while the task has not run: bk-repo's WAITING task
+// without a last execution.
+func (t Task) NeverRun() bool { return t.ExecutionTimes == 0 && t.LastExecutionStatus == "" }
+
 // applyUpdateTask replaces what a task does. A run already going keeps the
 // spec it started with; the change applies from the next run.
 func applyUpdateTask(s *state, cmd Command) (any, error) {
-	var t Task
-	if err := json.Unmarshal(cmd.Payload, &t); err != nil {
+	var u UpdateTask
+	if err := json.Unmarshal(cmd.Payload, &u); err != nil {
 		return nil, errorf(KindInvalid, "task.update: %v", err)
 	}
+	t := u.Task
 	old, ok := s.tasks[t.Key]
 	if !ok {
 		return nil, errorf(KindNotFound, "task %s not found", t.Key)
 	}
+	if u.IfNeverRun && (!old.NeverRun() || len(s.activeRuns(old.Key)) > 0) {
+		return nil, refusal(KindConflict, RuleTaskHasRun, "task %s has run; only a task that never ran is updated", old.Key)
+	}
 	t.Setting.ExecutionPlan.ExecuteTime = t.Setting.ExecutionPlan.ExecuteTime.UTC()
-	if err := checkTask(s, t, cmd.Time); err != nil {
+	if err := checkTask(s, t, cmd.Time, !u.NameUnchecked); err != nil {
 		return nil, err
 	}
 	// What the task has done stays, and so does enabled (enable and disable
@@ -267,7 +325,7 @@ func applyDeleteTask(s *state, cmd Command) (any, error) {
 	for _, r := range s.activeRuns(p.Key) {
 		cancelRun(s, r, cmd.Time, "its task was deleted")
 	}
-	s.pruneRuns()
+	s.pruneRuns(cmd.Time)
 	return nil, nil
 }
 
@@ -330,8 +388,8 @@ func applyFireTask(s *state, cmd Command) (any, error) {
 		}
 		t.LastSlot = p.Slot
 	case TriggerManual:
-		if busy {
-			return nil, errorf(KindConflict, "task %s has a run going; it can be executed again when that run ends", t.Key)
+		if err := manualFire(t, busy); err != nil {
+			return nil, err
 		}
 	case TriggerRealTime:
 		if t.ReplicaType != ReplicaRealTime || !t.Enabled || busy {
@@ -371,8 +429,21 @@ func applyFireTask(s *state, cmd Command) (any, error) {
 	}
 	s.tasks[t.Key] = t
 	s.putRun(r)
-	s.pruneRuns()
+	s.pruneRuns(cmd.Time)
 	return r.clone(), nil
+}
+
+// manualFire is whether a task may be executed by hand now.
+func manualFire(t Task, busy bool) error {
+	switch {
+	case !t.Enabled:
+		return refusal(KindConflict, RuleTaskDisabled, "task %s is disabled; enable it to execute it", t.Key)
+	case busy || t.ReplicaType == ReplicaRealTime:
+		return refusal(KindConflict, RuleTaskBusy, "task %s has a run going; it can be executed again when that run ends", t.Key)
+	case t.Setting.ExecutionStrategy != ExecCron && t.NeverRun():
+		return refusal(KindConflict, RuleTaskNotStarted, "task %s has not made its scheduled run yet; it can be executed once that has run", t.Key)
+	}
+	return nil
 }
 
 // taskRunEnded records a run's outcome on its task.
@@ -417,6 +488,14 @@ func (f *FSM) Tasks() []Task {
 		return strings.Compare(a.Key, b.Key)
 	})
 	return out
+}
+
+// TaskNamed is the task of that name, in any project.
+func (f *FSM) TaskNamed(name string) (Task, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	t, ok := f.s.taskNamed(name)
+	return t.clone(), ok
 }
 
 // Task returns one task.

@@ -82,10 +82,11 @@ const bkSeedUpdate = `{
 // Field names of the document's and bk-repo's shapes.
 var (
 	bkTaskInfoKeys = []string{"id", "key", "name", "projectId", "replicaObjectType", "replicaType", "setting", "remoteClusters", "description",
-		"lastExecutionStatus", "lastExecutionTime", "nextExecutionTime", "executionTimes", "enabled", "createdBy", "createdDate", "lastModifiedBy", "lastModifiedDate"}
+		"status", "replicatedBytes", "totalBytes", "lastExecutionStatus", "lastExecutionTime", "nextExecutionTime", "executionTimes", "enabled",
+		"record", "recordReserveDays", "createdBy", "createdDate", "lastModifiedBy", "lastModifiedDate"}
 	bkSettingKeys    = []string{"rateLimit", "includeMetadata", "conflictStrategy", "errorStrategy", "executionStrategy", "executionPlan"}
 	bkObjectKeys     = []string{"localRepoName", "remoteProjectId", "remoteRepoName", "repoType", "packageConstraints", "pathConstraints"}
-	bkPageKeys       = []string{"pageNumber", "pageSize", "totalRecords", "totalPages", "records"}
+	bkPageKeys       = []string{"pageNumber", "pageSize", "totalRecords", "totalPages", "records", "count", "page"}
 	bkRecordInfoKeys = []string{"id", "taskKey", "status", "startTime", "endTime", "errorReason", "replicatedBytes", "totalBytes", "replicaOverview"}
 	bkDetailKeys     = []string{"id", "recordId", "localCluster", "remoteCluster", "localRepoName", "repoType", "packageConstraint", "pathConstraint",
 		"artifactName", "version", "conflictStrategy", "size", "sha256", "status", "progress", "startTime", "endTime", "errorReason", "executeType"}
@@ -118,6 +119,11 @@ type bkTaskInfo struct {
 	} `json:"setting"`
 	RemoteClusters      []struct{ ID, Name string } `json:"remoteClusters"`
 	Description         *string                     `json:"description"`
+	Status              string                      `json:"status"`
+	ReplicatedBytes     int64                       `json:"replicatedBytes"`
+	TotalBytes          int64                       `json:"totalBytes"`
+	Record              bool                        `json:"record"`
+	RecordReserveDays   int                         `json:"recordReserveDays"`
 	LastExecutionStatus *string                     `json:"lastExecutionStatus"`
 	LastExecutionTime   *string                     `json:"lastExecutionTime"`
 	NextExecutionTime   *string                     `json:"nextExecutionTime"`
@@ -158,11 +164,23 @@ type bkDetail struct {
 	LocalRepoName     string         `json:"localRepoName"`
 	RepoType          string         `json:"repoType"`
 	PackageConstraint map[string]any `json:"packageConstraint"`
+	ArtifactName      string         `json:"artifactName"`
+	Size              int64          `json:"size"`
+	Sha256            string         `json:"sha256"`
 	Status            string         `json:"status"`
-	Progress          struct {
-		Node      struct{ Success, Skip, Failed int64 } `json:"node"`
-		TotalSize int64                                 `json:"totalSize"`
-	} `json:"progress"`
+	Progress          bkProgress     `json:"progress"`
+	StartTime         string         `json:"startTime"`
+}
+
+// bkProgress is bk-repo's flat ReplicaProgress.
+type bkProgress struct {
+	Success     int64 `json:"success"`
+	Skip        int64 `json:"skip"`
+	Failed      int64 `json:"failed"`
+	TotalSize   int64 `json:"totalSize"`
+	Conflict    int64 `json:"conflict"`
+	FileSuccess int64 `json:"fileSuccess"`
+	FileFailed  int64 `json:"fileFailed"`
 }
 
 // bkCall sends a request to the dialect on n with token (none if ""); a
@@ -315,7 +333,7 @@ func TestBkRepoTaskAPIThroughAFollower(t *testing.T) {
 	}
 	sameKeys(t, "task", env.Data, bkTaskInfoKeys)
 	sameKeys(t, "setting", field(t, env.Data, "setting"), bkSettingKeys)
-	sameKeys(t, "executionPlan", field(t, field(t, env.Data, "setting"), "executionPlan"), []string{"executeImmediately"})
+	sameKeys(t, "executionPlan", field(t, field(t, env.Data, "setting"), "executionPlan"), []string{"executeImmediately", "executeTime", "cronExpression"})
 	var task bkTaskInfo
 	if err := json.Unmarshal(env.Data, &task); err != nil {
 		t.Fatal(err)
@@ -324,7 +342,8 @@ func TestBkRepoTaskAPIThroughAFollower(t *testing.T) {
 		task.ReplicaType != "SCHEDULED" || task.Setting.ConflictStrategy != "SKIP" || task.Setting.ErrorStrategy != "CONTINUE" ||
 		!task.Setting.IncludeMetadata || task.Setting.ExecutionStrategy != "IMMEDIATELY" || task.Setting.ExecutionPlan["executeImmediately"] != true ||
 		deref(task.Description) != "test replica task" || !task.Enabled || task.CreatedBy != "management" || task.LastModifiedBy != "management" ||
-		!bkTime.MatchString(task.CreatedDate) || !bkTime.MatchString(task.LastModifiedDate) ||
+		!bkTime.MatchString(task.CreatedDate) || !bkTime.MatchString(task.LastModifiedDate) || task.NextExecutionTime != nil ||
+		!task.Record || task.RecordReserveDays != 30 || task.Setting.ExecutionPlan["executeTime"] != nil || task.Setting.ExecutionPlan["cronExpression"] != nil ||
 		fmt.Sprint(task.RemoteClusters) != "[{beijing Region beijing} {guangzhou Region guangzhou}]" {
 		t.Fatalf("created task %s", env.Data)
 	}
@@ -338,8 +357,9 @@ func TestBkRepoTaskAPIThroughAFollower(t *testing.T) {
 		}
 		return nil
 	})
-	if task.LastExecutionTime == nil || !bkTime.MatchString(*task.LastExecutionTime) || task.NextExecutionTime != nil {
-		t.Fatalf("after its run: last %s, next %s", deref(task.LastExecutionTime), deref(task.NextExecutionTime))
+	if task.LastExecutionTime == nil || !bkTime.MatchString(*task.LastExecutionTime) || task.NextExecutionTime != nil ||
+		task.Status != "COMPLETED" || task.ReplicatedBytes != 2*total || task.TotalBytes != 2*total {
+		t.Fatalf("after its run: %+v", task)
 	}
 	want := tree(t, sh, "bkrepo", "maven-local")
 	for _, n := range []*node{bj, gz} {
@@ -372,7 +392,8 @@ func TestBkRepoTaskAPIThroughAFollower(t *testing.T) {
 		t.Fatalf("pathConstraints %s", got)
 	}
 
-	// copy: a new key with the same settings; data null.
+	// copy: a new key with the same settings, disabled and never run, as
+	// bk-repo copies; data null.
 	status, env = bkCall(t, sh, "POST", "/task/copy", mgmtToken, map[string]string{"name": "task_copy", "key": key, "description": "copy replica task"})
 	if status != http.StatusOK || env.Code != 0 || string(env.Data) != "null" {
 		t.Fatalf("copy: %d %d %s %s", status, env.Code, deref(env.Message), env.Data)
@@ -384,7 +405,8 @@ func TestBkRepoTaskAPIThroughAFollower(t *testing.T) {
 	}
 	cp := page.Records[0]
 	if cp.Key == key || len(cp.Key) != 32 || cp.Name != "task_copy" || deref(cp.Description) != "copy replica task" ||
-		fmt.Sprint(cp.Setting) != fmt.Sprint(task.Setting) || fmt.Sprint(cp.RemoteClusters) != fmt.Sprint(task.RemoteClusters) {
+		fmt.Sprint(cp.Setting) != fmt.Sprint(task.Setting) || fmt.Sprint(cp.RemoteClusters) != fmt.Sprint(task.RemoteClusters) ||
+		cp.Enabled || cp.Status != "WAITING" || cp.ExecutionTimes != 0 || cp.LastExecutionStatus != nil || cp.LastExecutionTime != nil {
 		t.Fatalf("copy %+v of %+v", cp, task)
 	}
 	var cpDetail struct {
@@ -394,16 +416,27 @@ func TestBkRepoTaskAPIThroughAFollower(t *testing.T) {
 	if fmt.Sprint(cpDetail.Objects) != fmt.Sprint(detail.Objects) {
 		t.Fatalf("copied objects %s, want %s", cpDetail.Objects, detail.Objects)
 	}
-	// The copy is IMMEDIATELY too: it runs once.
-	eventually(t, 60*time.Second, "the copy ran", func() error {
-		bkOK(t, sh, "GET", "/task/info/"+cp.Key, nil, &cp)
-		if deref(cp.LastExecutionStatus) != "SUCCESS" {
-			return fmt.Errorf("%s", deref(cp.LastExecutionStatus))
-		}
-		return nil
-	})
+	// A disabled task is not executed: 250304, and no record.
+	bkFails(t, sh, "POST", "/task/execute/"+cp.Key, mgmtToken, nil, 400, 250304, "task enables is false")
+	var none []json.RawMessage
+	bkOK(t, sh, "GET", "/task/record/list/"+cp.Key, nil, &none)
+	if len(none) != 0 || none == nil {
+		t.Fatalf("records of the disabled copy: %s", none)
+	}
 
-	// page: the document's query (pageNumber 0 is the first page, echoed).
+	// update: the document's body on the copy, which never ran, renames it;
+	// what the body leaves out stays. The task that has run is not updated.
+	bkOK(t, sh, "POST", "/task/update", fmt.Sprintf(bkSeedUpdate, cp.Key), nil)
+	before := cp
+	bkOK(t, sh, "GET", "/task/info/"+cp.Key, nil, &cp)
+	if cp.Name != "更新后的名称" || fmt.Sprint(cp.Setting) != fmt.Sprint(before.Setting) || cp.Enabled || cp.ReplicaType != "SCHEDULED" ||
+		deref(cp.Description) != "test replica task" || cp.ExecutionTimes != 0 || cp.CreatedDate != before.CreatedDate || cp.LastModifiedDate < before.LastModifiedDate {
+		t.Fatalf("updated %+v, was %+v", cp, before)
+	}
+	bkFails(t, sh, "POST", "/task/update", mgmtToken, fmt.Sprintf(bkSeedUpdate, key), 400, 250308, "can not be updated")
+
+	// page: the document's query (pageNumber 0 is the first page, answered
+	// as 1), newest first, with the deprecated count and page.
 	var raw json.RawMessage
 	bkOK(t, sh, "GET", "/task/page/bkrepo?name=&lastExecutionStatus=SUCCESS&enabled=true&sortType=CREATED_TIME&pageNumber=0&pageSize=1", nil, &raw)
 	sameKeys(t, "page", raw, bkPageKeys)
@@ -411,21 +444,26 @@ func TestBkRepoTaskAPIThroughAFollower(t *testing.T) {
 	if err := json.Unmarshal(raw, &page); err != nil {
 		t.Fatal(err)
 	}
-	if page.PageNumber != 0 || page.PageSize != 1 || page.TotalRecords != 2 || page.TotalPages != 2 || len(page.Records) != 1 || page.Records[0].Key != cp.Key {
-		t.Fatalf("first page, newest first: %s", raw)
+	if page.PageNumber != 1 || page.PageSize != 1 || page.TotalRecords != 1 || page.TotalPages != 1 || len(page.Records) != 1 || page.Records[0].Key != key ||
+		string(field(t, raw, "count")) != "1" || string(field(t, raw, "page")) != "1" {
+		t.Fatalf("first page: %s", raw)
 	}
 	sameKeys(t, "page.records[0]", field(t, raw, "records")[1:len(field(t, raw, "records"))-1], bkTaskInfoKeys)
+	bkOK(t, sh, "GET", "/task/page/bkrepo?pageNumber=1&pageSize=1", nil, &page)
+	if page.TotalRecords != 2 || page.Records[0].Key != cp.Key {
+		t.Fatalf("newest first: %+v", page)
+	}
 	bkOK(t, sh, "GET", "/task/page/bkrepo?pageNumber=2&pageSize=1", nil, &page)
 	if page.PageNumber != 2 || len(page.Records) != 1 || page.Records[0].Key != key {
 		t.Fatalf("second page: %+v", page)
 	}
+	bkOK(t, sh, "GET", "/task/page/bkrepo?pageNumber=-1&sortDirection=ASC", nil, &page)
+	if page.PageNumber != 1 || page.PageSize != 20 || len(page.Records) != 2 || page.Records[0].Key != key {
+		t.Fatalf("oldest first: %+v", page)
+	}
 	bkOK(t, sh, "GET", "/task/page/bkrepo?name=计", nil, &page)
 	if page.TotalRecords != 1 || page.Records[0].Key != key || page.PageNumber != 1 || page.PageSize != 20 {
 		t.Fatalf("name prefix 计: %+v", page)
-	}
-	bkOK(t, sh, "GET", "/task/page/bkrepo?sortType=LAST_EXECUTION_TIME", nil, &page)
-	if page.TotalRecords != 2 || *page.Records[0].LastExecutionTime < *page.Records[1].LastExecutionTime {
-		t.Fatalf("by last execution: %+v", page.Records)
 	}
 	bkOK(t, sh, "GET", "/task/page/other", nil, &page)
 	if page.TotalRecords != 0 || page.Records == nil {
@@ -433,28 +471,36 @@ func TestBkRepoTaskAPIThroughAFollower(t *testing.T) {
 	}
 
 	// toggle: data null, enabled flips, the page's enabled filter follows.
+	// Enabled, the copy makes its IMMEDIATELY run.
 	bkOK(t, sh, "POST", "/task/toggle/status/"+key, nil, nil)
 	bkOK(t, sh, "GET", "/task/info/"+key, nil, &task)
 	if task.Enabled {
 		t.Fatal("still enabled after a toggle")
 	}
 	bkOK(t, sh, "GET", "/task/page/bkrepo?enabled=false", nil, &page)
-	if page.TotalRecords != 1 || page.Records[0].Key != key {
+	if page.TotalRecords != 2 {
 		t.Fatalf("enabled=false: %+v", page)
 	}
 	bkOK(t, sh, "POST", "/task/toggle/status/"+key, nil, nil)
+	bkOK(t, sh, "POST", "/task/toggle/status/"+cp.Key, nil, nil)
 	bkOK(t, sh, "GET", "/task/info/"+key, nil, &task)
 	if !task.Enabled {
 		t.Fatal("disabled after a second toggle")
 	}
-
-	// update: the document's body renames; what it leaves out stays.
-	before := task
-	bkOK(t, sh, "POST", "/task/update", fmt.Sprintf(bkSeedUpdate, key), nil)
-	bkOK(t, sh, "GET", "/task/info/"+key, nil, &task)
-	if task.Name != "更新后的名称" || fmt.Sprint(task.Setting) != fmt.Sprint(before.Setting) || !task.Enabled || task.ReplicaType != "SCHEDULED" ||
-		task.ExecutionTimes != 1 || task.CreatedDate != before.CreatedDate || task.LastModifiedDate < before.LastModifiedDate {
-		t.Fatalf("updated %+v, was %+v", task, before)
+	eventually(t, 60*time.Second, "the enabled copy ran", func() error {
+		bkOK(t, sh, "GET", "/task/info/"+cp.Key, nil, &cp)
+		if deref(cp.LastExecutionStatus) != "SUCCESS" || cp.ExecutionTimes != 1 || cp.Status != "COMPLETED" {
+			return fmt.Errorf("%s after %d executions, %s", deref(cp.LastExecutionStatus), cp.ExecutionTimes, cp.Status)
+		}
+		return nil
+	})
+	bkOK(t, sh, "GET", "/task/page/bkrepo?sortType=LAST_EXECUTION_TIME", nil, &page)
+	if page.TotalRecords != 2 || page.Records[0].Key != cp.Key {
+		t.Fatalf("by last execution, newest first: %+v", page.Records)
+	}
+	bkOK(t, sh, "GET", "/task/page/bkrepo?sortType=LAST_EXECUTION_TIME&sortDirection=ASC", nil, &page)
+	if page.TotalRecords != 2 || page.Records[0].Key != key {
+		t.Fatalf("by last execution, oldest first: %+v", page.Records)
 	}
 
 	// execute: data null; a second run, which finds everything there.
@@ -466,6 +512,9 @@ func TestBkRepoTaskAPIThroughAFollower(t *testing.T) {
 		}
 		return nil
 	})
+	if task.ReplicatedBytes != 0 || task.TotalBytes != 2*total {
+		t.Fatalf("the second run's bytes: %d of %d", task.ReplicatedBytes, task.TotalBytes)
+	}
 
 	// records: the two runs, newest first, from any agent.
 	var records []json.RawMessage
@@ -503,41 +552,70 @@ func TestBkRepoTaskAPIThroughAFollower(t *testing.T) {
 		t.Fatalf("FAILED records: %+v", rpage)
 	}
 	bkOK(t, sh, "GET", "/task/record/"+first.ID, nil, &raw)
-	sameKeys(t, "task record", raw, []string{"replicaObjectType", "record"})
+	sameKeys(t, "task record", raw, []string{"replicaObjectType", "replicaType", "record"})
 	sameKeys(t, "task record.record", field(t, raw, "record"), bkRecordInfoKeys)
-	if string(field(t, raw, "replicaObjectType")) != `"REPOSITORY"` || !bytes.Contains(field(t, raw, "record"), []byte(first.ID)) {
+	if string(field(t, raw, "replicaObjectType")) != `"REPOSITORY"` || string(field(t, raw, "replicaType")) != `"SCHEDULED"` || !bytes.Contains(field(t, raw, "record"), []byte(first.ID)) {
 		t.Fatalf("task record %s", raw)
 	}
+	// details: one per file and target, newest first, asked on beijing of
+	// a run shanghai executed.
 	var dpage bkPage[json.RawMessage]
 	bkOK(t, bj, "GET", "/task/record/detail/page/"+first.ID+"?pageNumber=1&pageSize=10", nil, &dpage)
-	if dpage.TotalRecords != 2 || len(dpage.Records) != 2 {
+	if dpage.TotalRecords != 8 || len(dpage.Records) != 8 {
 		t.Fatalf("details: %+v", dpage)
 	}
-	var remotes []string
+	remotes := map[string]int{}
+	var last string
 	for _, raw := range dpage.Records {
 		sameKeys(t, "detail", raw, bkDetailKeys)
+		sameKeys(t, "detail.progress", field(t, raw, "progress"), []string{"success", "skip", "failed", "totalSize", "conflict", "fileSuccess", "fileFailed"})
 		var d bkDetail
 		if err := json.Unmarshal(raw, &d); err != nil {
 			t.Fatal(err)
 		}
 		if d.RecordID != first.ID || d.LocalCluster != "Region shanghai" || d.LocalRepoName != "maven-local" || d.RepoType != "MAVEN" ||
-			d.Status != "SUCCESS" || d.Progress.Node.Success != 4 || d.Progress.Node.Skip != 0 || d.Progress.Node.Failed != 0 ||
-			d.Progress.TotalSize != total || d.PackageConstraint["packageKey"] != "gav://com.alibaba:fastjson" {
+			d.Status != "SUCCESS" || d.Progress != (bkProgress{Success: 1, TotalSize: d.Size, FileSuccess: 1}) || d.Size == 0 || len(d.Sha256) != 64 ||
+			!strings.HasPrefix(d.ArtifactName, "/com/alibaba/fastjson/") || last != "" && d.StartTime > last {
 			t.Fatalf("detail %s", raw)
 		}
-		remotes = append(remotes, d.RemoteCluster)
+		last = d.StartTime
+		remotes[d.RemoteCluster]++
 	}
-	if fmt.Sprint(remotes) != "[Region beijing Region guangzhou]" {
+	if fmt.Sprint(remotes) != "map[Region beijing:4 Region guangzhou:4]" {
 		t.Fatalf("details for %v", remotes)
 	}
-	bkOK(t, sh, "GET", "/task/record/detail/page/"+second.ID+"?clusterName=guangzhou", nil, &dpage)
-	var d bkDetail
-	if len(dpage.Records) != 1 || json.Unmarshal(dpage.Records[0], &d) != nil || d.RemoteCluster != "Region guangzhou" || d.Progress.Node.Skip != 4 {
-		t.Fatalf("second run's guangzhou detail: %s", dpage.Records)
+	var list []bkDetail
+	bkOK(t, sh, "GET", "/task/record/detail/list/"+first.ID, nil, &list)
+	if len(list) != 8 {
+		t.Fatalf("detail list: %+v", list)
+	}
+	// The detail page's filters, as the UI sends them.
+	for q, want := range map[string]int{
+		"status=SUCCESS": 8, "status=FAILED": 0, "status=RUNNING": 0, "path=/com/alibaba/fastjson/1.2.47/": 4, "path=/org": 0,
+		"artifactName=/com/alibaba/fastjson/1.2.48/fastjson-1.2.48.jar": 2, "path=/com/alibaba&artifactName=/com/alibaba/fastjson/1.2.48/": 4,
+		"repoName=maven-local": 8, "repoName=maven": 0, "clusterName=Region+beijing": 4, "clusterName=guangzhou": 4, "clusterName=bei": 0,
+		"status=SUCCESS&clusterName=beijing&pageSize=3": 4,
+	} {
+		bkOK(t, sh, "GET", "/task/record/detail/page/"+first.ID+"?"+q, nil, &dpage)
+		if dpage.TotalRecords != int64(want) {
+			t.Errorf("details %s: %d, want %d", q, dpage.TotalRecords, want)
+		}
+	}
+	// The second run found both repositories as the first left them (the
+	// quick check): it lists no file, so it has no detail, and its overview
+	// counts the files it skipped.
+	bkOK(t, sh, "GET", "/task/record/detail/page/"+second.ID, nil, &dpage)
+	if dpage.TotalRecords != 0 {
+		t.Fatalf("second run's details: %+v", dpage)
+	}
+	var ov2 map[string]int64
+	bkOK(t, sh, "GET", "/task/record/overview/"+second.ID, nil, &ov2)
+	if fmt.Sprint(ov2) != "map[conflict:0 failed:0 fileFailed:0 fileSuccess:8 success:8]" {
+		t.Fatalf("second overview %v", ov2)
 	}
 	var ov map[string]int64
 	bkOK(t, sh, "GET", "/task/record/overview/"+first.ID, nil, &ov)
-	if fmt.Sprint(ov) != "map[conflict:0 failed:0 success:8]" {
+	if fmt.Sprint(ov) != "map[conflict:0 failed:0 fileFailed:0 fileSuccess:8 success:8]" {
 		t.Fatalf("overview %v", ov)
 	}
 
@@ -577,7 +655,11 @@ func TestBkRepoTaskAPIThroughAFollower(t *testing.T) {
 	// delete: data null; the task and its records are gone.
 	bkOK(t, sh, "DELETE", "/task/delete/"+cp.Key, nil, nil)
 	bkFails(t, sh, "GET", "/task/info/"+cp.Key, mgmtToken, nil, 400, 250310, "replica task ["+cp.Key+"] not found")
-	bkFails(t, sh, "GET", "/task/record/list/"+cp.Key, mgmtToken, nil, 400, 250310, "not found")
+	bkOK(t, sh, "GET", "/task/record/list/"+cp.Key, nil, &none)
+	if len(none) != 0 || none == nil {
+		t.Fatalf("records of a deleted task: %s", none)
+	}
+	bkOK(t, sh, "DELETE", "/task/delete/"+cp.Key, nil, nil) // bk-repo's delete does not look the key up
 	if n := bkTaskCount(t, sh); n != 1 {
 		t.Fatalf("%d tasks after the delete", n)
 	}
@@ -621,26 +703,38 @@ func TestBkRepoBadRequestsChangeNothing(t *testing.T) {
 		code int
 		want string
 	}{
-		{"missing name", with(func(b map[string]any) { delete(b, "name") }), 250105, "Parameter [name] is invalid"},
-		{"bad object type", with(func(b map[string]any) { b["replicaObjectType"] = "FOO" }), 250105, "Parameter [replicaObjectType] is invalid"},
-		{"bad replica type", with(func(b map[string]any) { b["replicaType"] = "SOMETIMES" }), 250105, "Parameter [replicaType] is invalid"},
-		{"bad conflict strategy", with(func(b map[string]any) { setting(b)["conflictStrategy"] = "MERGE" }), 250105, "Parameter [setting.conflictStrategy] is invalid"},
-		{"bad execution strategy", with(func(b map[string]any) { setting(b)["executionStrategy"] = "WHENEVER" }), 250105, "Parameter [executionStrategy] is invalid"},
-		{"unknown cluster", with(func(b map[string]any) { b["remoteClusterIds"] = []string{"mars"} }), 250105, `Parameter [remoteClusterIds] is invalid: "mars" is not a registered cluster`},
+		{"missing name", with(func(b map[string]any) { delete(b, "name") }), 250106, "[name]"},
+		{"missing repoType", with(func(b map[string]any) { delete(object(b), "repoType") }), 250106, "[replicaTaskObjects[0].repoType]"},
+		{"unknown repoType", with(func(b map[string]any) { object(b)["repoType"] = "FOO" }), 250106, "[replicaTaskObjects[0].repoType]"},
+		{"bad object type", with(func(b map[string]any) { b["replicaObjectType"] = "FOO" }), 250106, "[replicaObjectType]"},
+		{"bad replica type", with(func(b map[string]any) { b["replicaType"] = "SOMETIMES" }), 250106, "[replicaType]"},
+		{"a replica type Ferry does not run", with(func(b map[string]any) { b["replicaType"] = "EDGE_PULL" }), 250105, "Parameter [replicaType] is invalid"},
+		{"bad conflict strategy", with(func(b map[string]any) { setting(b)["conflictStrategy"] = "MERGE" }), 250106, "[setting.conflictStrategy]"},
+		{"bad execution strategy", with(func(b map[string]any) { setting(b)["executionStrategy"] = "WHENEVER" }), 250106, "[setting.executionStrategy]"},
+		{"wrong type", with(func(b map[string]any) { setting(b)["rateLimit"] = "fast" }), 250106, "[setting.rateLimit]"},
+		{"no clusters", with(func(b map[string]any) { b["remoteClusterIds"] = []string{} }), 250104, "Parameter [remoteClusterIds] should not be empty"},
+		{"unknown cluster", with(func(b map[string]any) { b["remoteClusterIds"] = []string{"mars"} }), 250306, `cluster node is not found: "mars" is not a registered cluster`},
 		{"self target", with(func(b map[string]any) { b["remoteClusterIds"] = []string{"beijing", "shanghai"} }), 250105, "Parameter [remoteClusterIds] is invalid"},
-		{"PACKAGE without packageConstraints", with(func(b map[string]any) { b["replicaObjectType"] = "PACKAGE" }), 250105, "packageConstraints] is invalid"},
+		{"PACKAGE without packageConstraints", with(func(b map[string]any) { b["replicaObjectType"] = "PACKAGE" }), 250103, "packageConstraints]"},
 		{"PATH without pathConstraints", with(func(b map[string]any) { b["replicaObjectType"] = "PATH"; object(b)["pathConstraints"] = []string{} }), 250105, "pathConstraints] is invalid"},
+		{"a name of one character", with(func(b map[string]any) { b["name"] = "x" }), 250105, "Parameter [name] is invalid"},
 		{"invalid cron", with(func(b map[string]any) { setting(b)["executionPlan"] = map[string]any{"cronExpression": "every day"} }), 250105, "Parameter [executionPlan.cronExpression] is invalid"},
 		{"time in the past", with(func(b map[string]any) {
 			setting(b)["executionStrategy"] = "SPECIFIED_TIME"
 			setting(b)["executionPlan"] = map[string]any{"executeTime": "2020-03-16T12:00:00.000"}
 		}), 250105, "Parameter [executionPlan.executeTime] is invalid"},
+		{"no time", with(func(b map[string]any) { setting(b)["executionStrategy"] = "SPECIFIED_TIME"; setting(b)["executionPlan"] = map[string]any{} }), 250103, "[executeTime]"},
 		{"unreadable time", with(func(b map[string]any) {
 			setting(b)["executionStrategy"] = "SPECIFIED_TIME"
 			setting(b)["executionPlan"] = map[string]any{"executeTime": "tomorrow"}
-		}), 250105, "Parameter [setting.executionPlan.executeTime] is invalid"},
-		{"wrong type", with(func(b map[string]any) { setting(b)["rateLimit"] = "fast" }), 250105, "Parameter [setting.rateLimit] is invalid"},
+		}), 250106, "[setting.executionPlan.executeTime]"},
+		{"IMMEDIATELY, not immediately", with(func(b map[string]any) {
+			setting(b)["executionStrategy"] = "IMMEDIATELY"
+			setting(b)["executionPlan"] = map[string]any{"executeImmediately": false}
+		}), 250105, "Parameter [executeImmediately] is invalid"},
+		{"records kept no days", with(func(b map[string]any) { b["recordReserveDays"] = 0 }), 250105, "Parameter [recordReserveDays] is invalid"},
 		{"duplicate name", good("existing"), 250107, "Resource [existing] existed"},
+		{"duplicate name in another project", with(func(b map[string]any) { b["name"] = "existing"; b["localProjectId"] = "other" }), 250107, "Resource [existing] existed"},
 		{"not JSON", `{"name": "x"`, 250106, "Invalid request content"},
 		{"empty body", ``, 250106, "Invalid request content"},
 	} {
@@ -649,24 +743,48 @@ func TestBkRepoBadRequestsChangeNothing(t *testing.T) {
 		})
 	}
 
-	// Every other write, refused.
+	// Every other write, refused; a copy's name is checked before its key.
+	update := func(key string, change func(map[string]any)) map[string]any {
+		b := good("second")
+		b["key"] = key
+		change(b)
+		return b
+	}
 	bkFails(t, f, "POST", "/task/copy", mgmtToken, map[string]string{"key": second.Key, "name": "existing"}, 400, 250107, "Resource [existing] existed")
-	bkFails(t, f, "POST", "/task/copy", mgmtToken, map[string]string{"key": second.Key}, 400, 250105, "Parameter [name] is invalid")
-	bkFails(t, f, "POST", "/task/update", mgmtToken, map[string]string{"key": second.Key, "name": "existing"}, 400, 250107, "Resource [existing] existed")
-	bkFails(t, f, "POST", "/task/update", mgmtToken, map[string]any{"key": second.Key, "remoteClusterIds": []string{"mars"}}, 400, 250105, "Parameter [remoteClusterIds] is invalid")
-	bkFails(t, f, "POST", "/task/update", mgmtToken, map[string]any{"name": "keyless"}, 400, 250105, "Parameter [key] is invalid")
+	bkFails(t, f, "POST", "/task/copy", mgmtToken, map[string]string{"key": "nope", "name": "existing"}, 400, 250107, "Resource [existing] existed")
+	bkFails(t, f, "POST", "/task/copy", mgmtToken, map[string]string{"key": second.Key}, 400, 250106, "[name]")
+	bkFails(t, f, "POST", "/task/update", mgmtToken, update(second.Key, func(b map[string]any) { b["remoteClusterIds"] = []string{"mars"} }), 400, 250306, "cluster node is not found")
+	bkFails(t, f, "POST", "/task/update", mgmtToken, update("", func(b map[string]any) { delete(b, "key") }), 400, 250106, "[key]")
+	bkFails(t, f, "POST", "/task/update", mgmtToken, update(second.Key, func(b map[string]any) { delete(b, "replicaTaskObjects") }), 400, 250106, "[replicaTaskObjects]")
 	for _, c := range []struct{ method, path string }{
-		{"GET", "/task/info/nope"}, {"GET", "/task/detail/nope"}, {"DELETE", "/task/delete/nope"}, {"POST", "/task/toggle/status/nope"},
-		{"POST", "/task/execute/nope"}, {"GET", "/task/record/list/nope"}, {"GET", "/task/record/page/nope"},
-		{"GET", "/task/record/nope"}, {"GET", "/task/record/overview/nope"}, {"GET", "/task/record/detail/page/nope"},
+		{"GET", "/task/info/nope"}, {"GET", "/task/detail/nope"}, {"POST", "/task/toggle/status/nope"},
+		{"POST", "/task/execute/nope"}, {"GET", "/task/record/nope"},
 	} {
 		bkFails(t, f, c.method, c.path, mgmtToken, nil, 400, 250310, "not found")
 	}
-	bkFails(t, f, "POST", "/task/update", mgmtToken, map[string]string{"key": "nope", "name": "x"}, 400, 250310, "replica task [nope] not found")
-	bkFails(t, f, "POST", "/task/copy", mgmtToken, map[string]string{"key": "nope", "name": "x"}, 400, 250310, "replica task [nope] not found")
-	for _, q := range []string{"sortType=FOO", "enabled=maybe", "lastExecutionStatus=DONE", "pageNumber=-1", "pageSize=0", "pageNumber=x"} {
-		bkFails(t, f, "GET", "/task/page/bkrepo?"+q, mgmtToken, nil, 400, 250105, "Parameter [")
+	// What bk-repo answers with none: records of an unknown task or record,
+	// and the delete of an unknown key.
+	for path, want := range map[string]string{
+		"/task/record/list/nope": `[]`, "/task/record/overview/nope": `null`, "/task/record/detail/list/nope": `[]`,
+		"/task/record/page/nope": `{"pageNumber":1,"pageSize":20,"totalRecords":0,"totalPages":0,"records":[],"count":0,"page":1}`,
+		"/task/record/detail/page/nope": `{"pageNumber":1,"pageSize":20,"totalRecords":0,"totalPages":0,"records":[],"count":0,"page":1}`,
+	} {
+		var got json.RawMessage
+		bkOK(t, f, "GET", path, nil, &got)
+		if string(got) != want {
+			t.Errorf("%s: %s, want %s", path, got, want)
+		}
 	}
+	bkOK(t, f, "DELETE", "/task/delete/nope", nil, nil)
+	bkFails(t, f, "POST", "/task/update", mgmtToken, update("nope", func(map[string]any) {}), 400, 250310, "replica task [nope] not found")
+	bkFails(t, f, "POST", "/task/copy", mgmtToken, map[string]string{"key": "nope", "name": "xy"}, 400, 250310, "replica task [nope] not found")
+	for _, q := range []string{"sortType=FOO", "enabled=maybe", "lastExecutionStatus=DONE", "pageSize=0", "pageNumber=x"} {
+		bkFails(t, f, "GET", "/task/page/bkrepo?"+q, mgmtToken, nil, 400, 250131, "Parameter [")
+	}
+	bkFails(t, f, "GET", "/task/page/bkrepo?sortDirection=UP", mgmtToken, nil, 400, 250105, "Parameter [sortDirection] is invalid")
+	bkFails(t, f, "GET", "/task/record/page/"+existing.Key+"?status=BAD", mgmtToken, nil, 400, 250131, "Parameter [status]")
+	// An update does not look at the name: bk-repo's update takes a taken one.
+	bkOK(t, f, "POST", "/task/update", update(second.Key, func(b map[string]any) { b["name"] = "existing" }), nil)
 
 	// Authentication failures come back in the envelope.
 	read := createToken(t, f, mgmtToken, "read")

@@ -100,12 +100,17 @@ setting:
 		t.Fatalf("show after enable:\n%s", show)
 	}
 
-	// copy: a new task doing the same (which, enabled and IMMEDIATELY, runs).
+	// copy: a new task doing the same, disabled and never run; enabled, an
+	// IMMEDIATELY task runs.
 	out = ferry(0, "task", "copy", key, "--name", "cli-copy", "--description", "the copy")
 	dup := taskKey.FindString(out)
 	if dup == "" || dup == key {
 		t.Fatalf("ferry task copy printed %q", out)
 	}
+	if show := ferry(0, "task", "show", dup); !strings.Contains(show, "Enabled:     no") || !strings.Contains(show, "(0 executions)") {
+		t.Fatalf("ferry task show of the new copy:\n%s", show)
+	}
+	ferry(0, "task", "enable", dup)
 	succeeded(dup)
 	if show := ferry(0, "task", "show", dup); !strings.Contains(show, "Name:        cli-copy") || !strings.Contains(show, "Description: the copy") ||
 		!strings.Contains(show, "Targets:     beijing") {

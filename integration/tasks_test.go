@@ -155,12 +155,11 @@ func TestSlotDueWhileTheRunIsGoingIsSkipped(t *testing.T) {
 	if going > 1 {
 		t.Fatalf("%d runs of one task at once: %+v", going, runs)
 	}
-	// A manual execution while a run is going is refused.
-	if going == 1 {
-		r := call(t, "POST", sh.url()+"/v1/tasks/"+task.Key+"/execute", mgmtToken, nil)
-		if r.status != http.StatusConflict || !strings.Contains(r.errorMessage(), "run going") {
-			t.Fatalf("execute while running: %d %s", r.status, r.body)
-		}
+	// A disabled task is not executed by hand, whether or not its last run
+	// is still stopping.
+	r := call(t, "POST", sh.url()+"/v1/tasks/"+task.Key+"/execute", mgmtToken, nil)
+	if r.status != http.StatusConflict || !strings.Contains(r.errorMessage(), "is disabled") {
+		t.Fatalf("execute of the disabled task: %d %s", r.status, r.body)
 	}
 }
 

@@ -148,8 +148,8 @@ func (e *Executor) Stop() error {
 }
 
 // Objects pages through the per-object detail of a run this agent executed.
-func (e *Executor) Objects(runID, status, target string, page store.PageRequest) (store.Page[ObjectRecord], error) {
-	return e.objects.page(runID, status, target, page)
+func (e *Executor) Objects(runID string, f fsm.ObjectFilter, page store.PageRequest) (store.Page[ObjectRecord], error) {
+	return e.objects.page(runID, f, page)
 }
 
 func (e *Executor) loop() {

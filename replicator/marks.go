@@ -64,7 +64,7 @@ func (t *targetExec) quickCheck(ctx context.Context, sel selection) bool {
 		return false
 	}
 	for _, o := range sel.objects {
-		t.outcome(&t.tally, o, ActionIdentical, "")
+		t.outcome(&t.tally, sel.spec.LocalRepoName, o, ActionIdentical, "")
 	}
 	t.rc.log.Info("unchanged since the last run: nothing to plan", "target", t.id, "repo", sel.spec.LocalRepoName, "objects", len(sel.objects))
 	return true

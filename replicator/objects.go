@@ -14,9 +14,9 @@ import (
 
 // Object statuses in a run's detail.
 const (
-	StatusSuccess = "SUCCESS"
-	StatusSkipped = "SKIPPED"
-	StatusFailed  = "FAILED"
+	StatusSuccess = fsm.ObjectSuccess
+	StatusSkipped = fsm.ObjectSkipped
+	StatusFailed  = fsm.ObjectFailed
 )
 
 // ObjectRecord is what happened to one object for one target.
@@ -61,8 +61,9 @@ func (l *localDB) add(runID string, recs []ObjectRecord) error {
 	})
 }
 
-// page lists a run's records that match, in the order they happened.
-func (l *localDB) page(runID, status, target string, pr store.PageRequest) (store.Page[ObjectRecord], error) {
+// page lists a run's records that match, in the order they happened or,
+// when the filter asks, newest first.
+func (l *localDB) page(runID string, f fsm.ObjectFilter, pr store.PageRequest) (store.Page[ObjectRecord], error) {
 	pr = pr.Normalize()
 	out := store.Page[ObjectRecord]{PageNumber: pr.Number, PageSize: pr.Size, Records: []ObjectRecord{}}
 	skip := int64(pr.Number-1) * int64(pr.Size)
@@ -71,20 +72,25 @@ func (l *localDB) page(runID, status, target string, pr store.PageRequest) (stor
 		if b == nil {
 			return nil
 		}
-		return b.ForEach(func(_, v []byte) error {
+		c := b.Cursor()
+		first, next := c.First, c.Next
+		if f.NewestFirst {
+			first, next = c.Last, c.Prev
+		}
+		for k, v := first(); k != nil; k, v = next() {
 			var r ObjectRecord
 			if err := json.Unmarshal(v, &r); err != nil {
 				return err
 			}
-			if (status != "" && r.Status != status) || (target != "" && r.Target != target) {
-				return nil
+			if !f.Matches(r) {
+				continue
 			}
 			if out.TotalRecords >= skip && len(out.Records) < pr.Size {
 				out.Records = append(out.Records, r)
 			}
 			out.TotalRecords++
-			return nil
-		})
+		}
+		return nil
 	})
 	out.TotalPages = (out.TotalRecords + int64(pr.Size) - 1) / int64(pr.Size)
 	return out, err

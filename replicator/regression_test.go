@@ -190,7 +190,7 @@ func TestStartupKeepsDetailOfRunsTheStateHasNotReplayed(t *testing.T) {
 	if err := e.objects.prune(e.keepDetail); err != nil {
 		t.Fatal(err)
 	}
-	p, _ := e.Objects("run-after-snapshot", "", "", store.PageRequest{})
+	p, _ := e.Objects("run-after-snapshot", fsm.ObjectFilter{}, store.PageRequest{})
 	if p.TotalRecords != 1 {
 		t.Fatalf("object detail of a run the FSM had not replayed yet was pruned at start-up (records %d)", p.TotalRecords)
 	}

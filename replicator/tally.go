@@ -65,7 +65,7 @@ func (c *tally) failRest() {
 }
 
 // outcome accounts for one object in c and records it.
-func (t *targetExec) outcome(c *tally, o object, action, errText string) {
+func (t *targetExec) outcome(c *tally, repo string, o object, action, errText string) {
 	status := StatusSuccess
 	switch action {
 	case ActionIdentical:
@@ -92,13 +92,13 @@ func (t *targetExec) outcome(c *tally, o object, action, errText string) {
 		result = "failed"
 	}
 	t.rc.metrics.objects.WithLabelValues(t.id, result).Inc()
-	t.rc.record(ObjectRecord{Target: t.id, Path: o.Path, PackageKey: o.PackageKey, Version: o.Version, Size: o.Size,
+	t.rc.record(ObjectRecord{Target: t.id, Repo: repo, Path: o.Path, PackageKey: o.PackageKey, Version: o.Version, Size: o.Size,
 		SHA256: o.SHA256, Status: status, Action: action, Error: errText})
 }
 
 // objectFailed accounts for a failed object and applies the error strategy.
-func (t *targetExec) objectFailed(c *tally, o object, err error) {
-	t.outcome(c, o, ActionError, err.Error())
+func (t *targetExec) objectFailed(c *tally, repo string, o object, err error) {
+	t.outcome(c, repo, o, ActionError, err.Error())
 	if t.rc.spec.Setting.ErrorStrategy == fsm.ErrorFastFail {
 		t.rc.fail(fmt.Errorf("%s on %s: %v (errorStrategy FAST_FAIL)", o.Path, t.id, err))
 	}

@@ -63,8 +63,12 @@ func (t *targetExec) newPass(sel selection) *pass {
 	return p
 }
 
-func (p *pass) outcome(o object, action, errText string) { p.t.outcome(&p.tally, o, action, errText) }
-func (p *pass) objectFailed(o object, err error)         { p.t.objectFailed(&p.tally, o, err) }
+func (p *pass) outcome(o object, action, errText string) {
+	p.t.outcome(&p.tally, p.sel.spec.LocalRepoName, o, action, errText)
+}
+func (p *pass) objectFailed(o object, err error) {
+	p.t.objectFailed(&p.tally, p.sel.spec.LocalRepoName, o, err)
+}
 
 // execute plans and transfers every selection to the target. A target that
 // stays unreachable through the retries fails alone: the others go on.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
+
+	"github.com/ferrysync/ferry/fsm"
 )
 
 // The transfer protocol under /v1/replica: remote.go calls it, handler.go
@@ -25,11 +27,11 @@ import (
 
 // Plan actions: what the target did or needs for one object.
 const (
-	ActionSend      = "send"      // the content must be sent
-	ActionLinked    = "linked"    // the target held the content and linked it at the path
-	ActionIdentical = "identical" // the path already holds this content (and metadata)
-	ActionMetadata  = "metadata"  // the path held this content; its metadata was updated
-	ActionConflict  = "conflict"  // the path holds different content and the strategy keeps it
+	ActionSend      = "send"             // the content must be sent
+	ActionLinked    = "linked"           // the target held the content and linked it at the path
+	ActionIdentical = "identical"        // the path already holds this content (and metadata)
+	ActionMetadata  = "metadata"         // the path held this content; its metadata was updated
+	ActionConflict  = fsm.ActionConflict // the path holds different content and the strategy keeps it
 	ActionError     = "error"
 	ActionDeleted   = "deleted" // real time: deleted on the target as on the source
 )

@@ -213,26 +213,29 @@ func asError(err error) *Error {
 // the request was about; name the task name a create, copy or update asked
 // for ("" for other operations).
 //
-//   - fsm KindInvalid: 250105 PARAMETER_INVALID, "Parameter [field] is
-//     invalid: reason" from the refusal's Field and Reason.
-//   - KindNotFound: 250310 REPLICA_TASK_NOT_FOUND.
-//   - KindConflict: 250107 RESOURCE_EXISTED on a create, copy or update (the
-//     name is taken in the project); 250303 TASK_STATUS_INVALID otherwise (an
-//     execution while a run of the task is going).
+//   - a refusal that names its rule (fsm.Rule) gets bk-repo's code for it:
+//     a disabled task 250304 TASK_ENABLED_FALSE, a task replicating 250303
+//     TASK_STATUS_INVALID, a one-shot task not fired yet 250307
+//     SCHEDULED_JOB_LOADING, an update of a task that has run 250308
+//     TASK_DISABLE_UPDATE, a taken name 250107 RESOURCE_EXISTED, an unknown
+//     cluster 250306 CLUSTER_NODE_NOT_FOUND;
+//   - other refusals by kind: KindInvalid 250105 PARAMETER_INVALID,
+//     "Parameter [field] is invalid: reason"; KindNotFound 250310
+//     REPLICA_TASK_NOT_FOUND; KindConflict 250303 TASK_STATUS_INVALID;
 //   - a refusal by the leader the write was forwarded to: 401 and 403 as
-//     authFailure answers them; another 4xx is 250105.
+//     authFailure answers them; another 4xx is 250105;
 //   - anything else: 250102 SYSTEM_ERROR with the status the native API
 //     would answer (500, or 503/504 while there is no leader).
 func serviceError(err error, key, name string) *Error {
+	if e := ruleError(err, key, name); e != nil {
+		return e
+	}
 	switch fsm.KindOf(err) {
 	case fsm.KindInvalid:
 		return parameterError(err)
 	case fsm.KindNotFound:
 		return taskNotFound(key)
 	case fsm.KindConflict:
-		if name != "" {
-			return &Error{http.StatusBadRequest, CodeResourceExisted, fmt.Sprintf("Resource [%s] existed", name)}
-		}
 		return &Error{http.StatusBadRequest, CodeTaskStatusInvalid, "task status invalid: " + err.Error()}
 	}
 	switch status := api.StatusOf(err); {
@@ -247,6 +250,34 @@ func serviceError(err error, key, name string) *Error {
 	default:
 		return &Error{http.StatusInternalServerError, CodeSystemError, "System service is busy, please try again later: " + err.Error()}
 	}
+}
+
+// ruleError is bk-repo's answer to a refusal that names its rule, with
+// bk-repo's short message and Ferry's reason after it; nil for any other
+// error.
+func ruleError(err error, key, name string) *Error {
+	var fe *fsm.Error
+	if !errors.As(err, &fe) || fe.Rule == "" {
+		return nil
+	}
+	code, msg := 0, ""
+	switch fe.Rule {
+	case fsm.RuleTaskDisabled:
+		code, msg = CodeTaskEnabledFalse, "task enables is false"
+	case fsm.RuleTaskBusy:
+		code, msg = CodeTaskStatusInvalid, "task status invalid"
+	case fsm.RuleTaskNotStarted:
+		code, msg = CodeTaskNeverRun, fmt.Sprintf("task [%s] has not been executed yet", key)
+	case fsm.RuleTaskHasRun:
+		code, msg = CodeTaskDisableUpdate, fmt.Sprintf("task [%s] has been executed and can not be updated", key)
+	case fsm.RuleNameTaken:
+		code, msg = CodeResourceExisted, fmt.Sprintf("Resource [%s] existed", name)
+	case fsm.RuleUnknownCluster:
+		code, msg = CodeClusterNodeNotFound, "cluster node is not found"
+	default:
+		return nil
+	}
+	return &Error{http.StatusBadRequest, code, msg + ": " + fe.Reason}
 }
 
 // parameterError words a refusal of the request as bk-repo's

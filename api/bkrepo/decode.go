@@ -33,8 +33,9 @@ func FormatTime(t time.Time, loc *time.Location) *string {
 }
 
 // ParseTime reads a time a request gives: a LocalDateTime
-// ("2020-03-16T12:00:00", with any fraction of a second, or with a space for
-// the T) in loc, or RFC 3339 with its own offset.
+// ("2020-03-16T12:00:00", with any fraction of a second or without the
+// seconds, or with a space for the T) in loc, or RFC 3339 with its own
+// offset.
 func ParseTime(s string, loc *time.Location) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	t, err := time.Parse(time.RFC3339Nano, s)
@@ -45,7 +46,11 @@ func ParseTime(s string, loc *time.Location) (time.Time, error) {
 		var lerr error
 		t, lerr = time.ParseInLocation("2006-01-02T15:04:05", local, loc)
 		if lerr != nil {
-			return time.Time{}, fmt.Errorf("%q is neither yyyy-MM-ddTHH:mm:ss[.SSS] nor RFC 3339", s)
+			// ISO_DATE_TIME, which bk-repo reads with, makes the seconds optional.
+			t, lerr = time.ParseInLocation("2006-01-02T15:04", local, loc)
+		}
+		if lerr != nil {
+			return time.Time{}, fmt.Errorf("%q is neither yyyy-MM-ddTHH:mm[:ss[.SSS]] nor RFC 3339", s)
 		}
 	}
 	// Shown back in loc, the year must stay a four-digit one.
@@ -104,7 +109,7 @@ func (l localTime) UnmarshalJSON(b []byte) error {
 	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return invalid(executeTimeField, "expected string, got JSON %s", b)
+		return unreadable("[%s] expected a string, got JSON %s", executeTimeField, b)
 	}
 	if strings.TrimSpace(s) == "" {
 		*l.at = time.Time{}
@@ -112,7 +117,7 @@ func (l localTime) UnmarshalJSON(b []byte) error {
 	}
 	t, err := ParseTime(s, l.loc)
 	if err != nil {
-		return invalid(executeTimeField, "%v", err)
+		return unreadable("[%s] %v", executeTimeField, err)
 	}
 	*l.at = t
 	return nil
@@ -129,51 +134,71 @@ func decodeTask(body []byte, req *api.TaskRequest, loc *time.Location) *Error {
 // DecodeCreate reads a create body: absent fields take the document's
 // defaults (api.NewTaskRequest); executeTime is read in loc.
 func DecodeCreate(body []byte, loc *time.Location) (api.TaskRequest, *Error) {
+	var top object
+	if e := decodeOver(body, &top); e != nil {
+		return api.TaskRequest{}, e
+	}
+	if e := checkTaskShape(top, createRequired); e != nil {
+		return api.TaskRequest{}, e
+	}
 	req := api.NewTaskRequest()
 	if e := decodeTask(body, &req, loc); e != nil {
+		return api.TaskRequest{}, e
+	}
+	if e := checkTaskRules(top, req); e != nil {
 		return api.TaskRequest{}, e
 	}
 	return req, nil
 }
 
-// decodeUpdate reads an update body over the task it names. bk-repo's update
-// replaces what the body gives and keeps the rest (the document's update
-// body has no replicaType, setting or enabled). A field given is given
-// whole: a setting with the document's defaults for what it leaves out (and
-// no executeTime unless it names one), lists as they are.
+// decodeUpdate reads an update body over the task it names. The body gives
+// the task's objects, clusters and names whole (bk-repo requires them); a
+// setting it gives is given whole too, with the document's defaults for what
+// it leaves out (and no executeTime unless it names one), and one it leaves
+// out stays (the document's update sample has none). replicaType is not
+// bk-repo's to update: the task keeps its own.
 func decodeUpdate(body []byte, find func(key string) (fsm.Task, bool), loc *time.Location) (string, api.TaskRequest, *Error) {
-	var head map[string]json.RawMessage
+	var head object
 	if err := decodeOver(body, &head); err != nil {
 		return "", api.TaskRequest{}, err
 	}
-	var key string
-	if raw, ok := head["key"]; ok {
-		if err := decodeOver(raw, &key); err != nil {
-			return "", api.TaskRequest{}, invalid("key", "it is not a string")
-		}
+	if e := checkTaskShape(head, updateRequired); e != nil {
+		return "", api.TaskRequest{}, e
 	}
-	if key == "" {
-		return "", api.TaskRequest{}, invalid("key", "it is required")
+	var key string
+	if err := json.Unmarshal(head["key"], &key); err != nil {
+		return "", api.TaskRequest{}, unreadable("[key] %s is not a string", head["key"])
 	}
 	t, ok := find(key)
 	if !ok {
 		return key, api.TaskRequest{}, taskNotFound(key)
 	}
 	req := api.TaskRequestOf(t)
-	given := func(k string) bool { raw, ok := head[k]; return ok && string(raw) != "null" }
-	if given("setting") {
+	if head.given("setting") {
 		req.Setting = api.NewTaskRequest().Setting
 	}
-	if given("replicaTaskObjects") {
-		req.Objects = nil
-	}
-	if given("remoteClusterIds") {
-		req.RemoteClusterIDs = nil
-	}
+	req.Objects, req.RemoteClusterIDs = nil, nil
 	if e := decodeTask(body, &req, loc); e != nil {
 		return key, api.TaskRequest{}, e
 	}
+	req.ReplicaType = t.ReplicaType
+	if e := checkTaskRules(head, req); e != nil {
+		return key, api.TaskRequest{}, e
+	}
 	return key, req, nil
+}
+
+// decodeCopy reads a copy body: key and name are required.
+func decodeCopy(body []byte) (copyBody, *Error) {
+	var head object
+	if e := decodeOver(body, &head); e != nil {
+		return copyBody{}, e
+	}
+	if e := head.require("", copyRequired...); e != nil {
+		return copyBody{}, e
+	}
+	var c copyBody
+	return c, decodeOver(body, &c)
 }
 
 // readBody reads a request body whole, within maxBody.
@@ -190,8 +215,8 @@ func readBody(r *http.Request) ([]byte, *Error) {
 
 // decodeOver decodes one JSON object over v. A body that is not JSON is
 // bk-repo's 250106 REQUEST_CONTENT_INVALID (its answer to Spring's
-// HttpMessageNotReadableException); a field of the wrong type is 250105
-// naming the field.
+// HttpMessageNotReadableException), and so is a field of the wrong type,
+// named.
 func decodeOver(body []byte, v any) *Error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil {
@@ -201,7 +226,7 @@ func decodeOver(body []byte, v any) *Error {
 		case errors.As(err, &e):
 			return e
 		case errors.As(err, &typeErr) && typeErr.Field != "":
-			return invalid(jsonPath(typeErr.Field), "expected %s, got JSON %s", typeErr.Type, typeErr.Value)
+			return unreadable("[%s] expected %s, got JSON %s", jsonPath(typeErr.Field), typeErr.Type, typeErr.Value)
 		case errors.Is(err, io.EOF):
 			return &Error{http.StatusBadRequest, CodeRequestContentInvalid, "Invalid request content: the body is empty; expected a JSON object"}
 		default:

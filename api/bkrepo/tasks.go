@@ -1,6 +1,7 @@
 package bkrepo
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/ferrysync/ferry/api"
@@ -45,7 +46,7 @@ func (d *dialect) updateTask(r *http.Request, _ httprouter.Params) (any, error) 
 	if e != nil {
 		return nil, e
 	}
-	if _, err := d.tasks.UpdateTask(r.Context(), key, req); err != nil {
+	if _, err := d.tasks.UpdateTask(r.Context(), key, req, api.UpdateOptions{IfNeverRun: true, NameUnchecked: true}); err != nil {
 		return nil, serviceError(err, key, req.Name)
 	}
 	return nil, nil
@@ -56,12 +57,9 @@ func (d *dialect) copyTask(r *http.Request, _ httprouter.Params) (any, error) {
 	if e != nil {
 		return nil, e
 	}
-	var c copyBody
-	if e := decodeOver(body, &c); e != nil {
+	c, e := decodeCopy(body)
+	if e != nil {
 		return nil, e
-	}
-	if c.Key == "" {
-		return nil, invalid("key", "it is required")
 	}
 	if _, err := d.tasks.CopyTask(r.Context(), c.Key, c.Name, c.Description); err != nil {
 		return nil, serviceError(err, c.Key, c.Name)
@@ -69,9 +67,11 @@ func (d *dialect) copyTask(r *http.Request, _ httprouter.Params) (any, error) {
 	return nil, nil
 }
 
+// deleteTask deletes a task; bk-repo's delete does not look the key up, so
+// an unknown one answers success too.
 func (d *dialect) deleteTask(r *http.Request, ps httprouter.Params) (any, error) {
 	key := ps.ByName("key")
-	if err := d.tasks.DeleteTask(r.Context(), key); err != nil {
+	if err := d.tasks.DeleteTask(r.Context(), key); err != nil && fsm.KindOf(err) != fsm.KindNotFound {
 		return nil, serviceError(err, key, "")
 	}
 	return nil, nil
@@ -111,11 +111,17 @@ func (d *dialect) taskDetail(r *http.Request, ps httprouter.Params) (any, error)
 }
 
 // taskPage is bk-repo's TaskPageParam query: name (a prefix),
-// lastExecutionStatus, enabled, sortType (newest first), pageNumber, pageSize.
+// lastExecutionStatus, enabled, sortType, sortDirection (DESC by default),
+// pageNumber, pageSize. A bad parameter is 250131, but for sortDirection,
+// which bk-repo's service checks itself (250105).
 func (d *dialect) taskPage(r *http.Request, ps httprouter.Params) (any, error) {
 	q := r.URL.Query()
 	f, err := api.ParseTaskFilter(q, ps.ByName("projectId"))
 	if err != nil {
+		var fe *fsm.Error
+		if errors.As(err, &fe) && fe.Field != "sortDirection" {
+			return nil, badQuery(fe.Field, "%s", fe.Reason)
+		}
 		return nil, asError(err)
 	}
 	page, e := pageOf(q)

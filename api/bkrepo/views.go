@@ -1,8 +1,6 @@
 package bkrepo
 
 import (
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/ferrysync/ferry/api"
@@ -30,12 +28,17 @@ type TaskInfo struct {
 	ReplicaType         string           `json:"replicaType"`
 	Setting             Setting          `json:"setting"`
 	RemoteClusters      []api.ClusterRef `json:"remoteClusters"`
-	Description         *string          `json:"description"`
+	Description         string           `json:"description"`
+	Status              api.TaskStatus   `json:"status"`
+	ReplicatedBytes     int64            `json:"replicatedBytes"`
+	TotalBytes          int64            `json:"totalBytes"`
 	LastExecutionStatus *string          `json:"lastExecutionStatus"`
 	LastExecutionTime   *string          `json:"lastExecutionTime"`
 	NextExecutionTime   *string          `json:"nextExecutionTime"`
 	ExecutionTimes      int64            `json:"executionTimes"`
 	Enabled             bool             `json:"enabled"`
+	Record              bool             `json:"record"`
+	RecordReserveDays   int              `json:"recordReserveDays"`
 	CreatedBy           string           `json:"createdBy"`
 	CreatedDate         *string          `json:"createdDate"`
 	LastModifiedBy      string           `json:"lastModifiedBy"`
@@ -52,12 +55,12 @@ type Setting struct {
 	ExecutionPlan     ExecutionPlan `json:"executionPlan"`
 }
 
-// ExecutionPlan shows executeTime and cronExpression only when set, as the
-// document's samples do.
+// ExecutionPlan is bk-repo's: executeTime and cronExpression are null when
+// unset.
 type ExecutionPlan struct {
 	ExecuteImmediately bool    `json:"executeImmediately"`
-	ExecuteTime        *string `json:"executeTime,omitempty"`
-	CronExpression     string  `json:"cronExpression,omitempty"`
+	ExecuteTime        *string `json:"executeTime"`
+	CronExpression     *string `json:"cronExpression"`
 }
 
 // TaskDetail is bk-repo's ReplicaTaskDetail.
@@ -94,11 +97,17 @@ func nullable(s string) *string {
 	return &s
 }
 
+// taskInfo shows a task as bk-repo does. Its nextExecutionTime is a cron
+// task's next slot; bk-repo has none for a one-shot task.
 func taskInfo(v api.TaskView, loc *time.Location) TaskInfo {
 	p := v.Setting.ExecutionPlan
 	refs := v.RemoteClusters
 	if refs == nil {
 		refs = []api.ClusterRef{}
+	}
+	var next *string
+	if v.ReplicaType == fsm.ReplicaScheduled && v.Setting.ExecutionStrategy == fsm.ExecCron {
+		next = FormatTime(v.NextExecutionTime, loc)
 	}
 	return TaskInfo{
 		ID: v.ID, Key: v.Key, Name: v.Name, ProjectID: v.ProjectID,
@@ -108,16 +117,21 @@ func taskInfo(v api.TaskView, loc *time.Location) TaskInfo {
 			ConflictStrategy: v.Setting.ConflictStrategy, ErrorStrategy: v.Setting.ErrorStrategy,
 			ExecutionStrategy: v.Setting.ExecutionStrategy,
 			ExecutionPlan: ExecutionPlan{
-				ExecuteImmediately: p.ExecuteImmediately, ExecuteTime: FormatTime(p.ExecuteTime, loc), CronExpression: p.CronExpression,
+				ExecuteImmediately: p.ExecuteImmediately, ExecuteTime: FormatTime(p.ExecuteTime, loc), CronExpression: nullable(p.CronExpression),
 			},
 		},
 		RemoteClusters:      refs,
-		Description:         nullable(v.Description),
+		Description:         v.Description,
+		Status:              v.Status,
+		ReplicatedBytes:     v.ReplicatedBytes,
+		TotalBytes:          v.TotalBytes,
 		LastExecutionStatus: nullable(v.LastExecutionStatus),
 		LastExecutionTime:   FormatTime(v.LastExecutionTime, loc),
-		NextExecutionTime:   FormatTime(v.NextExecutionTime, loc),
+		NextExecutionTime:   next,
 		ExecutionTimes:      v.ExecutionTimes,
 		Enabled:             v.Enabled,
+		Record:              v.KeepsRecords(),
+		RecordReserveDays:   v.ReserveDays(),
 		CreatedBy:           v.CreatedBy,
 		CreatedDate:         FormatTime(v.CreatedDate, loc),
 		LastModifiedBy:      v.LastModifiedBy,
@@ -139,200 +153,6 @@ func objectInfos(objs []fsm.ReplicaObject) []ObjectInfo {
 			oi.PathConstraints = append(oi.PathConstraints, PathConstraint{Path: c.Path})
 		}
 		out = append(out, oi)
-	}
-	return out
-}
-
-// Records. A record is a run of the task (bk-repo: one execution of it).
-// Run states map to bk-repo's ExecutionStatus, which has only RUNNING,
-// SUCCESS and FAILED:
-//
-//   - WAITING and RUNNING are RUNNING;
-//   - SUCCESS is SUCCESS;
-//   - FAILED and CANCELED are FAILED: a canceled run did not complete, and
-//     its errorReason says why (canceled, its task deleted or disabled);
-//   - SKIPPED is no record at all: it is a scheduled slot that came due while
-//     the previous run was still going and never executed. bk-repo's
-//     scheduler skips such a slot without a record, and the task's
-//     executionTimes does not count it either.
-
-// Execution statuses (bk-repo's ExecutionStatus).
-const (
-	StatusRunning = "RUNNING"
-	StatusSuccess = "SUCCESS"
-	StatusFailed  = "FAILED"
-)
-
-func executionStatus(s fsm.RunState) string {
-	switch s {
-	case fsm.RunWaiting, fsm.RunRunning:
-		return StatusRunning
-	case fsm.RunSuccess:
-		return StatusSuccess
-	}
-	return StatusFailed
-}
-
-// RecordInfo is bk-repo's ReplicaRecordInfo.
-type RecordInfo struct {
-	ID              string    `json:"id"`
-	TaskKey         string    `json:"taskKey"`
-	Status          string    `json:"status"`
-	StartTime       *string   `json:"startTime"`
-	EndTime         *string   `json:"endTime"`
-	ErrorReason     *string   `json:"errorReason"`
-	ReplicatedBytes int64     `json:"replicatedBytes"`
-	TotalBytes      int64     `json:"totalBytes"`
-	ReplicaOverview *Overview `json:"replicaOverview"`
-}
-
-// TaskRecordInfo is bk-repo's ReplicaTaskRecordInfo: GET /task/record/{id}.
-type TaskRecordInfo struct {
-	ReplicaObjectType string     `json:"replicaObjectType"`
-	Record            RecordInfo `json:"record"`
-}
-
-// Overview is bk-repo's ReplicaOverview: object counts over the run's
-// targets, each object once. Ferry counts a conflict where the strategy put
-// it (skipped under SKIP, done under OVERWRITE, failed under FAST_FAIL) and
-// also in conflicts; here it is only a conflict.
-type Overview struct {
-	Success  int64 `json:"success"`
-	Failed   int64 `json:"failed"`
-	Conflict int64 `json:"conflict"`
-}
-
-// RecordDetail is bk-repo's ReplicaRecordDetail: here one per target cluster
-// of the run, with that target's progress. artifactName, version, size and
-// sha256 describe one artifact in bk-repo; a target's detail has none.
-type RecordDetail struct {
-	ID                string             `json:"id"`
-	RecordID          string             `json:"recordId"`
-	LocalCluster      string             `json:"localCluster"`
-	RemoteCluster     string             `json:"remoteCluster"`
-	LocalRepoName     string             `json:"localRepoName"`
-	RepoType          string             `json:"repoType"`
-	PackageConstraint *PackageConstraint `json:"packageConstraint"`
-	PathConstraint    *PathConstraint    `json:"pathConstraint"`
-	ArtifactName      *string            `json:"artifactName"`
-	Version           *string            `json:"version"`
-	ConflictStrategy  *string            `json:"conflictStrategy"`
-	Size              *int64             `json:"size"`
-	Sha256            *string            `json:"sha256"`
-	Status            string             `json:"status"`
-	Progress          Progress           `json:"progress"`
-	StartTime         *string            `json:"startTime"`
-	EndTime           *string            `json:"endTime"`
-	ErrorReason       *string            `json:"errorReason"`
-	ExecuteType       *string            `json:"executeType"`
-}
-
-// Progress is bk-repo's ReplicaProgress. Ferry replicates files (bk-repo's
-// nodes): node holds the target's object counts, totalSize the bytes that
-// arrived; Ferry does not count blobs or package versions apart.
-type Progress struct {
-	Blob      *Count `json:"blob"`
-	Node      *Count `json:"node"`
-	Version   *Count `json:"version"`
-	TotalSize int64  `json:"totalSize"`
-}
-
-// Count is bk-repo's ReplicaCount.
-type Count struct {
-	Success int64 `json:"success"`
-	Skip    int64 `json:"skip"`
-	Failed  int64 `json:"failed"`
-}
-
-// startTime is when the run started, or was created while it waits (bk-repo's
-// startTime is never null).
-func startTime(r fsm.Run) time.Time {
-	if r.StartedAt.IsZero() {
-		return r.CreatedAt
-	}
-	return r.StartedAt
-}
-
-func overview(r fsm.Run) Overview {
-	var o Overview
-	for _, t := range r.Targets {
-		success, failed := t.ObjectsDone+t.ObjectsSkipped, t.ObjectsFailed
-		if r.Spec.Setting.ConflictStrategy == fsm.ConflictFastFail {
-			failed -= t.Conflicts
-		} else {
-			success -= t.Conflicts
-		}
-		// A conflict is counted when planned, its outcome later.
-		o.Success += max(success, 0)
-		o.Failed += max(failed, 0)
-		o.Conflict += t.Conflicts
-	}
-	return o
-}
-
-func recordInfo(r fsm.Run, loc *time.Location) RecordInfo {
-	ov := overview(r)
-	ri := RecordInfo{
-		ID: r.ID, TaskKey: r.TaskKey, Status: executionStatus(r.State),
-		StartTime: FormatTime(startTime(r), loc), EndTime: FormatTime(r.FinishedAt, loc),
-		ErrorReason: nullable(r.Error), ReplicaOverview: &ov,
-	}
-	for _, t := range r.Targets {
-		ri.ReplicatedBytes += t.BytesDone
-		ri.TotalBytes += t.BytesTotal
-	}
-	return ri
-}
-
-// recordDetails are a run's details, one per target, in the run's order.
-// With one object the detail names its repository (and its constraint when
-// it has exactly one); with several it names them all, comma-separated, and
-// their types likewise.
-func recordDetails(r fsm.Run, names map[string]string, loc *time.Location) []RecordDetail {
-	var repos, types []string
-	for _, o := range r.Spec.Objects {
-		repos = append(repos, o.LocalRepoName)
-		if !slices.Contains(types, o.RepoType) {
-			types = append(types, o.RepoType)
-		}
-	}
-	var pkg *PackageConstraint
-	var path *PathConstraint
-	if len(r.Spec.Objects) == 1 {
-		o := r.Spec.Objects[0]
-		if len(o.PackageConstraints) == 1 {
-			pkg = &PackageConstraint{PackageKey: o.PackageConstraints[0].PackageKey, Versions: o.PackageConstraints[0].Versions}
-		}
-		if len(o.PathConstraints) == 1 {
-			path = &PathConstraint{Path: o.PathConstraints[0].Path}
-		}
-	}
-	name := func(id string) string {
-		if n, ok := names[id]; ok {
-			return n
-		}
-		return id
-	}
-	out := make([]RecordDetail, 0, len(r.Targets))
-	for _, t := range r.Targets {
-		d := RecordDetail{
-			ID: r.ID + "-" + t.ClusterID, RecordID: r.ID,
-			LocalCluster: name(r.Spec.SourceCluster), RemoteCluster: name(t.ClusterID),
-			LocalRepoName: strings.Join(repos, ","), RepoType: strings.Join(types, ","),
-			PackageConstraint: pkg, PathConstraint: path,
-			ConflictStrategy: nullable(r.Spec.Setting.ConflictStrategy),
-			Status:           executionStatus(t.State),
-			Progress: Progress{
-				Node:      &Count{Success: t.ObjectsDone, Skip: t.ObjectsSkipped, Failed: t.ObjectsFailed},
-				TotalSize: t.BytesDone,
-			},
-			StartTime:   FormatTime(startTime(r), loc),
-			ErrorReason: nullable(t.Error),
-		}
-		if t.State.Terminal() {
-			d.EndTime = FormatTime(r.FinishedAt, loc)
-		}
-		out = append(out, d)
 	}
 	return out
 }

@@ -259,8 +259,9 @@ func newTaskCopyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "copy KEY --name N [--description D]",
 		Short: "Create a task doing what another does and print its key",
-		Long: `Create a task with a new key and name doing what task KEY does, enabled if it
-is. A copy of an enabled IMMEDIATELY task runs at once.`,
+		Long: `Create a task with a new key and name doing what task KEY does. The copy is
+disabled and has never run, as bk-repo copies: enable it to start it (an
+IMMEDIATELY copy then runs at once).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if strings.TrimSpace(name) == "" {
