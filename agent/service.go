@@ -12,6 +12,7 @@ import (
 	"github.com/ferrysync/ferry/cluster"
 	"github.com/ferrysync/ferry/config"
 	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/internal/peer"
 )
 
 // The agent is every service the API calls.
@@ -38,6 +39,20 @@ func (a *Agent) Authenticate(secret string) (api.Caller, bool) {
 
 // ClusterID implements api.Status.
 func (a *Agent) ClusterID() string { return a.cfg.ClusterID }
+
+// probeTimeout bounds ProbeCluster: a probe answers a person waiting.
+const probeTimeout = 5 * time.Second
+
+// ProbeCluster implements api.Status.
+func (a *Agent) ProbeCluster(ctx context.Context, id string) error {
+	addr, ok := a.ClusterAPIAddr(id)
+	if !ok {
+		return fmt.Errorf("cluster %q has no known API address", id)
+	}
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	return a.peers.Do(ctx, peer.Request{Method: http.MethodGet, Addr: addr, Path: "/v1/health", TraceID: api.TraceID(ctx)}, nil)
+}
 
 // ClusterAPIAddr implements api.Status: from gossip, else the registry.
 func (a *Agent) ClusterAPIAddr(id string) (string, bool) {

@@ -38,6 +38,9 @@ type Status interface {
 	ClusterID() string
 	// ClusterAPIAddr is the API address of a registered cluster's agent.
 	ClusterAPIAddr(id string) (string, bool)
+	// ProbeCluster asks a registered cluster's agent whether it is up
+	// (GET /v1/health), within a few seconds.
+	ProbeCluster(ctx context.Context, id string) error
 }
 
 // Writes take the request's context, which carries its Caller (CallerOf): a

@@ -90,8 +90,8 @@ var (
 	bkRecordInfoKeys = []string{"id", "taskKey", "status", "startTime", "endTime", "errorReason", "replicatedBytes", "totalBytes", "replicaOverview"}
 	bkDetailKeys     = []string{"id", "recordId", "localCluster", "remoteCluster", "localRepoName", "repoType", "packageConstraint", "pathConstraint",
 		"artifactName", "version", "conflictStrategy", "size", "sha256", "status", "progress", "startTime", "endTime", "errorReason", "executeType"}
-	bkClusterKeys = []string{"id", "name", "status", "errorReason", "type", "url", "username", "password", "certificate",
-		"createdBy", "createdDate", "lastModifiedBy", "lastModifiedDate"}
+	bkClusterKeys = []string{"id", "name", "status", "errorReason", "type", "url", "username", "certificate", "appId", "accessKey", "udpPort",
+		"extension", "detectType", "lastReportTime", "createdBy", "createdDate", "lastModifiedBy", "lastModifiedDate"}
 	bkTime = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}$`)
 )
 
@@ -172,6 +172,11 @@ type bkDetail struct {
 	StartTime         string         `json:"startTime"`
 }
 
+type bkCluster struct {
+	ID, Name, Status, Type, URL, CreatedDate string
+	ErrorReason                              *string
+}
+
 // bkProgress is bk-repo's flat ReplicaProgress.
 type bkProgress struct {
 	Success     int64 `json:"success"`
@@ -188,8 +193,22 @@ type bkProgress struct {
 // JSON, a traceId that is the X-Trace-Id, data null on failure.
 func bkCall(t testing.TB, n *node, method, path, token string, body any) (int, bkEnvelope) {
 	t.Helper()
+	status, env, _ := bkSend(t, n, bkReq{method: method, path: path, token: token, body: body})
+	return status, env
+}
+
+// bkReq is a call to the dialect: under prefix (/replication/api if ""),
+// with headers.
+type bkReq struct {
+	method, prefix, path, token string
+	headers                     map[string]string
+	body                        any
+}
+
+func bkSend(t testing.TB, n *node, c bkReq) (int, bkEnvelope, http.Header) {
+	t.Helper()
 	var rd io.Reader
-	switch b := body.(type) {
+	switch b := c.body.(type) {
 	case nil:
 	case string:
 		rd = strings.NewReader(b)
@@ -200,30 +219,36 @@ func bkCall(t testing.TB, n *node, method, path, token string, body any) (int, b
 		}
 		rd = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequest(method, n.url()+"/replication/api"+path, rd)
+	if c.prefix == "" {
+		c.prefix = "/replication/api"
+	}
+	req, err := http.NewRequest(c.method, n.url()+c.prefix+c.path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if token != "" {
-		req.Header.Set("X-Auth-Token", token)
+	if c.token != "" {
+		req.Header.Set("X-Auth-Token", c.token)
+	}
+	for k, v := range c.headers {
+		req.Header.Set(k, v)
 	}
 	resp, err := httpClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		t.Fatalf("%s %s: %v", c.method, c.path, err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	var env bkEnvelope
 	if err := json.Unmarshal(raw, &env); err != nil {
-		t.Fatalf("%s %s: %d %s is no envelope: %v", method, path, resp.StatusCode, raw, err)
+		t.Fatalf("%s %s: %d %s is no envelope: %v", c.method, c.path, resp.StatusCode, raw, err)
 	}
 	if env.TraceID == "" || env.TraceID != resp.Header.Get("X-Trace-Id") {
-		t.Fatalf("%s %s: traceId %q, X-Trace-Id %q", method, path, env.TraceID, resp.Header.Get("X-Trace-Id"))
+		t.Fatalf("%s %s: traceId %q, X-Trace-Id %q", c.method, c.path, env.TraceID, resp.Header.Get("X-Trace-Id"))
 	}
 	if (env.Code == 0) != (env.Message == nil) || env.Code != 0 && string(env.Data) != "null" {
-		t.Fatalf("%s %s: envelope %s", method, path, raw)
+		t.Fatalf("%s %s: envelope %s", c.method, c.path, raw)
 	}
-	return resp.StatusCode, env
+	return resp.StatusCode, env, resp.Header
 }
 
 // bkOK calls with the management token and decodes data, which must come
@@ -619,7 +644,8 @@ func TestBkRepoTaskAPIThroughAFollower(t *testing.T) {
 		t.Fatalf("overview %v", ov)
 	}
 
-	// clusters: the registry, healthy as gossip says.
+	// clusters: the registry, healthy as gossip says, newest first; to the
+	// agent asked, its own cluster is the CENTER.
 	var clusters []json.RawMessage
 	eventually(t, 30*time.Second, "three healthy clusters", func() error {
 		bkOK(t, bj, "GET", "/cluster/list", nil, &clusters)
@@ -633,24 +659,63 @@ func TestBkRepoTaskAPIThroughAFollower(t *testing.T) {
 		}
 		return nil
 	})
+	types := map[string]string{}
+	last = ""
 	for _, c := range clusters {
 		sameKeys(t, "cluster", c, bkClusterKeys)
+		var ci bkCluster
+		if err := json.Unmarshal(c, &ci); err != nil {
+			t.Fatal(err)
+		}
+		if last != "" && ci.CreatedDate > last {
+			t.Fatalf("clusters not newest first: %s", clusters)
+		}
+		last, types[ci.ID] = ci.CreatedDate, ci.Type
 	}
-	var ci struct {
-		ID, Name, Status, Type, URL string
-		Password, ErrorReason       *string
+	if fmt.Sprint(types) != "map[beijing:CENTER guangzhou:STANDALONE shanghai:STANDALONE]" {
+		t.Fatalf("clusters as beijing lists them: %v", types)
 	}
+	var ci bkCluster
 	bkOK(t, sh, "GET", "/cluster/info/beijing", nil, &ci)
-	if ci.ID != "beijing" || ci.Name != "Region beijing" || ci.Status != "HEALTHY" || ci.Type != "STANDALONE" || ci.URL != bj.url() || ci.Password != nil {
+	if ci.ID != "beijing" || ci.Name != "Region beijing" || ci.Status != "HEALTHY" || ci.Type != "STANDALONE" || ci.URL != bj.url() {
 		t.Fatalf("cluster info %+v (%s); members %+v", ci, deref(ci.ErrorReason), membersOf(t, sh))
 	}
-	bkOK(t, sh, "GET", "/cluster/list?name=Region+g", nil, &clusters)
-	if len(clusters) != 1 {
-		t.Fatalf("clusters named Region g: %s", clusters)
+	for path, want := range map[string]string{"/cluster/info/center": "shanghai CENTER", "/cluster/info?name=Region+guangzhou": "guangzhou STANDALONE"} {
+		ci = bkCluster{}
+		bkOK(t, sh, "GET", path, nil, &ci)
+		if ci.ID+" "+ci.Type != want {
+			t.Fatalf("%s: %+v", path, ci)
+		}
 	}
-	if status, env := bkCall(t, sh, "GET", "/cluster/info/mars", mgmtToken, nil); status != 200 || env.Code != 0 || string(env.Data) != "null" {
-		t.Fatalf("unknown cluster: %d %d %s", status, env.Code, env.Data)
+	for path, want := range map[string]int{"/cluster/list?name=Region+g": 1, "/cluster/list?type=CENTER": 1, "/cluster/list?type=STANDALONE": 2, "/cluster/list/edge": 0} {
+		bkOK(t, sh, "GET", path, nil, &clusters)
+		if len(clusters) != want {
+			t.Fatalf("%s: %s", path, clusters)
+		}
 	}
+	var cpage bkPage[bkCluster]
+	bkOK(t, sh, "GET", "/cluster/page?pageNumber=2&pageSize=2", nil, &cpage)
+	if cpage.TotalRecords != 3 || cpage.TotalPages != 2 || len(cpage.Records) != 1 {
+		t.Fatalf("cluster page 2: %+v", cpage)
+	}
+	for path, want := range map[string]string{"/cluster/info/mars": "null", "/cluster/info?name=mars": "null", "/cluster/exist?name=Region+beijing": "true", "/cluster/exist?name=mars": "false"} {
+		if status, env := bkCall(t, sh, "GET", path, mgmtToken, nil); status != 200 || env.Code != 0 || string(env.Data) != want {
+			t.Fatalf("%s: %d %d %s", path, status, env.Code, env.Data)
+		}
+	}
+	bkFails(t, sh, "GET", "/cluster/list?type=FOO", mgmtToken, nil, 400, 250131, "Parameter [type]")
+	bkFails(t, sh, "GET", "/cluster/exist", mgmtToken, nil, 400, 250103, "[name]")
+	// The group's members join by gossip: the registry's writes say so.
+	node := map[string]any{"name": "Region beijing", "url": "http://127.0.0.1:1", "type": "STANDALONE", "username": "admin", "password": "secret"}
+	bkFails(t, sh, "POST", "/cluster/create", mgmtToken, node, 400, 250107, "Resource [Region beijing] existed")
+	bkFails(t, sh, "POST", "/cluster/create", mgmtToken, map[string]any{"name": "Region mars", "url": "http://127.0.0.1:1", "type": "STANDALONE"}, 400, 250105, "--join")
+	bkFails(t, sh, "POST", "/cluster/create", mgmtToken, map[string]any{"url": "http://127.0.0.1:1"}, 400, 250106, "[name]")
+	bkFails(t, sh, "POST", "/cluster/update", mgmtToken, node, 400, 250105, "registered by its own agent")
+	bkFails(t, sh, "POST", "/cluster/update", mgmtToken, map[string]any{"name": "Region mars"}, 400, 250306, "cluster node [Region mars] is not found")
+	bkFails(t, sh, "DELETE", "/cluster/delete/beijing", mgmtToken, nil, 400, 250105, "leaves the group when its agent leaves")
+	bkFails(t, sh, "DELETE", "/cluster/delete/mars", mgmtToken, nil, 400, 250306, "cluster node [mars] is not found")
+	bkOK(t, sh, "POST", "/cluster/tryConnect?name=Region+beijing", nil, nil)
+	bkFails(t, sh, "POST", "/cluster/tryConnect?name=mars", mgmtToken, nil, 400, 250306, "cluster node [mars] is not found")
 
 	// delete: data null; the task and its records are gone.
 	bkOK(t, sh, "DELETE", "/task/delete/"+cp.Key, nil, nil)
@@ -663,6 +728,10 @@ func TestBkRepoTaskAPIThroughAFollower(t *testing.T) {
 	if n := bkTaskCount(t, sh); n != 1 {
 		t.Fatalf("%d tasks after the delete", n)
 	}
+
+	// tryConnect probes the cluster's agent: a stopped one is 250301.
+	gz.stop()
+	bkFails(t, sh, "POST", "/cluster/tryConnect?name=Region+guangzhou", mgmtToken, nil, 400, 250301, "Remote cluster [Region guangzhou] connect error")
 }
 
 func TestBkRepoBadRequestsChangeNothing(t *testing.T) {
@@ -723,7 +792,10 @@ func TestBkRepoBadRequestsChangeNothing(t *testing.T) {
 			setting(b)["executionStrategy"] = "SPECIFIED_TIME"
 			setting(b)["executionPlan"] = map[string]any{"executeTime": "2020-03-16T12:00:00.000"}
 		}), 250105, "Parameter [executionPlan.executeTime] is invalid"},
-		{"no time", with(func(b map[string]any) { setting(b)["executionStrategy"] = "SPECIFIED_TIME"; setting(b)["executionPlan"] = map[string]any{} }), 250103, "[executeTime]"},
+		{"no time", with(func(b map[string]any) {
+			setting(b)["executionStrategy"] = "SPECIFIED_TIME"
+			setting(b)["executionPlan"] = map[string]any{}
+		}), 250103, "[executeTime]"},
 		{"unreadable time", with(func(b map[string]any) {
 			setting(b)["executionStrategy"] = "SPECIFIED_TIME"
 			setting(b)["executionPlan"] = map[string]any{"executeTime": "tomorrow"}
@@ -766,7 +838,7 @@ func TestBkRepoBadRequestsChangeNothing(t *testing.T) {
 	// and the delete of an unknown key.
 	for path, want := range map[string]string{
 		"/task/record/list/nope": `[]`, "/task/record/overview/nope": `null`, "/task/record/detail/list/nope": `[]`,
-		"/task/record/page/nope": `{"pageNumber":1,"pageSize":20,"totalRecords":0,"totalPages":0,"records":[],"count":0,"page":1}`,
+		"/task/record/page/nope":        `{"pageNumber":1,"pageSize":20,"totalRecords":0,"totalPages":0,"records":[],"count":0,"page":1}`,
 		"/task/record/detail/page/nope": `{"pageNumber":1,"pageSize":20,"totalRecords":0,"totalPages":0,"records":[],"count":0,"page":1}`,
 	} {
 		var got json.RawMessage

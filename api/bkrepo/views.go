@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/ferrysync/ferry/api"
-	"github.com/ferrysync/ferry/cluster"
 	"github.com/ferrysync/ferry/fsm"
 )
 
@@ -155,54 +154,4 @@ func objectInfos(objs []fsm.ReplicaObject) []ObjectInfo {
 		out = append(out, oi)
 	}
 	return out
-}
-
-// Clusters. Ferry's clusters are peers, each a full region that replicates
-// to the others: bk-repo's STANDALONE node type ("独立节点"), not its
-// center/edge pair. Their health is what this agent's gossip says.
-
-// ClusterNodeInfo is bk-repo's ClusterNodeInfo. username, password and
-// certificate are null: agents authenticate with the group's token.
-type ClusterNodeInfo struct {
-	ID               string  `json:"id"`
-	Name             string  `json:"name"`
-	Status           string  `json:"status"`
-	ErrorReason      *string `json:"errorReason"`
-	Type             string  `json:"type"`
-	URL              string  `json:"url"`
-	Username         *string `json:"username"`
-	Password         *string `json:"password"`
-	Certificate      *string `json:"certificate"`
-	CreatedBy        string  `json:"createdBy"`
-	CreatedDate      *string `json:"createdDate"`
-	LastModifiedBy   string  `json:"lastModifiedBy"`
-	LastModifiedDate *string `json:"lastModifiedDate"`
-}
-
-// Cluster node statuses and the type (ClusterNodeStatus, ClusterNodeType).
-const (
-	ClusterHealthy    = "HEALTHY"
-	ClusterUnhealthy  = "UNHEALTHY"
-	ClusterStandalone = "STANDALONE"
-)
-
-// clusterInfo shows a registered cluster; member is its gossip view, if any.
-// Only an alive member is HEALTHY; suspect, failed and left ones, and those
-// gossip does not know, are UNHEALTHY with the reason.
-func clusterInfo(c fsm.ClusterRecord, m *cluster.MemberView, loc *time.Location) ClusterNodeInfo {
-	ci := ClusterNodeInfo{
-		ID: c.ID, Name: c.Name, Status: ClusterHealthy, Type: ClusterStandalone,
-		CreatedBy: "system", CreatedDate: FormatTime(c.CreatedAt, loc),
-		LastModifiedBy: "system", LastModifiedDate: FormatTime(c.UpdatedAt, loc),
-	}
-	if c.APIAddr != "" {
-		ci.URL = "http://" + c.APIAddr
-	}
-	switch {
-	case m == nil:
-		ci.Status, ci.ErrorReason = ClusterUnhealthy, nullable("this agent's gossip does not know the cluster's agent")
-	case m.Status != cluster.StatusAlive:
-		ci.Status, ci.ErrorReason = ClusterUnhealthy, nullable("gossip reports the cluster's agent "+string(m.Status))
-	}
-	return ci
 }
