@@ -439,3 +439,31 @@ func TestRuleCodes(t *testing.T) {
 		t.Errorf("a conflict without a rule: %+v", e)
 	}
 }
+
+// FuzzDecodeUpdate: an update or copy body either reads or is refused with
+// a 400 bk-repo code; the task it reads over is never changed, and a read
+// update keeps the task's replicaType.
+func FuzzDecodeUpdate(f *testing.F) {
+	f.Add([]byte(seedUpdate))
+	f.Add([]byte(`{"key":"k","name":"n","setting":{"executionStrategy":"SPECIFIED_TIME","executionPlan":{"executeTime":"2099-01-01T12:00"}}}`))
+	f.Add([]byte(`{"key":"k","name":"task_copy","description":"copy replica task"}`))
+	old := fsm.Task{Key: "k", Name: "old", ReplicaType: "REAL_TIME", RemoteClusterIDs: []string{"beijing"},
+		Objects: []fsm.ReplicaObject{{LocalRepoName: "a", RepoType: "MAVEN"}}}
+	find := func(key string) (fsm.Task, bool) { return old, key == "k" }
+	codes := []int{CodeParameterMissing, CodeParameterEmpty, CodeParameterInvalid, CodeRequestContentInvalid, CodeReplicaTaskNotFound}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		_, req, e := decodeUpdate(body, find, shanghai)
+		switch {
+		case e != nil && (e.Status != http.StatusBadRequest || !slices.Contains(codes, e.Code)):
+			t.Fatalf("update refusal %+v", e)
+		case e == nil && req.ReplicaType != "REAL_TIME":
+			t.Fatalf("the update changed replicaType to %q", req.ReplicaType)
+		}
+		if old.Name != "old" || old.RemoteClusterIDs[0] != "beijing" || old.Objects[0].LocalRepoName != "a" {
+			t.Fatalf("decoding changed the task: %+v", old)
+		}
+		if _, e := decodeCopy(body); e != nil && (e.Status != http.StatusBadRequest || !slices.Contains(codes, e.Code)) {
+			t.Fatalf("copy refusal %+v", e)
+		}
+	})
+}
