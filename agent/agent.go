@@ -19,6 +19,7 @@ import (
 
 	"github.com/ferrysync/ferry/api"
 	"github.com/ferrysync/ferry/api/bkrepo"
+	"github.com/ferrysync/ferry/api/pulp"
 	"github.com/ferrysync/ferry/cluster"
 	"github.com/ferrysync/ferry/config"
 	"github.com/ferrysync/ferry/fsm"
@@ -168,6 +169,7 @@ func (a *Agent) startServices() error {
 		Transport: a.client.Transport, BulkTransport: a.bulk,
 	})
 	bkrepo.Register(srv, bkrepo.Services{Tasks: a, Runs: a, Status: a}) // bk-repo's replication API, translated onto the same services
+	pulp.Register(srv, pulp.Services{Status: a})
 	// The transfer protocol's target side: only the agents of the group
 	// call it, with the management token.
 	a.receiver.Routes(func(method, path string, h http.Handler) {
