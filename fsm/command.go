@@ -26,6 +26,10 @@ const (
 	CmdDeleteTask        CommandType = "task.delete"
 	CmdToggleTask        CommandType = "task.toggle"
 	CmdFireTask          CommandType = "task.fire"
+	CmdPulpCreateRepo    CommandType = "pulp.repo.create"
+	CmdPulpUpdateRepo    CommandType = "pulp.repo.update"
+	CmdPulpDeleteRepo    CommandType = "pulp.repo.delete"
+	CmdPulpSetImporter   CommandType = "pulp.importer.set"
 )
 
 // Command is the one unit of change in the Raft log.

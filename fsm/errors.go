@@ -57,6 +57,8 @@ const (
 	RuleNameTaken Rule = "name_taken"
 	// RuleUnknownCluster: a cluster id that is not registered.
 	RuleUnknownCluster Rule = "unknown_cluster"
+	// RuleDuplicate: the id is taken (a Pulp repository of the cluster).
+	RuleDuplicate Rule = "duplicate"
 )
 
 // RuleOf is the rule a refusal names, or "".

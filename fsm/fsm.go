@@ -38,6 +38,11 @@ var handlers = map[CommandType]handler{
 	CmdDeleteTask:  {version: 1, policy: PolicyWrite, apply: applyDeleteTask},
 	CmdToggleTask:  {version: 1, policy: PolicyWrite, apply: applyToggleTask},
 	CmdFireTask:    {version: 1, policy: PolicyWrite, apply: applyFireTask},
+	// Pulp 2's repositories (fsm/pulp.go).
+	CmdPulpCreateRepo:  {version: 1, policy: PolicyWrite, apply: applyPulpCreateRepo},
+	CmdPulpUpdateRepo:  {version: 1, policy: PolicyWrite, apply: applyPulpUpdateRepo},
+	CmdPulpDeleteRepo:  {version: 1, policy: PolicyWrite, apply: applyPulpDeleteRepo},
+	CmdPulpSetImporter: {version: 1, policy: PolicyWrite, apply: applyPulpSetImporter},
 }
 
 // Result is what Apply returns for a command log entry (raft's Response()).
@@ -195,13 +200,16 @@ const snapshotFormat = 1
 // snapshotData is the persisted state: sorted slices, so that equal states
 // give byte-identical snapshots.
 type snapshotData struct {
-	Format   int              `json:"format"`
-	Index    uint64           `json:"index"`
-	Clusters []ClusterRecord  `json:"clusters"`
-	Tokens   []Token          `json:"tokens"`
-	Runs     []Run            `json:"runs"`
-	Tasks    []Task           `json:"tasks"`
-	Applied  []appliedCommand `json:"applied"`
+	Format   int             `json:"format"`
+	Index    uint64          `json:"index"`
+	Clusters []ClusterRecord `json:"clusters"`
+	Tokens   []Token         `json:"tokens"`
+	Runs     []Run           `json:"runs"`
+	Tasks    []Task          `json:"tasks"`
+	// Pulp's, since they were added: older snapshots have none.
+	PulpRepos []PulpRepo       `json:"pulpRepos,omitempty"`
+	PulpTasks []PulpTask       `json:"pulpTasks,omitempty"`
+	Applied   []appliedCommand `json:"applied"`
 }
 
 type snapshot struct {
@@ -226,6 +234,8 @@ func (s *snapshot) data() snapshotData {
 	}
 	d.Runs = sortedRuns(s.s.runs)
 	d.Tasks = sortedTasks(s.s.tasks)
+	d.PulpRepos = sortedPulpRepos(s.s.pulpRepos)
+	d.PulpTasks = sortedPulpTasks(s.s.pulpTasks)
 	return d
 }
 
@@ -264,6 +274,12 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	}
 	for _, t := range d.Tasks {
 		s.tasks[t.Key] = t
+	}
+	for _, r := range d.PulpRepos {
+		s.pulpRepos[r.key()] = r
+	}
+	for _, t := range d.PulpTasks {
+		s.pulpTasks[t.ID] = t
 	}
 	for _, a := range d.Applied {
 		s.applied[a.ID] = a

@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"maps"
+	"slices"
 	"time"
 )
 
@@ -30,6 +31,8 @@ type state struct {
 	appliedOrder []appliedCommand // oldest first, for pruning by command time
 	runs         map[string]Run
 	tasks        map[string]Task
+	pulpRepos    map[string]PulpRepo // by PulpRepoKey
+	pulpTasks    map[string]PulpTask
 	// applying is the log index of the command being applied (not state:
 	// handlers stamp it on what they change).
 	applying uint64
@@ -43,6 +46,8 @@ func newState() *state {
 		applied:      map[string]appliedCommand{},
 		runs:         map[string]Run{},
 		tasks:        map[string]Task{},
+		pulpRepos:    map[string]PulpRepo{},
+		pulpTasks:    map[string]PulpTask{},
 	}
 }
 
@@ -55,6 +60,15 @@ func (s *state) clone() *state {
 		appliedOrder: append([]appliedCommand(nil), s.appliedOrder...),
 		runs:         make(map[string]Run, len(s.runs)),
 		tasks:        make(map[string]Task, len(s.tasks)),
+		pulpRepos:    make(map[string]PulpRepo, len(s.pulpRepos)),
+		pulpTasks:    make(map[string]PulpTask, len(s.pulpTasks)),
+	}
+	for k, r := range s.pulpRepos {
+		c.pulpRepos[k] = r.clone()
+	}
+	for k, t := range s.pulpTasks {
+		t.Tags = slices.Clone(t.Tags)
+		c.pulpTasks[k] = t
 	}
 	for k, t := range s.tasks {
 		c.tasks[k] = t.clone()

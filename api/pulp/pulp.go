@@ -2,6 +2,7 @@ package pulp
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -39,17 +40,23 @@ func FormatTime(t time.Time) *string {
 // Services are what the dialect calls.
 type Services struct {
 	Status api.Status
+	Repos  Repos
+	Tasks  Tasks
 }
 
 type dialect struct {
 	srv    *api.Server
 	status api.Status
+	repos  Repos
+	tasks  Tasks
 }
 
 // Register mounts the dialect on srv.
 func Register(srv *api.Server, svc Services) {
-	d := &dialect{srv: srv, status: svc.Status}
+	d := &dialect{srv: srv, status: svc.Status, repos: svc.Repos, tasks: svc.Tasks}
 	d.handle(http.MethodGet, "/status/", "", d.serverStatus)
+	d.registerRepositories()
+	d.registerTasks()
 	srv.HandleUnmatched(api.Unmatched{Prefix: "/pulp/", NotFound: http.HandlerFunc(unknownURL), MethodNotAllowed: http.HandlerFunc(wrongMethod)})
 }
 
@@ -61,6 +68,7 @@ type handler func(r *http.Request, ps httprouter.Params) (int, any, error)
 // that POST; Ferry takes both.
 func (d *dialect) handle(method, path string, need fsm.Policy, h handler) {
 	serve := func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+		r = r.WithContext(context.WithValue(r.Context(), headersKey{}, w.Header()))
 		status, body, err := h(r, ps)
 		if err != nil {
 			writeError(w, r, asError(err))

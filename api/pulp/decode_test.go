@@ -1,0 +1,51 @@
+package pulp
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestErrorBody(t *testing.T) {
+	r := httptest.NewRequest(http.MethodPost, "/pulp/api/v2/repositories/?x=1", nil)
+	raw, _ := json.Marshal(invalidValue("schedule", "enabled").body(r))
+	var b map[string]any
+	if err := json.Unmarshal(raw, &b); err != nil {
+		t.Fatal(err)
+	}
+	e := b["error"].(map[string]any)
+	if b["_href"] != "/pulp/api/v2/repositories/?x=1" || b["http_status"] != 400.0 || b["http_request_method"] != "POST" ||
+		b["error_message"] != "Invalid properties: ['schedule', 'enabled']" || b["exception"] != nil || b["traceback"] != nil ||
+		e["code"] != "PLP0015" || e["description"] != b["error_message"] || e["data"].(map[string]any)["properties"] != "['schedule', 'enabled']" ||
+		len(b["property_names"].([]any)) != 2 || len(e["sub_errors"].([]any)) != 0 {
+		t.Fatalf("%s", raw)
+	}
+}
+
+// FuzzDecodeRepo: any body reads as a repository or is refused with a 400
+// Pulp code; none panics.
+func FuzzDecodeRepo(f *testing.F) {
+	for _, s := range []string{`{"id":"isos","notes":{"a":"b"},"importer_type_id":"iso_importer","importer_config":{"feed":"http://x/"}}`,
+		`{"id":"x","distributors":[{"distributor_type_id":"iso_distributor","distributor_id":"d"}]}`, `[]`, `{`, ``, `{"id":5}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		r := httptest.NewRequest(http.MethodPost, "/pulp/api/v2/repositories/", strings.NewReader(body))
+		obj, e := readObject(r, false)
+		if e != nil {
+			if e.Status != http.StatusBadRequest || (e.Code != "PLP1009" && e.Code != "PLP1015") {
+				t.Fatalf("%+v", e)
+			}
+			return
+		}
+		repo, e := decodeRepo(obj)
+		switch {
+		case e != nil && (e.Status != http.StatusBadRequest || e.Code != "PLP0015"):
+			t.Fatalf("%+v", e)
+		case e == nil && repo.ID == "":
+			t.Fatalf("a repository without an id from %q", body)
+		}
+	})
+}
