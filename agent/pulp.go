@@ -103,6 +103,14 @@ func (a *Agent) PulpTask(id string) (fsm.PulpTask, bool) {
 	return t, ok && t.Cluster == a.cfg.ClusterID
 }
 
+// PulpContent is a repository's content: this agent's store repository.
+func (a *Agent) PulpContent(ctx context.Context, id string) (store.Repository, error) {
+	if err := a.ensurePulpStore(ctx, id); err != nil {
+		return nil, err
+	}
+	return a.store.Repository(ctx, PulpProject, id)
+}
+
 // PulpUnits counts the files of a repository's content.
 func (a *Agent) PulpUnits(ctx context.Context, id string) (int64, error) {
 	repo, err := a.store.Repository(ctx, PulpProject, id)

@@ -336,6 +336,13 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, repo store.Rep
 		return
 	}
 	defer rd.Close()
+	ServeContent(w, r, rd)
+}
+
+// ServeContent answers a GET or HEAD with an opened file: its checksums and
+// metadata as headers, Range, If-None-Match and If-Modified-Since through
+// http.ServeContent; the store's read counters count what was sent.
+func ServeContent(w http.ResponseWriter, r *http.Request, rd store.Reader) {
 	n := rd.Node()
 	h := w.Header()
 	h.Set("ETag", `"`+n.SHA256+`"`)

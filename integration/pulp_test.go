@@ -167,6 +167,42 @@ func TestPulpRepositoriesThroughAFollower(t *testing.T) {
 	// Its content is the region's store repository pulp/isos, which holds
 	// what a sync brings.
 	putFile(t, f, "pulp", "isos", "/1.iso", []byte("one"), nil)
+	// The iso_distributor publishes it: a PULP_MANIFEST and the files, with
+	// the API's credentials, Range too.
+	pub := func(path, token string, headers map[string]string) (int, string) {
+		req, _ := http.NewRequest("GET", f.url()+"/pulp/isos/"+path, nil)
+		if token != "" {
+			req.SetBasicAuth("feed", token)
+		}
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if status, body := pub("isos/PULP_MANIFEST", mgmtToken, nil); status != 200 || body != "1.iso,"+sha([]byte("one"))+",3\n" {
+		t.Fatalf("manifest: %d %q", status, body)
+	}
+	if status, body := pub("isos/1.iso", mgmtToken, map[string]string{"Range": "bytes=1-"}); status != 206 || body != "ne" {
+		t.Fatalf("ranged file: %d %q", status, body)
+	}
+	for path, want := range map[string]int{"isos/2.iso": 404, "isos/": 404} {
+		if status, _ := pub(path, mgmtToken, nil); status != want {
+			t.Errorf("publication %q: %d, want %d", path, status, want)
+		}
+	}
+	if status, body := pub("isos/PULP_MANIFEST", "", nil); status != 401 || !strings.Contains(body, "PLP0025") {
+		t.Fatalf("manifest without credentials: %d %s", status, body)
+	}
+	pulpOK(t, f, "POST", "/repositories/", `{"id": "plain"}`, 201, nil)
+	if status, _ := pub("plain/PULP_MANIFEST", mgmtToken, nil); status != 404 {
+		t.Fatalf("a repository without an iso_distributor is published: %d", status)
+	}
 	e := pulpFails(t, f, "POST", "/repositories/", mgmtToken, create, 409, "PLP0018")
 	if e.ResourceID != "isos" {
 		t.Errorf("duplicate %+v", e)
@@ -186,7 +222,7 @@ func TestPulpRepositoriesThroughAFollower(t *testing.T) {
 	// Pulp server, without it.
 	var list []map[string]any
 	pulpOK(t, f, "GET", "/repositories/", "", 200, &list)
-	if len(list) != 1 {
+	if len(list) != 2 {
 		t.Fatalf("list %v", list)
 	}
 	pulpOK(t, other, "GET", "/repositories/", "", 200, &list)

@@ -39,24 +39,27 @@ func FormatTime(t time.Time) *string {
 
 // Services are what the dialect calls.
 type Services struct {
-	Status api.Status
-	Repos  Repos
-	Tasks  Tasks
+	Status  api.Status
+	Repos   Repos
+	Tasks   Tasks
+	Content Content
 }
 
 type dialect struct {
-	srv    *api.Server
-	status api.Status
-	repos  Repos
-	tasks  Tasks
+	srv     *api.Server
+	status  api.Status
+	repos   Repos
+	tasks   Tasks
+	content Content
 }
 
 // Register mounts the dialect on srv.
 func Register(srv *api.Server, svc Services) {
-	d := &dialect{srv: srv, status: svc.Status, repos: svc.Repos, tasks: svc.Tasks}
+	d := &dialect{srv: srv, status: svc.Status, repos: svc.Repos, tasks: svc.Tasks, content: svc.Content}
 	d.handle(http.MethodGet, "/status/", "", d.serverStatus)
 	d.registerRepositories()
 	d.registerTasks()
+	d.registerPublications()
 	srv.HandleUnmatched(api.Unmatched{Prefix: "/pulp/", NotFound: http.HandlerFunc(unknownURL), MethodNotAllowed: http.HandlerFunc(wrongMethod)})
 }
 

@@ -1,0 +1,90 @@
+package pulp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/ferrysync/ferry/api"
+	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/store"
+	"github.com/julienschmidt/httprouter"
+)
+
+// PublishPrefix is where iso_distributor publishes: /pulp/isos/<repo_id>/,
+// a PULP_MANIFEST and the files, so that a region is a feed for Pulp
+// servers and for other regions.
+const PublishPrefix = "/pulp/isos"
+
+// ManifestName is the feed's index, as Pulp's ISO importer reads it.
+const ManifestName = "PULP_MANIFEST"
+
+// Content is what the dialect needs to publish: a repository's content.
+type Content interface {
+	PulpContent(ctx context.Context, id string) (store.Repository, error)
+}
+
+// registerPublications serves the publications of the repositories that
+// have an iso_distributor. They need the API's credentials (an importer
+// sends them as its basic_auth_username and basic_auth_password).
+func (d *dialect) registerPublications() {
+	serve := func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) { d.publication(w, r, ps) }
+	for _, m := range []string{http.MethodGet, http.MethodHead} {
+		d.srv.Handle(m, PublishPrefix+"/:repo/*path", fsm.PolicyRead, authFailure, serve)
+	}
+}
+
+// publication answers a file of a publication, or its PULP_MANIFEST. A
+// publication is the repository's content as it is now: Ferry's store
+// commits each file atomically, so there is no half-published state to hide.
+func (d *dialect) publication(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	id, path := ps.ByName("repo"), ps.ByName("path")
+	repo, ok := d.repos.PulpRepo(id)
+	if !ok || !slices.ContainsFunc(repo.Distributors, func(d fsm.PulpDistributor) bool { return d.TypeID == fsm.PulpISODistributor }) {
+		writeJSON(w, http.StatusNotFound, nil)
+		return
+	}
+	content, err := d.content.PulpContent(r.Context(), id)
+	if err != nil {
+		writeError(w, r, asError(err))
+		return
+	}
+	if path == "/"+ManifestName {
+		d.manifest(w, r, content)
+		return
+	}
+	rd, err := content.Open(r.Context(), path)
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) {
+		writeJSON(w, http.StatusNotFound, nil)
+		return
+	}
+	if err != nil {
+		writeError(w, r, asError(err))
+		return
+	}
+	defer rd.Close()
+	api.ServeContent(w, r, rd)
+}
+
+// manifest writes the PULP_MANIFEST of content: name,sha256,size, one file
+// per line, in path order.
+func (d *dialect) manifest(w http.ResponseWriter, r *http.Request, content store.Repository) {
+	var b strings.Builder
+	err := content.Walk(r.Context(), "/", func(n store.Node) error {
+		_, err := fmt.Fprintf(&b, "%s,%s,%d\n", strings.TrimPrefix(n.Path, "/"), n.SHA256, n.Size)
+		return err
+	})
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		writeError(w, r, asError(err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if r.Method == http.MethodHead {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	_, _ = w.Write([]byte(b.String()))
+}
