@@ -1,9 +1,10 @@
 // Package scheduler owns trigger math and the leader-only loop that turns
 // due triggers into runs.
 //
-// Triggers: Quartz-style cron expressions with seconds and '?' (parsed by
-// robfig/cron/v3, not by hand), a specified time, or immediately. The loop runs
-// only on the leader, after its barrier, and stops when leadership is lost.
+// Triggers: Quartz cron expressions (cron.go: Quartz's own rules, as bk-repo
+// validates them with org.quartz.CronExpression, including L, W, # and the
+// year field), a specified time, or immediately. The loop runs only on the
+// leader, after its barrier, and stops when leadership is lost.
 // A slot (task, due time) is committed in the same Raft entry as its run
 // (fsm's task.fire), so a new leader never fires a committed slot; a slot
 // missed while there was no leader fires once, late; a slot that comes due

@@ -1,48 +1,10 @@
 package scheduler
 
 import (
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/ferrysync/ferry/fsm"
-	"github.com/robfig/cron/v3"
 )
-
-// quartz parses Quartz-style expressions: seconds first, '?' for "any" in
-// day-of-month or day-of-week, and descriptors such as @daily.
-var quartz = cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-
-// ParseCron parses a Quartz cron expression in loc. Quartz's optional
-// seventh field (year) is accepted when it is '*' or '?'.
-func ParseCron(expr string, loc *time.Location) (cron.Schedule, error) {
-	fields := strings.Fields(expr)
-	if len(fields) == 7 && (fields[6] == "*" || fields[6] == "?") {
-		fields = fields[:6]
-	}
-	if len(fields) == 0 {
-		return nil, fmt.Errorf("cron expression is empty")
-	}
-	if !strings.HasPrefix(fields[0], "@") && len(fields) != 6 {
-		return nil, fmt.Errorf("cron expression %q has %d fields; Quartz expressions have 6 (seconds minutes hours day-of-month month day-of-week)", expr, len(fields))
-	}
-	if strings.HasPrefix(fields[0], "TZ=") || strings.HasPrefix(fields[0], "CRON_TZ=") {
-		return nil, fmt.Errorf("cron expression %q: time zones come from the agent's --time-zone", expr)
-	}
-	s, err := quartz.Parse(strings.Join(fields, " "))
-	if err != nil {
-		return nil, fmt.Errorf("cron expression %q: %v", expr, err)
-	}
-	return inZone{s, loc}, nil
-}
-
-// inZone evaluates a schedule in a fixed zone, whatever zone times come in.
-type inZone struct {
-	s   cron.Schedule
-	loc *time.Location
-}
-
-func (z inZone) Next(t time.Time) time.Time { return z.s.Next(t.In(z.loc)).UTC() }
 
 // maxCatchUp bounds the walk to the latest missed slot of a frequent cron.
 const maxCatchUp = 1_000_000

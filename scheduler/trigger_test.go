@@ -16,12 +16,12 @@ func cronTask(expr string, last time.Time) fsm.Task {
 }
 
 func TestParseCronIsQuartz(t *testing.T) {
-	for _, ok := range []string{"0 0 12 * * ?", "*/2 * * * * ?", "0 15 10 ? * MON-FRI", "0 0 12 * * ? *", "@daily", "0 0/5 14,18 * * ?"} {
+	for _, ok := range []string{"0 0 12 * * ?", "*/2 * * * * ?", "0 15 10 ? * MON-FRI", "0 0 12 * * ? *", "0 0 12 * * ? 2030", "0 0/5 14,18 * * ?"} {
 		if _, err := ParseCron(ok, time.UTC); err != nil {
 			t.Errorf("%q: %v", ok, err)
 		}
 	}
-	for _, bad := range []string{"", "* * * * *", "0 0 25 * * ?", "x y z a b c", "0 0 12 * * ? 2030", "CRON_TZ=Asia/Shanghai 0 0 12 * * ?"} {
+	for _, bad := range []string{"", "* * * * *", "0 0 25 * * ?", "x y z a b c", "@daily", "CRON_TZ=Asia/Shanghai 0 0 12 * * ?"} {
 		if _, err := ParseCron(bad, time.UTC); err == nil {
 			t.Errorf("%q was accepted", bad)
 		}
