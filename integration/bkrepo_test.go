@@ -788,6 +788,7 @@ func TestBkRepoBadRequestsChangeNothing(t *testing.T) {
 		{"PATH without pathConstraints", with(func(b map[string]any) { b["replicaObjectType"] = "PATH"; object(b)["pathConstraints"] = []string{} }), 250105, "pathConstraints] is invalid"},
 		{"a name of one character", with(func(b map[string]any) { b["name"] = "x" }), 250105, "Parameter [name] is invalid"},
 		{"invalid cron", with(func(b map[string]any) { setting(b)["executionPlan"] = map[string]any{"cronExpression": "every day"} }), 250105, "Parameter [executionPlan.cronExpression] is invalid"},
+		{"cron with both day fields", with(func(b map[string]any) { setting(b)["executionPlan"] = map[string]any{"cronExpression": "0 0 12 * * *"} }), 250105, "Parameter [executionPlan.cronExpression] is invalid"},
 		{"time in the past", with(func(b map[string]any) {
 			setting(b)["executionStrategy"] = "SPECIFIED_TIME"
 			setting(b)["executionPlan"] = map[string]any{"executeTime": "2020-03-16T12:00:00.000"}
