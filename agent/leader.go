@@ -84,7 +84,7 @@ func (a *Agent) leaderLoop(ctx context.Context) {
 	a.consistentReady.Store(true)
 	defer a.consistentReady.Store(false)
 	var loops sync.WaitGroup
-	loops.Add(3)
+	loops.Add(4)
 	go func() {
 		defer loops.Done()
 		a.watchExecutors(ctx)
@@ -97,6 +97,10 @@ func (a *Agent) leaderLoop(ctx context.Context) {
 		defer loops.Done()
 		loop := scheduler.Loop{State: a.fsm, Fire: a.fireSlot, Zone: a.cfg.Location(), Log: a.log.With("component", "scheduler"), Metrics: a.schedulerMetrics}
 		loop.Run(ctx)
+	}()
+	go func() {
+		defer loops.Done()
+		(&scheduler.PulpLoop{State: a.fsm, Fire: a.firePulpSlot, Log: a.log.With("component", "pulp-scheduler")}).Run(ctx)
 	}()
 	a.node.RunReconcile(ctx, a.syncRegistry)
 	loops.Wait()
@@ -205,6 +209,22 @@ func (a *Agent) watchExecutors(ctx context.Context) {
 
 // fireSlot is the scheduler's way to commit a slot with its run. It runs on
 // the leader's own loop.
+// firePulpSlot commits a Pulp schedule's slot with its sync run.
+func (a *Agent) firePulpSlot(ctx context.Context, id string, slot time.Time) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	cmd, err := fsm.NewCommand(fsm.CmdPulpFire, fsm.PulpFire{ID: id, Slot: slot, RunID: fsm.NewID(), Project: PulpProject})
+	if err != nil {
+		return err
+	}
+	res, err := a.applyLocal(cmd)
+	if err == nil {
+		err = res.Err
+	}
+	return err
+}
+
 func (a *Agent) fireSlot(ctx context.Context, key string, slot time.Time) (fsm.Run, error) {
 	if ctx.Err() != nil {
 		return fsm.Run{}, ctx.Err()

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -131,4 +132,18 @@ func (a *Agent) proposePulp(ctx context.Context, t fsm.CommandType, payload any)
 		return &peer.StatusError{Code: http.StatusBadRequest, Message: err.Error()}
 	}
 	return a.propose(ctx, api.CallerOf(ctx).Secret, cmd)
+}
+
+// SyncPulpRepo starts a sync of a repository of this region: a run this
+// agent executes, with the importer's config and the overrides.
+func (a *Agent) SyncPulpRepo(ctx context.Context, id string, overrides map[string]json.RawMessage) (fsm.Run, error) {
+	p := fsm.PulpSync{RunID: fsm.NewID(), Cluster: a.cfg.ClusterID, Repo: id, Project: PulpProject, Overrides: overrides, By: api.CallerOf(ctx).Name}
+	if err := a.proposePulp(ctx, fsm.CmdPulpSync, p); err != nil {
+		return fsm.Run{}, err
+	}
+	r, ok := a.fsm.Run(p.RunID)
+	if !ok {
+		return fsm.Run{}, fmt.Errorf("sync %s was written but is already gone", p.RunID)
+	}
+	return r, nil
 }

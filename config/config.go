@@ -65,6 +65,10 @@ type Config struct {
 	TimeZone string `yaml:"time_zone" json:"time_zone"`
 	// TaskRunHistory is how many ended runs a new task keeps by default.
 	TaskRunHistory int `yaml:"task_run_history" json:"task_run_history"`
+	// PulpSyncReports24 answers the Pulp dialect's sync action with Pulp
+	// 2.4+'s {"result", "error", "spawned_tasks"} (pulp-admin 2.4+,
+	// pulp-smash) instead of the seed's array of call reports.
+	PulpSyncReports24 bool `yaml:"pulp_sync_reports_24" json:"pulp_sync_reports_24"`
 
 	// checked is set by Validate, so that a configuration is checked once.
 	checked bool

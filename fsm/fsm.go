@@ -39,10 +39,14 @@ var handlers = map[CommandType]handler{
 	CmdToggleTask:  {version: 1, policy: PolicyWrite, apply: applyToggleTask},
 	CmdFireTask:    {version: 1, policy: PolicyWrite, apply: applyFireTask},
 	// Pulp 2's repositories (fsm/pulp.go).
-	CmdPulpCreateRepo:  {version: 1, policy: PolicyWrite, apply: applyPulpCreateRepo},
-	CmdPulpUpdateRepo:  {version: 1, policy: PolicyWrite, apply: applyPulpUpdateRepo},
-	CmdPulpDeleteRepo:  {version: 1, policy: PolicyWrite, apply: applyPulpDeleteRepo},
-	CmdPulpSetImporter: {version: 1, policy: PolicyWrite, apply: applyPulpSetImporter},
+	CmdPulpCreateRepo:     {version: 1, policy: PolicyWrite, apply: applyPulpCreateRepo},
+	CmdPulpUpdateRepo:     {version: 1, policy: PolicyWrite, apply: applyPulpUpdateRepo},
+	CmdPulpDeleteRepo:     {version: 1, policy: PolicyWrite, apply: applyPulpDeleteRepo},
+	CmdPulpSetImporter:    {version: 1, policy: PolicyWrite, apply: applyPulpSetImporter},
+	CmdPulpSync:           {version: 1, policy: PolicyWrite, apply: applyPulpSync},
+	CmdPulpPutSchedule:    {version: 1, policy: PolicyWrite, apply: applyPulpPutSchedule},
+	CmdPulpDeleteSchedule: {version: 1, policy: PolicyWrite, apply: applyPulpDeleteSchedule},
+	CmdPulpFire:           {version: 1, policy: PolicyWrite, internal: true, apply: applyPulpFire},
 }
 
 // Result is what Apply returns for a command log entry (raft's Response()).
@@ -207,9 +211,10 @@ type snapshotData struct {
 	Runs     []Run           `json:"runs"`
 	Tasks    []Task          `json:"tasks"`
 	// Pulp's, since they were added: older snapshots have none.
-	PulpRepos []PulpRepo       `json:"pulpRepos,omitempty"`
-	PulpTasks []PulpTask       `json:"pulpTasks,omitempty"`
-	Applied   []appliedCommand `json:"applied"`
+	PulpRepos     []PulpRepo       `json:"pulpRepos,omitempty"`
+	PulpTasks     []PulpTask       `json:"pulpTasks,omitempty"`
+	PulpSchedules []PulpSchedule   `json:"pulpSchedules,omitempty"`
+	Applied       []appliedCommand `json:"applied"`
 }
 
 type snapshot struct {
@@ -236,6 +241,7 @@ func (s *snapshot) data() snapshotData {
 	d.Tasks = sortedTasks(s.s.tasks)
 	d.PulpRepos = sortedPulpRepos(s.s.pulpRepos)
 	d.PulpTasks = sortedPulpTasks(s.s.pulpTasks)
+	d.PulpSchedules = sortedPulpSchedules(s.s.pulpSchedules)
 	return d
 }
 
@@ -280,6 +286,9 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	}
 	for _, t := range d.PulpTasks {
 		s.pulpTasks[t.ID] = t
+	}
+	for _, sc := range d.PulpSchedules {
+		s.pulpSchedules[sc.ID] = sc
 	}
 	for _, a := range d.Applied {
 		s.applied[a.ID] = a

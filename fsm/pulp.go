@@ -237,6 +237,7 @@ func applyPulpDeleteRepo(s *state, cmd Command) (any, error) {
 		return nil, errorf(KindNotFound, "repository %s of cluster %s not found", p.ID, p.Cluster)
 	}
 	delete(s.pulpRepos, key)
+	s.dropPulpSchedules(p.Cluster, p.ID)
 	t := s.finishedPulpTask(p.TaskID, p.Cluster, "pulp.server.tasks.repository.delete", cmd.Time, p.By,
 		"pulp:repository:"+p.ID, "pulp:action:delete")
 	return t, nil
@@ -259,6 +260,7 @@ func applyPulpSetImporter(s *state, cmd Command) (any, error) {
 			return nil, errorf(KindNotFound, "repository %s has no importer", p.ID)
 		}
 		action = "pulp:action:delete_importer"
+		s.dropPulpSchedules(p.Cluster, p.ID)
 	} else {
 		p.Importer.LastUpdated = cmd.Time
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"testing"
+	"time"
 )
 
 func raw(s string) json.RawMessage { return json.RawMessage(s) }
@@ -72,5 +73,54 @@ func TestPulpRepoLifecycle(t *testing.T) {
 	}
 	if tk, ok := restored.PulpTask("t2"); !ok || tk.Tags[1] != "pulp:action:delete" {
 		t.Fatalf("the snapshot lost a Pulp task: %+v", tk)
+	}
+}
+
+// A schedule's slot fires once, with its sync run; a run's end counts on
+// the schedule; a repository's deletion takes its schedules.
+func TestPulpScheduleFiresASlotOnce(t *testing.T) {
+	f, a := populated(t)
+	mustApply(t, a, command(t, CmdPulpCreateRepo, t0, PulpRepo{Cluster: "shanghai", ID: "isos",
+		Importer: &PulpImporter{TypeID: PulpISOImporter, Config: map[string]json.RawMessage{"feed": raw(`"http://127.0.0.1:1/"`)}}}))
+	two := 2
+	sc := PulpSchedule{ID: "s1", Cluster: "shanghai", Repo: "isos", Importer: PulpISOImporter, Schedule: "PT1H",
+		PulpCall: PulpCall{FirstRun: t0, Enabled: true, FailureThreshold: &two}}
+	mustApply(t, a, command(t, CmdPulpPutSchedule, t0, PulpSchedulePut{Schedule: sc}))
+	if res := a.apply(t, command(t, CmdPulpPutSchedule, t0, PulpSchedulePut{Schedule: PulpSchedule{ID: "s2", Cluster: "shanghai", Repo: "isos", Importer: "yum_importer"}})); KindOf(res.Err) != KindNotFound {
+		t.Fatalf("a schedule of another importer: %v", res.Err)
+	}
+	fire := func(run string, slot time.Time) error {
+		return a.apply(t, command(t, CmdPulpFire, slot, PulpFire{ID: "s1", Slot: slot, RunID: run, Project: "pulp"})).Err
+	}
+	if err := fire("r1", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := fire("r2", t0); KindOf(err) != KindConflict {
+		t.Fatalf("the same slot again: %v", err)
+	}
+	got, _ := f.PulpSchedule("s1")
+	r, ok := f.Run("r1")
+	if got.TotalRunCount != 1 || !got.LastSlot.Equal(t0) || !ok || r.Feed.ScheduleID != "s1" || r.Trigger != TriggerScheduled || r.Executor != "shanghai" {
+		t.Fatalf("after the fire: %+v, run %+v", got, r)
+	}
+	// Two failures disable it (threshold 2).
+	for i, run := range []string{"r1", "r3"} {
+		if i > 0 {
+			if err := fire(run, t0.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mustApply(t, a, command(t, CmdStartRun, t0, RunRef{ID: run, Executor: "shanghai"}))
+		mustApply(t, a, command(t, CmdFinishRun, t0, RunProgress{ID: run, Executor: "shanghai", State: RunFailed, Error: "feed gone"}))
+	}
+	if got, _ := f.PulpSchedule("s1"); got.Enabled || got.ConsecutiveFailures != 2 {
+		t.Fatalf("after two failures: %+v", got)
+	}
+	if err := fire("r4", t0.Add(2*time.Hour)); KindOf(err) != KindConflict {
+		t.Fatalf("a disabled schedule fired: %v", err)
+	}
+	mustApply(t, a, command(t, CmdPulpDeleteRepo, t0, PulpRepoRef{Cluster: "shanghai", ID: "isos", TaskID: "t"}))
+	if _, ok := f.PulpSchedule("s1"); ok {
+		t.Fatal("the deleted repository's schedule stays")
 	}
 }

@@ -127,6 +127,8 @@ type Run struct {
 	CancelRequested bool             `json:"cancelRequested"`
 	Error           string           `json:"error,omitempty"`
 	Targets         []TargetProgress `json:"targets"`
+	// Feed, on a Pulp sync, is what the run fetches (fsm/pulpsync.go).
+	Feed *FeedSpec `json:"feed,omitempty"`
 	// Index is the log index of the run's last change: watchers compare it.
 	Index uint64 `json:"index"`
 }
@@ -135,6 +137,10 @@ func (r Run) clone() Run {
 	r.Spec.Objects = slices.Clone(r.Spec.Objects)
 	r.Spec.RemoteClusterIDs = slices.Clone(r.Spec.RemoteClusterIDs)
 	r.Targets = slices.Clone(r.Targets)
+	if r.Feed != nil {
+		f := *r.Feed
+		r.Feed = &f
+	}
 	return r
 }
 
@@ -348,6 +354,7 @@ func applyFinishRun(s *state, cmd Command) (any, error) {
 	}
 	s.putRun(r)
 	taskRunEnded(s, r)
+	pulpRunEnded(s, r)
 	s.pruneRuns(cmd.Time)
 	return r.clone(), nil
 }

@@ -24,15 +24,16 @@ type appliedCommand struct {
 
 // state is everything that is replicated. Only Apply and Restore write it.
 type state struct {
-	clusters     map[string]ClusterRecord
-	tokens       map[string]Token
-	tokensByHash map[string]string // secret hash -> accessor id
-	applied      map[string]appliedCommand
-	appliedOrder []appliedCommand // oldest first, for pruning by command time
-	runs         map[string]Run
-	tasks        map[string]Task
-	pulpRepos    map[string]PulpRepo // by PulpRepoKey
-	pulpTasks    map[string]PulpTask
+	clusters      map[string]ClusterRecord
+	tokens        map[string]Token
+	tokensByHash  map[string]string // secret hash -> accessor id
+	applied       map[string]appliedCommand
+	appliedOrder  []appliedCommand // oldest first, for pruning by command time
+	runs          map[string]Run
+	tasks         map[string]Task
+	pulpRepos     map[string]PulpRepo // by PulpRepoKey
+	pulpTasks     map[string]PulpTask
+	pulpSchedules map[string]PulpSchedule
 	// applying is the log index of the command being applied (not state:
 	// handlers stamp it on what they change).
 	applying uint64
@@ -40,28 +41,33 @@ type state struct {
 
 func newState() *state {
 	return &state{
-		clusters:     map[string]ClusterRecord{},
-		tokens:       map[string]Token{},
-		tokensByHash: map[string]string{},
-		applied:      map[string]appliedCommand{},
-		runs:         map[string]Run{},
-		tasks:        map[string]Task{},
-		pulpRepos:    map[string]PulpRepo{},
-		pulpTasks:    map[string]PulpTask{},
+		clusters:      map[string]ClusterRecord{},
+		tokens:        map[string]Token{},
+		tokensByHash:  map[string]string{},
+		applied:       map[string]appliedCommand{},
+		runs:          map[string]Run{},
+		tasks:         map[string]Task{},
+		pulpRepos:     map[string]PulpRepo{},
+		pulpTasks:     map[string]PulpTask{},
+		pulpSchedules: map[string]PulpSchedule{},
 	}
 }
 
 func (s *state) clone() *state {
 	c := &state{
-		clusters:     make(map[string]ClusterRecord, len(s.clusters)),
-		tokens:       maps.Clone(s.tokens),
-		tokensByHash: maps.Clone(s.tokensByHash),
-		applied:      maps.Clone(s.applied),
-		appliedOrder: append([]appliedCommand(nil), s.appliedOrder...),
-		runs:         make(map[string]Run, len(s.runs)),
-		tasks:        make(map[string]Task, len(s.tasks)),
-		pulpRepos:    make(map[string]PulpRepo, len(s.pulpRepos)),
-		pulpTasks:    make(map[string]PulpTask, len(s.pulpTasks)),
+		clusters:      make(map[string]ClusterRecord, len(s.clusters)),
+		tokens:        maps.Clone(s.tokens),
+		tokensByHash:  maps.Clone(s.tokensByHash),
+		applied:       maps.Clone(s.applied),
+		appliedOrder:  append([]appliedCommand(nil), s.appliedOrder...),
+		runs:          make(map[string]Run, len(s.runs)),
+		tasks:         make(map[string]Task, len(s.tasks)),
+		pulpRepos:     make(map[string]PulpRepo, len(s.pulpRepos)),
+		pulpTasks:     make(map[string]PulpTask, len(s.pulpTasks)),
+		pulpSchedules: make(map[string]PulpSchedule, len(s.pulpSchedules)),
+	}
+	for k, sc := range s.pulpSchedules {
+		c.pulpSchedules[k] = sc.clone()
 	}
 	for k, r := range s.pulpRepos {
 		c.pulpRepos[k] = r.clone()

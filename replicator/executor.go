@@ -101,6 +101,8 @@ type activeRun struct {
 	cancel context.CancelCauseFunc
 	// standing runs of REAL_TIME tasks do not count against MaxRuns
 	standing bool
+	// feedRepo is the repository a feed run fills: one at a time each.
+	feedRepo string
 }
 
 // errCanceled is the cause of a run's context when a user canceled it.
@@ -203,7 +205,7 @@ func (e *Executor) reconcile() {
 			a.cancel(errCanceled)
 		case !running && !r.CancelRequested && r.Trigger == fsm.TriggerRealTime:
 			e.startRun(r)
-		case !running && !r.CancelRequested && busy < e.cfg.MaxRuns:
+		case !running && !r.CancelRequested && busy < e.cfg.MaxRuns && !e.feedBusy(r):
 			e.startRun(r)
 			busy++
 		case !running && r.CancelRequested && r.State == fsm.RunRunning && !e.ending[r.ID]:
@@ -242,6 +244,9 @@ func (e *Executor) endCanceled(id string) {
 func (e *Executor) startRun(r fsm.Run) {
 	ctx, cancel := context.WithCancelCause(e.ctx)
 	e.active[r.ID] = &activeRun{cancel: cancel, standing: r.Trigger == fsm.TriggerRealTime}
+	if r.Feed != nil {
+		e.active[r.ID].feedRepo = r.Spec.LocalProjectID + "/" + r.Feed.PulpRepo
+	}
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
@@ -253,6 +258,20 @@ func (e *Executor) startRun(r fsm.Run) {
 		}()
 		e.execute(ctx, r)
 	}()
+}
+
+// feedBusy is whether r is a feed run of a repository another run fills.
+func (e *Executor) feedBusy(r fsm.Run) bool {
+	if r.Feed == nil {
+		return false
+	}
+	repo := r.Spec.LocalProjectID + "/" + r.Feed.PulpRepo
+	for _, a := range e.active {
+		if a.feedRepo == repo {
+			return true
+		}
+	}
+	return false
 }
 
 // propose gets a run command applied. Config.Propose forwards, and holds

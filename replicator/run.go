@@ -19,6 +19,10 @@ func (e *Executor) execute(ctx context.Context, r fsm.Run) {
 		e.executeRealTime(ctx, r)
 		return
 	}
+	if r.Feed != nil {
+		e.executeFeed(ctx, r)
+		return
+	}
 	log := e.log.With("run", r.ID)
 	if !e.start(ctx, r, log) {
 		return

@@ -56,10 +56,7 @@ const idleWake = 10 * time.Second
 // Run fires due slots until ctx ends, waking at the next due time or when the
 // state changes (a task created, updated, enabled).
 func (l *Loop) Run(ctx context.Context) {
-	now := l.Now
-	if now == nil {
-		now = time.Now
-	}
+	now := orNow(l.Now)
 	// A slot that could not fire is tried again after a pause, not in a spin.
 	retryAt := map[string]time.Time{}
 	wakeLoop(ctx, l.State.Changed, func() time.Time {
@@ -107,6 +104,14 @@ func wakeLoop(ctx context.Context, changed func() <-chan struct{}, round func() 
 		case <-timer.C:
 		}
 	}
+}
+
+// orNow is the clock now, or the wall clock.
+func orNow(now func() time.Time) func() time.Time {
+	if now == nil {
+		return time.Now
+	}
+	return now
 }
 
 func minTime(a, b time.Time) time.Time {

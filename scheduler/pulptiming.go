@@ -1,6 +1,10 @@
 package scheduler
 
-import "time"
+import (
+	"time"
+
+	"github.com/ferrysync/ferry/fsm"
+)
 
 // Pulp 2 schedule timing, the 2.4+ rule (§9): ScheduledCall and its
 // celerybeat ScheduleEntry in server/pulp/server/db/model/dispatch.py, and
@@ -72,36 +76,33 @@ func (c CallState) Due(iv Interval, now time.Time) bool {
 	return c.LastRunAt.Before(latest)
 }
 
-// Dispatched is the call after the scheduler dispatched it at now
-// (ScheduleEntry._next_instance): remaining_runs counts dispatches, not
-// successes, and the last one disables the call (R1 runs once).
+// Dispatched is the call after the scheduler dispatched it at now; the
+// state's own transition (fsm.PulpCall), which the leader applies.
 func (c CallState) Dispatched(now time.Time) CallState {
-	c.LastRunAt = now.UTC().Truncate(time.Second)
-	c.TotalRunCount++
-	if c.RemainingRuns != nil && *c.RemainingRuns > 0 {
-		n := *c.RemainingRuns - 1 // a new int: the old state keeps its own
-		c.RemainingRuns = &n
-		if n == 0 {
-			c.Enabled = false
-		}
-	}
-	return c
+	return CallState(fsm.PulpCall(c).Dispatched(now))
 }
 
-// Ended is the call after the task it dispatched ended (on_success /
-// on_failure). Failures count even after the call was disabled, so they may
-// pass the threshold; re-enabling does not reset them, so one more failure
-// disables the call again.
-func (c CallState) Ended(success bool) CallState {
-	if success {
-		c.ConsecutiveFailures = 0
-		return c
+// Ended is the call after the task it dispatched ended (fsm.PulpCall).
+func (c CallState) Ended(success bool) CallState { return CallState(fsm.PulpCall(c).Ended(success)) }
+
+// Slot is the slot a due call fires for, the latest at or before now, so
+// that a slot fires once (fsm refuses one it fired); zero before first_run.
+func (c CallState) Slot(iv Interval, now time.Time) time.Time {
+	if c.FirstRun.After(now) {
+		return time.Time{}
 	}
-	c.ConsecutiveFailures++
-	if c.FailureThreshold != nil && c.Enabled && c.ConsecutiveFailures >= *c.FailureThreshold {
-		c.Enabled = false
+	latest, _ := slots(iv, c.FirstRun, now)
+	return latest
+}
+
+// Wake is when a call is to be looked at again: its first run while ahead,
+// else the slot after now.
+func (c CallState) Wake(iv Interval, now time.Time) time.Time {
+	if c.FirstRun.After(now) {
+		return c.FirstRun
 	}
-	return c
+	_, next := slots(iv, c.FirstRun, now)
+	return next
 }
 
 // slots are the latest slot at or before now (first <= now) and the one

@@ -39,27 +39,40 @@ func FormatTime(t time.Time) *string {
 
 // Services are what the dialect calls.
 type Services struct {
-	Status  api.Status
-	Repos   Repos
-	Tasks   Tasks
-	Content Content
+	Status    api.Status
+	Repos     Repos
+	Tasks     Tasks
+	Content   Content
+	Syncs     Syncs
+	Schedules Schedules
+	Runs      api.Runs
+	// CallReports2_4 answers a sync with Pulp 2.4+'s {"result", "error",
+	// "spawned_tasks"} instead of the seed's array of call reports.
+	CallReports2_4 bool
 }
 
 type dialect struct {
-	srv     *api.Server
-	status  api.Status
-	repos   Repos
-	tasks   Tasks
-	content Content
+	srv           *api.Server
+	status        api.Status
+	repos         Repos
+	tasks         Tasks
+	content       Content
+	syncs         Syncs
+	schedules     Schedules
+	runs          api.Runs
+	callReports24 bool
 }
 
 // Register mounts the dialect on srv.
 func Register(srv *api.Server, svc Services) {
-	d := &dialect{srv: srv, status: svc.Status, repos: svc.Repos, tasks: svc.Tasks, content: svc.Content}
+	d := &dialect{srv: srv, status: svc.Status, repos: svc.Repos, tasks: svc.Tasks, content: svc.Content, syncs: svc.Syncs, schedules: svc.Schedules, runs: svc.Runs,
+		callReports24: svc.CallReports2_4}
 	d.handle(http.MethodGet, "/status/", "", d.serverStatus)
 	d.registerRepositories()
 	d.registerTasks()
 	d.registerPublications()
+	d.registerSync()
+	d.registerSchedules()
 	srv.HandleUnmatched(api.Unmatched{Prefix: "/pulp/", NotFound: http.HandlerFunc(unknownURL), MethodNotAllowed: http.HandlerFunc(wrongMethod)})
 }
 

@@ -2,12 +2,14 @@ package pulp
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/ferrysync/ferry/fsm"
 	"github.com/julienschmidt/httprouter"
 )
 
-// Tasks is what the dialect needs of the agent for tasks: its region's.
+// Tasks is what the dialect needs of the agent for tasks: its region's
+// records of the calls it applied at once (a sync's task is its run).
 type Tasks interface {
 	// PulpTasks are the tasks that have every tag asked.
 	PulpTasks(tags []string) []fsm.PulpTask
@@ -22,28 +24,105 @@ func (d *dialect) registerTasks() {
 }
 
 // listTasks is GET /tasks/?tag=a&tag=b: the tasks having all the tags
-// (pulp-admin finds a repository's running syncs so).
+// (pulp-admin finds a repository's running syncs so), oldest first.
 func (d *dialect) listTasks(r *http.Request, _ httprouter.Params) (int, any, error) {
+	tags := r.URL.Query()["tag"]
+	type entry struct {
+		view  map[string]any
+		start string
+	}
+	var all []entry
+	for _, t := range d.tasks.PulpTasks(tags) {
+		all = append(all, entry{taskView(t, false), t.StartTime.Format(TimeLayout)})
+	}
+	for _, run := range d.syncRuns() {
+		t := syncTask(run)
+		if !slices.ContainsFunc(tags, func(tag string) bool { return !slices.Contains(t.Tags, tag) }) {
+			all = append(all, entry{syncView(run, false), run.CreatedAt.Format(TimeLayout)})
+		}
+	}
+	slices.SortStableFunc(all, func(a, b entry) int {
+		switch {
+		case a.start < b.start:
+			return -1
+		case a.start > b.start:
+			return 1
+		}
+		return 0
+	})
 	out := []any{}
-	for _, t := range d.tasks.PulpTasks(r.URL.Query()["tag"]) {
-		out = append(out, taskView(t, false))
+	for _, e := range all {
+		out = append(out, e.view)
 	}
 	return http.StatusOK, out, nil
 }
 
-func (d *dialect) getTask(_ *http.Request, ps httprouter.Params) (int, any, error) {
-	t, ok := d.tasks.PulpTask(ps.ByName("task"))
-	if !ok {
-		return 0, nil, missingResource("resource_id", ps.ByName("task"))
-	}
-	return http.StatusOK, taskView(t, true), nil
+// syncRun is the region's sync run of that id, if it is one.
+func (d *dialect) syncRun(id string) (fsm.Run, bool) {
+	run, ok := d.runs.Run(id)
+	return run, ok && run.Feed != nil && run.Executor == d.status.ClusterID()
 }
 
-// cancelTask is DELETE /tasks/<id>/: 200 null. A task already complete
-// stays as it is (Pulp 2.5+).
-func (d *dialect) cancelTask(_ *http.Request, ps httprouter.Params) (int, any, error) {
-	if _, ok := d.tasks.PulpTask(ps.ByName("task")); !ok {
-		return 0, nil, missingResource("resource_id", ps.ByName("task"))
+func (d *dialect) getTask(_ *http.Request, ps httprouter.Params) (int, any, error) {
+	if t, ok := d.tasks.PulpTask(ps.ByName("task")); ok {
+		return http.StatusOK, taskView(t, true), nil
+	}
+	if run, ok := d.syncRun(ps.ByName("task")); ok {
+		return http.StatusOK, syncView(run, true), nil
+	}
+	return 0, nil, missingResource("resource_id", ps.ByName("task"))
+}
+
+// cancelTask is DELETE /tasks/<id>/: 200 null. A sync going is canceled; a
+// task already complete stays as it is (Pulp 2.5+).
+func (d *dialect) cancelTask(r *http.Request, ps httprouter.Params) (int, any, error) {
+	id := ps.ByName("task")
+	if _, ok := d.tasks.PulpTask(id); ok {
+		return http.StatusOK, nil, nil
+	}
+	run, ok := d.syncRun(id)
+	if !ok {
+		return 0, nil, missingResource("resource_id", id)
+	}
+	if !run.State.Terminal() {
+		if _, err := d.runs.CancelRun(r.Context(), id); err != nil && fsm.KindOf(err) != fsm.KindConflict {
+			return 0, nil, err
+		}
 	}
 	return http.StatusOK, nil, nil
+}
+
+// syncView is a sync run as Pulp's task: its progress_report live, its
+// result the sync's history record once it ended.
+func syncView(run fsm.Run, withQueue bool) map[string]any {
+	t := syncTask(run)
+	v := taskView(t, withQueue)
+	v["progress_report"] = progressReport(run)
+	v["progress"] = v["progress_report"]
+	if run.State.Terminal() {
+		v["result"] = syncResult(run, t)
+	}
+	return v
+}
+
+// syncResult is Pulp's sync history record.
+func syncResult(run fsm.Run, t fsm.PulpTask) map[string]any {
+	var p fsm.TargetProgress
+	if len(run.Targets) > 0 {
+		p = run.Targets[0]
+	}
+	result := map[string]string{fsm.PulpTaskFinished: "success", fsm.PulpTaskCanceled: "canceled"}[t.State]
+	if result == "" {
+		result = "error"
+	}
+	var msg any
+	if run.Error != "" {
+		msg = run.Error
+	}
+	return map[string]any{
+		"result": result, "importer_id": fsm.PulpISOImporter, "importer_type_id": fsm.PulpISOImporter, "repo_id": run.Feed.PulpRepo,
+		"started": FormatTime(run.StartedAt), "completed": FormatTime(run.FinishedAt),
+		"added_count": p.ObjectsDone, "removed_count": 0, "updated_count": 0, "summary": progressReport(run)["iso_importer"], "details": map[string]any{},
+		"error_message": msg, "exception": nil, "traceback": nil, "id": run.ID, "_ns": "repo_sync_results",
+	}
 }
