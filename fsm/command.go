@@ -34,6 +34,12 @@ const (
 	CmdPulpPutSchedule    CommandType = "pulp.schedule.put"
 	CmdPulpDeleteSchedule CommandType = "pulp.schedule.delete"
 	CmdPulpFire           CommandType = "pulp.fire"
+	CmdPulpCreateConsumer CommandType = "pulp.consumer.create"
+	CmdPulpUpdateConsumer CommandType = "pulp.consumer.update"
+	CmdPulpDeleteConsumer CommandType = "pulp.consumer.delete"
+	CmdPulpBind           CommandType = "pulp.bind"
+	CmdPulpUnbind         CommandType = "pulp.unbind"
+	CmdPulpRecordTask     CommandType = "pulp.task.record"
 )
 
 // Command is the one unit of change in the Raft log.

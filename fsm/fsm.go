@@ -47,6 +47,12 @@ var handlers = map[CommandType]handler{
 	CmdPulpPutSchedule:    {version: 1, policy: PolicyWrite, apply: applyPulpPutSchedule},
 	CmdPulpDeleteSchedule: {version: 1, policy: PolicyWrite, apply: applyPulpDeleteSchedule},
 	CmdPulpFire:           {version: 1, policy: PolicyWrite, internal: true, apply: applyPulpFire},
+	CmdPulpCreateConsumer: {version: 1, policy: PolicyWrite, apply: applyPulpCreateConsumer},
+	CmdPulpUpdateConsumer: {version: 1, policy: PolicyWrite, apply: applyPulpUpdateConsumer},
+	CmdPulpDeleteConsumer: {version: 1, policy: PolicyWrite, apply: applyPulpDeleteConsumer},
+	CmdPulpBind:           {version: 1, policy: PolicyWrite, apply: applyPulpBind},
+	CmdPulpUnbind:         {version: 1, policy: PolicyWrite, apply: applyPulpUnbind},
+	CmdPulpRecordTask:     {version: 1, policy: PolicyWrite, apply: applyPulpRecordTask},
 }
 
 // Result is what Apply returns for a command log entry (raft's Response()).
@@ -214,6 +220,7 @@ type snapshotData struct {
 	PulpRepos     []PulpRepo       `json:"pulpRepos,omitempty"`
 	PulpTasks     []PulpTask       `json:"pulpTasks,omitempty"`
 	PulpSchedules []PulpSchedule   `json:"pulpSchedules,omitempty"`
+	PulpConsumers []PulpConsumer   `json:"pulpConsumers,omitempty"`
 	Applied       []appliedCommand `json:"applied"`
 }
 
@@ -242,6 +249,7 @@ func (s *snapshot) data() snapshotData {
 	d.PulpRepos = sortedPulpRepos(s.s.pulpRepos)
 	d.PulpTasks = sortedPulpTasks(s.s.pulpTasks)
 	d.PulpSchedules = sortedPulpSchedules(s.s.pulpSchedules)
+	d.PulpConsumers = sortedPulpConsumers(s.s.pulpConsumers)
 	return d
 }
 
@@ -289,6 +297,9 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	}
 	for _, sc := range d.PulpSchedules {
 		s.pulpSchedules[sc.ID] = sc
+	}
+	for _, c := range d.PulpConsumers {
+		s.pulpConsumers[c.key()] = c
 	}
 	for _, a := range d.Applied {
 		s.applied[a.ID] = a

@@ -124,3 +124,40 @@ func TestPulpScheduleFiresASlotOnce(t *testing.T) {
 		t.Fatal("the deleted repository's schedule stays")
 	}
 }
+
+// A consumer's region is its ferry.cluster note's, else the cluster of its
+// id, else the registering region's; bindings are idempotent.
+func TestPulpConsumerRegionsAndBindings(t *testing.T) {
+	f, a := populated(t)
+	mustApply(t, a, command(t, CmdPulpCreateRepo, t0, PulpRepo{Cluster: "shanghai", ID: "isos", Distributors: []PulpDistributor{{ID: "iso", TypeID: PulpISODistributor}}}))
+	for _, c := range []PulpConsumer{
+		{Cluster: "shanghai", ID: "web", Notes: map[string]json.RawMessage{PulpRegionNote: raw(`"guangzhou"`)}},
+		{Cluster: "shanghai", ID: "beijing"},
+		{Cluster: "shanghai", ID: "desk"},
+	} {
+		mustApply(t, a, command(t, CmdPulpCreateConsumer, t0, c))
+	}
+	for id, want := range map[string]string{"web": "guangzhou", "beijing": "beijing", "desk": "shanghai"} {
+		if c, _ := f.PulpConsumer("shanghai", id); c.Region != want {
+			t.Errorf("%s is in %s, want %s", id, c.Region, want)
+		}
+	}
+	if res := a.apply(t, command(t, CmdPulpCreateConsumer, t0, PulpConsumer{Cluster: "shanghai", ID: "x", Notes: map[string]json.RawMessage{PulpRegionNote: raw(`"mars"`)}})); KindOf(res.Err) != KindInvalid {
+		t.Fatalf("a consumer in no region: %v", res.Err)
+	}
+	bind := PulpBindingPut{Cluster: "shanghai", Consumer: "web", Binding: PulpBinding{Repo: "isos", Distributor: "iso"}}
+	mustApply(t, a, command(t, CmdPulpBind, t0, bind))
+	mustApply(t, a, command(t, CmdPulpBind, t0, bind))
+	if c, _ := f.PulpConsumer("shanghai", "web"); len(c.Bindings) != 1 {
+		t.Fatalf("bindings %+v", c.Bindings)
+	}
+	bind.Binding.Distributor = "nope"
+	if res := a.apply(t, command(t, CmdPulpBind, t0, bind)); KindOf(res.Err) != KindInvalid {
+		t.Fatalf("a binding to no distributor: %v", res.Err)
+	}
+	bind.Binding.Distributor = "iso"
+	mustApply(t, a, command(t, CmdPulpUnbind, t0, bind))
+	if res := a.apply(t, command(t, CmdPulpUnbind, t0, bind)); KindOf(res.Err) != KindNotFound {
+		t.Fatalf("unbind twice: %v", res.Err)
+	}
+}

@@ -129,6 +129,9 @@ type Run struct {
 	Targets         []TargetProgress `json:"targets"`
 	// Feed, on a Pulp sync, is what the run fetches (fsm/pulpsync.go).
 	Feed *FeedSpec `json:"feed,omitempty"`
+	// PulpContent, on a run that installs a Pulp consumer's units in its
+	// region, names the consumer and the action.
+	PulpContent *PulpContent `json:"pulpContent,omitempty"`
 	// Index is the log index of the run's last change: watchers compare it.
 	Index uint64 `json:"index"`
 }
@@ -140,6 +143,10 @@ func (r Run) clone() Run {
 	if r.Feed != nil {
 		f := *r.Feed
 		r.Feed = &f
+	}
+	if r.PulpContent != nil {
+		p := *r.PulpContent
+		r.PulpContent = &p
 	}
 	return r
 }
@@ -263,8 +270,8 @@ func applyCreateRun(s *state, cmd Command) (any, error) {
 	if err := ValidateSpec(r.Spec, s.clusters); err != nil {
 		return nil, err
 	}
-	// Task runs come only from task.fire.
-	r.Trigger, r.TaskKey, r.Slot = TriggerManual, "", time.Time{}
+	// Task runs come only from task.fire, feed runs from pulp.sync.
+	r.Trigger, r.TaskKey, r.Slot, r.Feed = TriggerManual, "", time.Time{}, nil
 	r.State, r.Executor, r.CreatedAt = RunWaiting, r.Spec.SourceCluster, cmd.Time
 	r.StartedAt, r.FinishedAt, r.CancelRequested, r.Error = time.Time{}, time.Time{}, false, ""
 	r.Targets = nil

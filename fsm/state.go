@@ -34,6 +34,7 @@ type state struct {
 	pulpRepos     map[string]PulpRepo // by PulpRepoKey
 	pulpTasks     map[string]PulpTask
 	pulpSchedules map[string]PulpSchedule
+	pulpConsumers map[string]PulpConsumer // by PulpRepoKey of cluster and id
 	// applying is the log index of the command being applied (not state:
 	// handlers stamp it on what they change).
 	applying uint64
@@ -50,6 +51,7 @@ func newState() *state {
 		pulpRepos:     map[string]PulpRepo{},
 		pulpTasks:     map[string]PulpTask{},
 		pulpSchedules: map[string]PulpSchedule{},
+		pulpConsumers: map[string]PulpConsumer{},
 	}
 }
 
@@ -65,6 +67,10 @@ func (s *state) clone() *state {
 		pulpRepos:     make(map[string]PulpRepo, len(s.pulpRepos)),
 		pulpTasks:     make(map[string]PulpTask, len(s.pulpTasks)),
 		pulpSchedules: make(map[string]PulpSchedule, len(s.pulpSchedules)),
+		pulpConsumers: make(map[string]PulpConsumer, len(s.pulpConsumers)),
+	}
+	for k, pc := range s.pulpConsumers {
+		c.pulpConsumers[k] = pc.clone()
 	}
 	for k, sc := range s.pulpSchedules {
 		c.pulpSchedules[k] = sc.clone()

@@ -49,3 +49,25 @@ func FuzzDecodeRepo(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadUnits: units read or are refused with PLP0015; unit_keys is
+// unit_key.
+func FuzzReadUnits(f *testing.F) {
+	f.Add(`[{"type_id": "iso", "unit_key": {"name": "1.iso"}}]`)
+	f.Add(`[{"type_id": "iso", "unit_keys": {"name": "a/2.iso"}}]`)
+	f.Add(`{}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		units, e := readUnits(json.RawMessage(s))
+		if e != nil {
+			if e.Code != "PLP0015" {
+				t.Fatalf("%+v", e)
+			}
+			return
+		}
+		for _, u := range units {
+			if len(u.Key) == 0 {
+				t.Fatalf("a unit without its key from %q", s)
+			}
+		}
+	})
+}

@@ -45,6 +45,7 @@ type Services struct {
 	Content   Content
 	Syncs     Syncs
 	Schedules Schedules
+	Consumers Consumers
 	Runs      api.Runs
 	// CallReports2_4 answers a sync with Pulp 2.4+'s {"result", "error",
 	// "spawned_tasks"} instead of the seed's array of call reports.
@@ -59,13 +60,14 @@ type dialect struct {
 	content       Content
 	syncs         Syncs
 	schedules     Schedules
+	consumers     Consumers
 	runs          api.Runs
 	callReports24 bool
 }
 
 // Register mounts the dialect on srv.
 func Register(srv *api.Server, svc Services) {
-	d := &dialect{srv: srv, status: svc.Status, repos: svc.Repos, tasks: svc.Tasks, content: svc.Content, syncs: svc.Syncs, schedules: svc.Schedules, runs: svc.Runs,
+	d := &dialect{srv: srv, status: svc.Status, repos: svc.Repos, tasks: svc.Tasks, content: svc.Content, syncs: svc.Syncs, schedules: svc.Schedules, consumers: svc.Consumers, runs: svc.Runs,
 		callReports24: svc.CallReports2_4}
 	d.handle(http.MethodGet, "/status/", "", d.serverStatus)
 	d.registerRepositories()
@@ -73,6 +75,7 @@ func Register(srv *api.Server, svc Services) {
 	d.registerPublications()
 	d.registerSync()
 	d.registerSchedules()
+	d.registerConsumers()
 	srv.HandleUnmatched(api.Unmatched{Prefix: "/pulp/", NotFound: http.HandlerFunc(unknownURL), MethodNotAllowed: http.HandlerFunc(wrongMethod)})
 }
 

@@ -80,10 +80,16 @@ func (d *dialect) stateSummary(_ *http.Request, ps httprouter.Params) (int, any,
 	return http.StatusOK, sum, nil
 }
 
-// syncTask shows a sync run as Pulp's task.
+// syncTask shows a run of the dialect's (a sync, a consumer's content
+// install or update) as Pulp's task.
 func syncTask(r fsm.Run) fsm.PulpTask {
-	t := fsm.PulpTask{ID: r.ID, Cluster: r.Executor, Type: "pulp.server.managers.repo.sync.sync", CreatedBy: r.CreatedBy,
-		Tags: []string{"pulp:repository:" + r.Feed.PulpRepo, "pulp:action:sync"}, Error: r.Error, StartTime: r.StartedAt, FinishTime: r.FinishedAt}
+	t := fsm.PulpTask{ID: r.ID, Cluster: r.Executor, CreatedBy: r.CreatedBy, Error: r.Error, StartTime: r.StartedAt, FinishTime: r.FinishedAt}
+	if r.Feed != nil {
+		t.Type, t.Tags = "pulp.server.managers.repo.sync.sync", []string{"pulp:repository:" + r.Feed.PulpRepo, "pulp:action:sync"}
+	} else if r.PulpContent != nil {
+		t.Type = "pulp.server.managers.consumer.agent." + r.PulpContent.Action
+		t.Tags = []string{"pulp:consumer:" + r.PulpContent.Consumer, "pulp:action:unit_" + r.PulpContent.Action}
+	}
 	switch r.State {
 	case fsm.RunWaiting:
 		t.State = fsm.PulpTaskWaiting
@@ -125,7 +131,11 @@ func progressReport(r fsm.Run) map[string]any {
 	}}
 }
 
-// syncRuns are the region's sync runs.
+// pulpRun is whether r is a run of the dialect's: a sync, or a content
+// install or update.
+func pulpRun(r fsm.Run) bool { return r.Feed != nil || r.PulpContent != nil }
+
+// syncRuns are the region's runs of the dialect's.
 func (d *dialect) syncRuns() []fsm.Run {
-	return slices.DeleteFunc(d.runs.Runs(fsm.RunFilter{Executor: d.status.ClusterID()}), func(r fsm.Run) bool { return r.Feed == nil })
+	return slices.DeleteFunc(d.runs.Runs(fsm.RunFilter{Executor: d.status.ClusterID()}), func(r fsm.Run) bool { return !pulpRun(r) })
 }

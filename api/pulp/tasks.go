@@ -60,7 +60,7 @@ func (d *dialect) listTasks(r *http.Request, _ httprouter.Params) (int, any, err
 // syncRun is the region's sync run of that id, if it is one.
 func (d *dialect) syncRun(id string) (fsm.Run, bool) {
 	run, ok := d.runs.Run(id)
-	return run, ok && run.Feed != nil && run.Executor == d.status.ClusterID()
+	return run, ok && pulpRun(run) && run.Executor == d.status.ClusterID()
 }
 
 func (d *dialect) getTask(_ *http.Request, ps httprouter.Params) (int, any, error) {
@@ -97,6 +97,10 @@ func (d *dialect) cancelTask(r *http.Request, ps httprouter.Params) (int, any, e
 func syncView(run fsm.Run, withQueue bool) map[string]any {
 	t := syncTask(run)
 	v := taskView(t, withQueue)
+	if run.Feed == nil {
+		v["worker_name"] = "agent" // a consumer's content action: its agent's, in Pulp
+		return v
+	}
 	v["progress_report"] = progressReport(run)
 	v["progress"] = v["progress_report"]
 	if run.State.Terminal() {
