@@ -147,3 +147,8 @@ func (a *Agent) SyncPulpRepo(ctx context.Context, id string, overrides map[strin
 	}
 	return r, nil
 }
+
+// PurgePulpTasks deletes this region's recorded tasks in the states named.
+func (a *Agent) PurgePulpTasks(ctx context.Context, states []string) error {
+	return a.proposePulp(ctx, fsm.CmdPulpPurgeTasks, fsm.PulpTaskPurge{Cluster: a.cfg.ClusterID, States: states})
+}

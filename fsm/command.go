@@ -40,6 +40,7 @@ const (
 	CmdPulpBind           CommandType = "pulp.bind"
 	CmdPulpUnbind         CommandType = "pulp.unbind"
 	CmdPulpRecordTask     CommandType = "pulp.task.record"
+	CmdPulpPurgeTasks     CommandType = "pulp.task.purge"
 )
 
 // Command is the one unit of change in the Raft log.

@@ -53,6 +53,7 @@ var handlers = map[CommandType]handler{
 	CmdPulpBind:           {version: 1, policy: PolicyWrite, apply: applyPulpBind},
 	CmdPulpUnbind:         {version: 1, policy: PolicyWrite, apply: applyPulpUnbind},
 	CmdPulpRecordTask:     {version: 1, policy: PolicyWrite, apply: applyPulpRecordTask},
+	CmdPulpPurgeTasks:     {version: 1, policy: PolicyWrite, apply: applyPulpPurgeTasks},
 }
 
 // Result is what Apply returns for a command log entry (raft's Response()).

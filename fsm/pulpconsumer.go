@@ -256,3 +256,25 @@ func applyPulpRecordTask(s *state, cmd Command) (any, error) {
 	s.prunePulpTasks()
 	return t, nil
 }
+
+// PulpTaskPurge deletes a cluster's recorded tasks in the states named
+// (CmdPulpPurgeTasks): Pulp's DELETE /v2/tasks/?state=.
+type PulpTaskPurge struct {
+	Cluster string   `json:"cluster"`
+	States  []string `json:"states"`
+}
+
+func applyPulpPurgeTasks(s *state, cmd Command) (any, error) {
+	var p PulpTaskPurge
+	if err := json.Unmarshal(cmd.Payload, &p); err != nil {
+		return nil, errorf(KindInvalid, "pulp.task.purge: %v", err)
+	}
+	n := 0
+	for id, t := range s.pulpTasks {
+		if t.Cluster == p.Cluster && slices.Contains(p.States, t.State) {
+			delete(s.pulpTasks, id)
+			n++
+		}
+	}
+	return n, nil
+}

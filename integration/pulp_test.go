@@ -303,6 +303,17 @@ func TestPulpRepositoriesThroughAFollower(t *testing.T) {
 		t.Fatalf("cancel of a finished task: %d %s", status, raw)
 	}
 
+	// Purge: the recorded tasks in the states named go.
+	pulpFails(t, f, "DELETE", "/tasks/", mgmtToken, "", 403, "PLP1012")
+	pulpFails(t, f, "DELETE", "/tasks/?state=running", mgmtToken, "", 400, "PLP1011")
+	if status, raw, _ := pulpCall(t, f, "DELETE", "/tasks/?state=finished&state=error", mgmtToken, ""); status != 204 || len(raw) != 0 {
+		t.Fatalf("purge: %d %q", status, raw)
+	}
+	pulpOK(t, f, "GET", "/tasks/?tag=pulp:repository:isos", "", 200, &tasks)
+	if len(tasks) != 0 {
+		t.Fatalf("tasks after the purge %+v", tasks)
+	}
+
 	// Credentials: Basic with a Ferry token as the password.
 	if e := pulpFails(t, f, "GET", "/repositories/", "", "", 401, "PLP0025"); e.AuthErrorCode != "authentication_failed" {
 		t.Errorf("no credentials %+v", e)

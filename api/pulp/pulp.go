@@ -94,6 +94,10 @@ func (d *dialect) handle(method, path string, need fsm.Policy, h handler) {
 			return
 		}
 		d.srv.ReadHeaders(w)
+		if status == http.StatusNoContent {
+			w.WriteHeader(status)
+			return
+		}
 		writeJSON(w, status, body)
 	}
 	d.srv.Handle(method, Prefix+path, need, authFailure, serve)

@@ -1,6 +1,7 @@
 package pulp
 
 import (
+	"context"
 	"net/http"
 	"slices"
 
@@ -14,6 +15,8 @@ type Tasks interface {
 	// PulpTasks are the tasks that have every tag asked.
 	PulpTasks(tags []string) []fsm.PulpTask
 	PulpTask(id string) (fsm.PulpTask, bool)
+	// PurgePulpTasks deletes the recorded tasks in the states named.
+	PurgePulpTasks(ctx context.Context, states []string) error
 }
 
 func (d *dialect) registerTasks() {
@@ -21,6 +24,27 @@ func (d *dialect) registerTasks() {
 	d.handle(http.MethodGet, "/tasks/", r, d.listTasks)
 	d.handle(http.MethodGet, "/tasks/:task/", r, d.getTask)
 	d.handle(http.MethodDelete, "/tasks/:task/", fsm.PolicyWrite, d.cancelTask)
+	d.handle(http.MethodDelete, "/tasks/", fsm.PolicyWrite, d.purgeTasks)
+}
+
+// purgeTasks is DELETE /tasks/?state=finished&state=error: 204. A state is
+// required (403 PLP1012) and must be one a complete task has (400
+// PLP1011). A sync's task is its run: it goes with the run history.
+func (d *dialect) purgeTasks(r *http.Request, _ httprouter.Params) (int, any, error) {
+	states := r.URL.Query()["state"]
+	if len(states) == 0 {
+		return 0, nil, &Error{Status: http.StatusForbidden, Code: "PLP1012", Message: "No task state given to parameters list for delete.", Top: map[string]any{"args": []any{}}}
+	}
+	for _, s := range states {
+		if s != fsm.PulpTaskFinished && s != fsm.PulpTaskError && s != "skipped" {
+			return 0, nil, &Error{Status: http.StatusBadRequest, Code: "PLP1011", Message: "Invalid task state passed to purge: " + s + ".",
+				Data: map[string]any{"state": s}, Top: map[string]any{"args": []any{}}}
+		}
+	}
+	if err := d.tasks.PurgePulpTasks(r.Context(), states); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusNoContent, nil, nil
 }
 
 // listTasks is GET /tasks/?tag=a&tag=b: the tasks having all the tags
