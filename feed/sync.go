@@ -278,16 +278,21 @@ func (s *syncer) link(ctx context.Context, e Entry) bool {
 }
 
 // download runs the jobs, at most MaxDownloads at a time, until done or
-// ctx ends.
+// ctx ends. Small files are committed in batches (batch.go).
 func (s *syncer) download(ctx context.Context, jobs []job) {
 	stop := s.prog.ticking()
 	defer stop()
+	var bt *batcher
+	if s.bulk != nil {
+		bt = s.newBatcher(ctx)
+		defer bt.close()
+	}
 	work := make(chan job)
 	var wg sync.WaitGroup
 	for range min(s.opt.MaxDownloads, len(jobs)) {
 		wg.Go(func() {
 			for j := range work {
-				s.fetch(ctx, j)
+				s.fetch(ctx, j, bt)
 			}
 		})
 	}
@@ -302,12 +307,25 @@ func (s *syncer) download(ctx context.Context, jobs []job) {
 	}
 }
 
-// fetch downloads one job's file and links the files of the same content.
-func (s *syncer) fetch(ctx context.Context, j job) {
+// fetch downloads one job's file: a small one to the batcher, which
+// stores it later, any other into the repository at once.
+func (s *syncer) fetch(ctx context.Context, j job, bt *batcher) {
 	if ctx.Err() != nil {
 		return
 	}
-	if err := s.fetchOne(ctx, j.e); err != nil {
+	if bt != nil && s.batched(j) {
+		if err := bt.fetchSmall(ctx, j); err != nil {
+			s.fetched(ctx, j, err)
+		}
+		return
+	}
+	s.fetched(ctx, j, s.fetchOne(ctx, j.e))
+}
+
+// fetched accounts for a job whose file was stored (err nil) or failed,
+// and links the files of the same content.
+func (s *syncer) fetched(ctx context.Context, j job, err error) {
+	if err != nil {
 		if ctx.Err() != nil {
 			return // cancelled, not failed
 		}
