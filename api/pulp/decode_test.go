@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ferrysync/ferry/scheduler"
 )
 
 func TestErrorBody(t *testing.T) {
@@ -68,6 +71,34 @@ func FuzzReadUnits(f *testing.F) {
 			if len(u.Key) == 0 {
 				t.Fatalf("a unit without its key from %q", s)
 			}
+		}
+	})
+}
+
+// FuzzScheduleBody: a schedule body reads as a change or is refused with a
+// Pulp 400 (PLP0017 for other keys, PLP0015 for bad values, PLP1009/1015
+// for no object); a schedule read is one Pulp's grammar takes.
+func FuzzScheduleBody(f *testing.F) {
+	for _, s := range []string{`{"schedule": "PT1H", "override_config": {}, "failure_threshold": null, "enabled": true}`,
+		`{"schedule": "R3/2030-01-01T00:00:00Z/PT1H", "remaining_runs": 2}`, `{"schedule": "00:00:00Z/P1DT"}`, `{"foo": 1}`, `[]`, ``} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		r := httptest.NewRequest(http.MethodPut, "/pulp/api/v2/x/", strings.NewReader(body))
+		ch, e := readScheduleChange(r, true, "schedule", "override_config", "failure_threshold", "enabled", "remaining_runs")
+		if e != nil {
+			if e.Status != http.StatusBadRequest || !slices.Contains([]string{"PLP0015", "PLP0017", "PLP1009", "PLP1015"}, e.Code) {
+				t.Fatalf("%+v", e)
+			}
+			return
+		}
+		if ch.Schedule != nil {
+			if _, err := scheduler.ParseInterval(*ch.Schedule); err != nil {
+				t.Fatalf("schedule %q read, but %v", *ch.Schedule, err)
+			}
+		}
+		if ch.FailureThreshold != nil && *ch.FailureThreshold != nil && **ch.FailureThreshold < 1 {
+			t.Fatalf("failure_threshold %d read", **ch.FailureThreshold)
 		}
 	})
 }
