@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"regexp"
 	"slices"
@@ -330,7 +331,7 @@ const maxPulpTasks = 1000
 // finishedPulpTask records a call that completed as it was applied.
 func (s *state) finishedPulpTask(id, cluster, typ string, at time.Time, by string, tags ...string) PulpTask {
 	if id == "" {
-		id = NewID()
+		id = fmt.Sprintf("task-%d", s.applying) // deterministic on every replica
 	}
 	t := PulpTask{ID: id, Cluster: cluster, Type: typ, Tags: tags, State: PulpTaskFinished, CreatedBy: by, StartTime: at, FinishTime: at, Index: s.applying}
 	s.pulpTasks[id] = t
@@ -343,7 +344,12 @@ func (s *state) prunePulpTasks() {
 		return
 	}
 	ended := slices.DeleteFunc(slices.Collect(maps.Values(s.pulpTasks)), func(t PulpTask) bool { return t.FinishTime.IsZero() })
-	slices.SortFunc(ended, func(a, b PulpTask) int { return a.FinishTime.Compare(b.FinishTime) })
+	slices.SortFunc(ended, func(a, b PulpTask) int {
+		if c := a.FinishTime.Compare(b.FinishTime); c != 0 {
+			return c
+		}
+		return cmpIndex(a.Index, b.Index, a.ID, b.ID)
+	})
 	for _, t := range ended[:min(len(ended), len(s.pulpTasks)-maxPulpTasks)] {
 		delete(s.pulpTasks, t.ID)
 	}

@@ -42,7 +42,9 @@ func (l *PulpLoop) Run(ctx context.Context) {
 				wake = minTime(wake, retry)
 				continue
 			}
-			if call.Due(iv, at) {
+			// A slot fsm has fired is not due again, whatever LastRunAt's
+			// rounding says (a fractional interval would spin otherwise).
+			if call.Due(iv, at) && call.Slot(iv, at).After(sc.LastSlot) {
 				if err := l.Fire(ctx, sc.ID, call.Slot(iv, at)); err != nil && fsm.KindOf(err) != fsm.KindConflict {
 					if ctx.Err() != nil {
 						return wake

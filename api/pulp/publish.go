@@ -1,14 +1,15 @@
 package pulp
 
 import (
+	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/ferrysync/ferry/api"
+	"github.com/ferrysync/ferry/feed"
 	"github.com/ferrysync/ferry/fsm"
 	"github.com/ferrysync/ferry/store"
 	"github.com/julienschmidt/httprouter"
@@ -72,12 +73,18 @@ func (d *dialect) publication(w http.ResponseWriter, r *http.Request, ps httprou
 // manifest writes the PULP_MANIFEST of content: name,sha256,size, one file
 // per line, in path order.
 func (d *dialect) manifest(w http.ResponseWriter, r *http.Request, content store.Repository) {
-	var b strings.Builder
+	var entries []feed.Entry
 	err := content.Walk(r.Context(), "/", func(n store.Node) error {
-		_, err := fmt.Fprintf(&b, "%s,%s,%d\n", strings.TrimPrefix(n.Path, "/"), n.SHA256, n.Size)
-		return err
+		entries = append(entries, feed.Entry{Name: strings.TrimPrefix(n.Path, "/"), SHA256: n.SHA256, Size: n.Size})
+		return nil
 	})
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		writeError(w, r, asError(err))
+		return
+	}
+	// Quoted as Python's csv writes it: a name with a comma stays one field.
+	var b bytes.Buffer
+	if err := feed.WriteManifest(&b, entries); err != nil {
 		writeError(w, r, asError(err))
 		return
 	}
@@ -86,5 +93,5 @@ func (d *dialect) manifest(w http.ResponseWriter, r *http.Request, content store
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	_, _ = w.Write([]byte(b.String()))
+	_, _ = w.Write(b.Bytes())
 }
