@@ -188,9 +188,14 @@ func withCallerName(h http.Handler) http.Handler {
 }
 
 // serve starts the agent's goroutines: the API on ln, the watch for the
-// node's fatal errors, the leadership monitor, and the executor.
+// node's fatal errors, the leadership monitor, the executor, and the
+// carrying out of this region's Pulp content actions.
 func (a *Agent) serve(ln net.Listener) {
-	a.wg.Add(3)
+	a.wg.Add(4)
+	go func() {
+		defer a.wg.Done()
+		a.carryOutPulpContent()
+	}()
 	go func() {
 		defer a.wg.Done()
 		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

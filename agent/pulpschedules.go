@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -21,11 +22,31 @@ func (a *Agent) PulpSchedule(id string) (fsm.PulpSchedule, bool) {
 	return sc, ok && sc.Cluster == a.cfg.ClusterID
 }
 
-// CreatePulpSchedule schedules syncs of a repository's importer: its first
-// run is the interval's start, or now (Pulp 2.4+'s rule).
+// PulpContentSchedules are a consumer's schedules of one content action.
+func (a *Agent) PulpContentSchedules(consumer, action string) []fsm.PulpSchedule {
+	var out []fsm.PulpSchedule
+	for _, sc := range a.fsm.PulpSchedules(a.cfg.ClusterID, "") {
+		if sc.Content != nil && sc.Content.Consumer == consumer && sc.Content.Action == action {
+			out = append(out, sc)
+		}
+	}
+	return out
+}
+
+// CreatePulpSchedule schedules syncs of a repository's importer.
 func (a *Agent) CreatePulpSchedule(ctx context.Context, repo, importer string, ch pulp.ScheduleChange) (fsm.PulpSchedule, error) {
-	sc := fsm.PulpSchedule{ID: strings.ReplaceAll(fsm.NewID(), "-", "")[:24], Cluster: a.cfg.ClusterID, Repo: repo, Importer: importer}
-	sc.Enabled = true
+	return a.createPulpSchedule(ctx, fsm.PulpSchedule{Repo: repo, Importer: importer}, ch)
+}
+
+// CreatePulpContentSchedule schedules a content action on a consumer.
+func (a *Agent) CreatePulpContentSchedule(ctx context.Context, consumer, action string, ch pulp.ScheduleChange) (fsm.PulpSchedule, error) {
+	return a.createPulpSchedule(ctx, fsm.PulpSchedule{Content: &fsm.PulpContentCall{Consumer: consumer, Action: action, Options: map[string]json.RawMessage{}}}, ch)
+}
+
+// createPulpSchedule creates a schedule of the call sc names: its first run
+// is the interval's start, or now (Pulp 2.4+'s rule).
+func (a *Agent) createPulpSchedule(ctx context.Context, sc fsm.PulpSchedule, ch pulp.ScheduleChange) (fsm.PulpSchedule, error) {
+	sc.ID, sc.Cluster, sc.Enabled = strings.ReplaceAll(fsm.NewID(), "-", "")[:24], a.cfg.ClusterID, true
 	if ch.Schedule == nil {
 		return fsm.PulpSchedule{}, fsm.FieldError("schedule", "it is required")
 	}
@@ -40,7 +61,9 @@ func (a *Agent) CreatePulpSchedule(ctx context.Context, repo, importer string, c
 // from its start (or now) and, as the seed says, resets remaining_runs to
 // its R<n> unless remaining_runs is given; the counts of what ran stay.
 func (a *Agent) UpdatePulpSchedule(ctx context.Context, id string, ch pulp.ScheduleChange) (fsm.PulpSchedule, error) {
-	for {
+	backoff := 10 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		changed := a.fsm.Changed()
 		sc, ok := a.PulpSchedule(id)
 		if !ok {
 			return fsm.PulpSchedule{}, &fsm.Error{Kind: fsm.KindNotFound, Field: "schedule_id", Reason: "schedule " + id + " not found"}
@@ -53,12 +76,24 @@ func (a *Agent) UpdatePulpSchedule(ctx context.Context, id string, ch pulp.Sched
 		}
 		apply(&sc, ch)
 		out, err := a.putPulpSchedule(ctx, sc, read)
-		if fsm.KindOf(err) == fsm.KindConflict && ctx.Err() == nil {
-			continue // a dispatch came between: change the schedule as it is now
+		if fsm.KindOf(err) != fsm.KindConflict || attempt == maxUpdateAttempts {
+			return out, err
 		}
-		return out, err
+		// A dispatch came between: change the schedule as it is now, once
+		// this agent has applied what the leader has (a follower may lag).
+		select {
+		case <-ctx.Done():
+			return fsm.PulpSchedule{}, ctx.Err()
+		case <-changed:
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
 	}
 }
+
+// maxUpdateAttempts bounds a schedule update's retries: each conflict is a
+// dispatch, at most one a slot.
+const maxUpdateAttempts = 8
 
 // setInterval gives sc a new interval: its first run, and its recurrences
 // when resetRuns.
@@ -87,6 +122,12 @@ func apply(sc *fsm.PulpSchedule, ch pulp.ScheduleChange) {
 	}
 	if ch.RemainingRuns != nil {
 		sc.RemainingRuns = *ch.RemainingRuns
+	}
+	if sc.Content != nil && ch.Units != nil {
+		sc.Content.Units = ch.Units
+	}
+	if sc.Content != nil && ch.Options != nil {
+		sc.Content.Options = ch.Options
 	}
 }
 

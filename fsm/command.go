@@ -41,6 +41,8 @@ const (
 	CmdPulpUnbind         CommandType = "pulp.unbind"
 	CmdPulpRecordTask     CommandType = "pulp.task.record"
 	CmdPulpPurgeTasks     CommandType = "pulp.task.purge"
+	CmdPulpQueueContent   CommandType = "pulp.content.queue"
+	CmdPulpStartContent   CommandType = "pulp.content.start"
 )
 
 // Command is the one unit of change in the Raft log.

@@ -54,6 +54,8 @@ var handlers = map[CommandType]handler{
 	CmdPulpUnbind:         {version: 1, policy: PolicyWrite, apply: applyPulpUnbind},
 	CmdPulpRecordTask:     {version: 1, policy: PolicyWrite, apply: applyPulpRecordTask},
 	CmdPulpPurgeTasks:     {version: 1, policy: PolicyWrite, apply: applyPulpPurgeTasks},
+	CmdPulpQueueContent:   {version: 1, policy: PolicyWrite, apply: applyPulpQueueContent},
+	CmdPulpStartContent:   {version: 1, policy: PolicyAdmin, apply: applyPulpStartContent}, // the region agent's report, as run.start
 }
 
 // Result is what Apply returns for a command log entry (raft's Response()).

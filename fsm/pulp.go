@@ -313,7 +313,15 @@ type PulpTask struct {
 	CreatedBy  string          `json:"createdBy"`
 	StartTime  time.Time       `json:"startTime,omitzero"`
 	FinishTime time.Time       `json:"finishTime,omitzero"`
-	Index      uint64          `json:"index"`
+	// Content, on a consumer's content action, is the call (pulpcontent.go).
+	Content *PulpContentCall `json:"content,omitempty"`
+	Index   uint64           `json:"index"`
+}
+
+func (t PulpTask) clone() PulpTask {
+	t.Tags = slices.Clone(t.Tags)
+	t.Content = t.Content.clone()
+	return t
 }
 
 // Pulp task states.
@@ -360,8 +368,7 @@ func (f *FSM) PulpTask(id string) (PulpTask, bool) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	t, ok := f.s.pulpTasks[id]
-	t.Tags = slices.Clone(t.Tags)
-	return t, ok
+	return t.clone(), ok
 }
 
 // PulpTasks are a cluster's tasks that have every tag asked, oldest first.
@@ -371,8 +378,7 @@ func (f *FSM) PulpTasks(cluster string, tags []string) []PulpTask {
 	var out []PulpTask
 	for _, t := range f.s.pulpTasks {
 		if t.Cluster == cluster && !slices.ContainsFunc(tags, func(tag string) bool { return !slices.Contains(t.Tags, tag) }) {
-			t.Tags = slices.Clone(t.Tags)
-			out = append(out, t)
+			out = append(out, t.clone())
 		}
 	}
 	slices.SortFunc(out, func(a, b PulpTask) int { return cmpIndex(a.Index, b.Index, a.ID, b.ID) })

@@ -140,6 +140,7 @@ func applyPulpDeleteConsumer(s *state, cmd Command) (any, error) {
 		return nil, errorf(KindNotFound, "consumer %s not found", p.ID)
 	}
 	delete(s.pulpConsumers, PulpRepoKey(p.Cluster, p.ID))
+	s.dropContentSchedules(p.Cluster, p.ID)
 	return nil, nil
 }
 
@@ -224,9 +225,10 @@ func sortedPulpConsumers(m map[string]PulpConsumer) []PulpConsumer {
 // PulpContent names the consumer and the content action (install, update)
 // a run carries out.
 type PulpContent struct {
-	Cluster  string `json:"cluster"`
-	Consumer string `json:"consumer"`
-	Action   string `json:"action"`
+	Cluster    string `json:"cluster"`
+	Consumer   string `json:"consumer"`
+	Action     string `json:"action"`
+	ScheduleID string `json:"scheduleId,omitempty"`
 }
 
 // PulpTaskRecord records a task that a region's agent carried out itself

@@ -8,14 +8,17 @@ import (
 	"time"
 )
 
-// PulpSchedule is a sync schedule of a repository's importer (Pulp's
-// ScheduledCall of sync_with_auto_publish). The leader fires it (CmdPulpFire)
-// when scheduler says a slot is due; a slot fires once.
+// PulpSchedule is a Pulp ScheduledCall: a sync schedule of a repository's
+// importer (sync_with_auto_publish), or with Content a consumer's content
+// schedule. The leader fires it (CmdPulpFire) when scheduler says a slot is
+// due; a slot fires once.
 type PulpSchedule struct {
 	ID       string `json:"id"`
 	Cluster  string `json:"cluster"`
-	Repo     string `json:"repo"`
-	Importer string `json:"importer"`
+	Repo     string `json:"repo,omitempty"`
+	Importer string `json:"importer,omitempty"`
+	// Content is the action a content schedule dispatches.
+	Content *PulpContentCall `json:"content,omitempty"`
 	// Schedule is the ISO 8601 interval exactly as the client sent it.
 	Schedule  string                     `json:"schedule"`
 	Overrides map[string]json.RawMessage `json:"overrides,omitempty"`
@@ -28,6 +31,7 @@ type PulpSchedule struct {
 
 func (p PulpSchedule) clone() PulpSchedule {
 	p.Overrides = maps.Clone(p.Overrides)
+	p.Content = p.Content.clone()
 	if p.RemainingRuns != nil {
 		n := *p.RemainingRuns
 		p.RemainingRuns = &n
@@ -68,18 +72,15 @@ func applyPulpPutSchedule(s *state, cmd Command) (any, error) {
 		return nil, errorf(KindInvalid, "pulp.schedule.put: %v", err)
 	}
 	sc := p.Schedule
-	repo, ok := s.pulpRepos[PulpRepoKey(sc.Cluster, sc.Repo)]
-	switch {
-	case sc.ID == "":
+	if sc.ID == "" {
 		return nil, errorf(KindInvalid, "pulp.schedule.put: id is required")
-	case !ok:
-		return nil, errorf(KindNotFound, "repository %s of cluster %s not found", sc.Repo, sc.Cluster)
-	case repo.Importer == nil || repo.Importer.TypeID != sc.Importer:
-		return nil, &Error{Kind: KindNotFound, Field: "importer_id", Reason: "repository " + sc.Repo + " has no importer " + sc.Importer}
+	}
+	if err := s.checkScheduled(sc); err != nil {
+		return nil, err
 	}
 	old, exists := s.pulpSchedules[sc.ID]
 	switch {
-	case exists && (old.Cluster != sc.Cluster || old.Repo != sc.Repo || old.Importer != sc.Importer):
+	case exists && !sameCall(old, sc):
 		return nil, errorf(KindNotFound, "schedule %s not found", sc.ID)
 	case exists && p.IfIndex != 0 && old.Index != p.IfIndex:
 		return nil, errorf(KindConflict, "schedule %s changed since it was read", sc.ID)
@@ -87,8 +88,36 @@ func applyPulpPutSchedule(s *state, cmd Command) (any, error) {
 		return nil, errorf(KindNotFound, "schedule %s not found", sc.ID)
 	}
 	sc.LastUpdated, sc.Index = cmd.Time, s.applying
+	if sc.Content != nil {
+		sc.Content.ScheduleID = ""
+	}
 	s.pulpSchedules[sc.ID] = sc
 	return sc.clone(), nil
+}
+
+// checkScheduled is whether what a schedule calls exists: the repository's
+// importer, or the consumer.
+func (s *state) checkScheduled(sc PulpSchedule) error {
+	if sc.Content != nil {
+		return s.checkContentCall(sc.Cluster, *sc.Content)
+	}
+	repo, ok := s.pulpRepos[PulpRepoKey(sc.Cluster, sc.Repo)]
+	switch {
+	case !ok:
+		return errorf(KindNotFound, "repository %s of cluster %s not found", sc.Repo, sc.Cluster)
+	case repo.Importer == nil || repo.Importer.TypeID != sc.Importer:
+		return &Error{Kind: KindNotFound, Field: "importer_id", Reason: "repository " + sc.Repo + " has no importer " + sc.Importer}
+	}
+	return nil
+}
+
+// sameCall is whether a and b schedule the same call: a schedule never
+// moves to another importer, consumer or action.
+func sameCall(a, b PulpSchedule) bool {
+	if a.Cluster != b.Cluster || a.Repo != b.Repo || a.Importer != b.Importer || (a.Content == nil) != (b.Content == nil) {
+		return false
+	}
+	return a.Content == nil || a.Content.Consumer == b.Content.Consumer && a.Content.Action == b.Content.Action
 }
 
 func applyPulpDeleteSchedule(s *state, cmd Command) (any, error) {
@@ -119,6 +148,9 @@ func applyPulpFire(s *state, cmd Command) (any, error) {
 	case !p.Slot.After(sc.LastSlot) && !sc.LastSlot.IsZero():
 		return nil, errorf(KindConflict, "slot %s of schedule %s has already fired", p.Slot.Format(time.RFC3339), p.ID)
 	}
+	if sc.Content != nil {
+		return s.fireContent(sc, p, cmd.Time)
+	}
 	r, err := newPulpSync(s, cmd, PulpSync{RunID: p.RunID, Cluster: sc.Cluster, Repo: sc.Repo, Project: p.Project, Overrides: sc.Overrides, By: "schedule:" + sc.ID})
 	if err != nil {
 		return nil, err
@@ -129,33 +161,67 @@ func applyPulpFire(s *state, cmd Command) (any, error) {
 	sc.LastSlot, sc.Index = p.Slot, s.applying
 	s.pulpSchedules[sc.ID] = sc
 	if r.State.Terminal() {
-		pulpScheduleEnded(s, r)
+		s.pulpRunEnded(r)
 	}
 	s.putRun(r)
 	s.pruneRuns(cmd.Time)
 	return r.clone(), nil
 }
 
-// pulpScheduleEnded counts a scheduled sync's end on its schedule.
-func pulpScheduleEnded(s *state, r Run) {
-	if r.Feed == nil || r.Feed.ScheduleID == "" {
-		return
+// fireContent dispatches a content schedule's slot: its waiting task, of
+// the id the leader chose.
+func (s *state) fireContent(sc PulpSchedule, p PulpFire, at time.Time) (any, error) {
+	if _, dup := s.pulpTasks[p.RunID]; dup || p.RunID == "" {
+		return nil, errorf(KindConflict, "task %q exists", p.RunID)
 	}
-	sc, ok := s.pulpSchedules[r.Feed.ScheduleID]
-	if !ok {
+	sc = sc.clone()
+	sc.PulpCall = sc.Dispatched(at)
+	sc.LastSlot, sc.Index = p.Slot, s.applying
+	s.pulpSchedules[sc.ID] = sc
+	call := sc.Content.clone()
+	call.ScheduleID = sc.ID
+	return s.queueContent(p.RunID, sc.Cluster, "schedule:"+sc.ID, at, call), nil
+}
+
+// pulpCallEnded counts the end of what a schedule dispatched: a success
+// resets its failures, a failure counts one; a canceled call neither (Pulp
+// calls neither on_success nor on_failure for a revoked task).
+func (s *state) pulpCallEnded(scheduleID string, success bool) {
+	sc, ok := s.pulpSchedules[scheduleID]
+	if scheduleID == "" || !ok {
 		return
 	}
 	sc = sc.clone()
-	sc.PulpCall = sc.Ended(r.State == RunSuccess)
+	sc.PulpCall = sc.Ended(success)
 	sc.Index = s.applying
 	s.pulpSchedules[sc.ID] = sc
 }
 
-// dropPulpSchedules deletes the schedules of a repository (of its importer
-// when importer is set), as Pulp deletes them with what they belong to.
+// scheduleOf is the schedule that dispatched a run, if one did.
+func scheduleOf(r Run) string {
+	switch {
+	case r.Feed != nil:
+		return r.Feed.ScheduleID
+	case r.PulpContent != nil:
+		return r.PulpContent.ScheduleID
+	}
+	return ""
+}
+
+// dropPulpSchedules deletes the sync schedules of a repository, as Pulp
+// deletes them with what they belong to.
 func (s *state) dropPulpSchedules(cluster, repo string) {
 	for id, sc := range s.pulpSchedules {
-		if sc.Cluster == cluster && sc.Repo == repo {
+		if sc.Cluster == cluster && sc.Content == nil && sc.Repo == repo {
+			delete(s.pulpSchedules, id)
+		}
+	}
+}
+
+// dropContentSchedules deletes a consumer's content schedules.
+func (s *state) dropContentSchedules(cluster, consumer string) {
+	for id, sc := range s.pulpSchedules {
+		if sc.Cluster == cluster && sc.Content != nil && sc.Content.Consumer == consumer {
 			delete(s.pulpSchedules, id)
 		}
 	}

@@ -131,13 +131,16 @@ func jsonNumber(raw json.RawMessage) (int64, error) {
 	return strconv.ParseInt(s, 10, 64)
 }
 
-// pulpRunEnded records a sync's end on its repository's importer, and on
-// the schedule that fired it.
-func pulpRunEnded(s *state, r Run) {
-	if r.Feed == nil {
+// pulpRunEnded records a Pulp run's end on the schedule that fired it and,
+// for a sync that started, on its repository's importer (Pulp sets
+// last_sync however the sync ended).
+func (s *state) pulpRunEnded(r Run) {
+	if r.State != RunCanceled {
+		s.pulpCallEnded(scheduleOf(r), r.State == RunSuccess)
+	}
+	if r.Feed == nil || r.StartedAt.IsZero() {
 		return
 	}
-	pulpScheduleEnded(s, r)
 	key := PulpRepoKey(r.Executor, r.Feed.PulpRepo)
 	repo, ok := s.pulpRepos[key]
 	if !ok || repo.Importer == nil {

@@ -361,7 +361,7 @@ func applyFinishRun(s *state, cmd Command) (any, error) {
 	}
 	s.putRun(r)
 	taskRunEnded(s, r)
-	pulpRunEnded(s, r)
+	s.pulpRunEnded(r)
 	s.pruneRuns(cmd.Time)
 	return r.clone(), nil
 }
@@ -392,6 +392,7 @@ func cancelRun(s *state, r Run, at time.Time, reason string) Run {
 	s.putRun(r)
 	if r.State.Terminal() {
 		taskRunEnded(s, r)
+		s.pulpRunEnded(r)
 		s.pruneRuns(at)
 	}
 	return r

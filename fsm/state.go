@@ -2,7 +2,6 @@ package fsm
 
 import (
 	"maps"
-	"slices"
 	"time"
 )
 
@@ -79,8 +78,7 @@ func (s *state) clone() *state {
 		c.pulpRepos[k] = r.clone()
 	}
 	for k, t := range s.pulpTasks {
-		t.Tags = slices.Clone(t.Tags)
-		c.pulpTasks[k] = t
+		c.pulpTasks[k] = t.clone()
 	}
 	for k, t := range s.tasks {
 		c.tasks[k] = t.clone()

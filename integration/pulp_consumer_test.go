@@ -12,13 +12,7 @@ import (
 func TestPulpConsumersInstallContentInTheirRegion(t *testing.T) {
 	nodes := replicationGroup(t)
 	a := follower(t, nodes)
-	var b *node
-	for _, n := range nodes {
-		if n != a {
-			b = n
-			break
-		}
-	}
+	b := otherThan(nodes, a)
 	pulpOK(t, a, "POST", "/repositories/", `{"id": "isos", "distributors": [{"distributor_type_id": "iso_distributor", "distributor_id": "iso"}]}`, 201, nil)
 	putFile(t, a, "pulp", "isos", "/1.iso", readAllPatterned(11, 100<<10), nil)
 	putFile(t, a, "pulp", "isos", "/2.iso", []byte("two"), nil)

@@ -36,11 +36,12 @@ func TestPulpSyncSchedules(t *testing.T) {
 	// then every invalid value.
 	pulpFails(t, f, "POST", base, mgmtToken, `{"schedule": "PT30S", "unknown": "parameter"}`, 400, "PLP0017")
 	pulpFails(t, f, "POST", "/repositories/sched/importers/yum_importer/schedules/sync/", mgmtToken, `{"schedule": "PT1H"}`, 404, "PLP0009")
-	pulpFails(t, f, "POST", "/repositories/nope/importers/iso_importer/schedules/sync/", mgmtToken, `{"schedule": "PT1H"}`, 404, "PLP0009")
+	pulpFails(t, f, "POST", "/repositories/nope/importers/iso_importer/schedules/sync/", mgmtToken, `{"schedule": "bad"}`, 404, "PLP0009")
 	for body, want := range map[string]string{
 		`{"schedule": null}`: "[schedule]", `{}`: "[schedule]", `{"schedule": "00:00:00Z/P1DT"}`: "[schedule]", `{"schedule": "R0/PT1H"}`: "[schedule]",
 		`{"schedule": "P1M"}`: "[schedule]", `{"schedule": "PT0S"}`: "[schedule]",
 		`{"schedule": "bad", "failure_threshold": 0, "enabled": "yes"}`: "[schedule failure_threshold enabled]",
+		`{"failure_threshold": 0}`:                                      "[schedule failure_threshold]",
 	} {
 		if e := pulpFails(t, f, "POST", base, mgmtToken, body, 400, "PLP0015"); fmt.Sprint(e.PropertyNames) != want {
 			t.Errorf("%s: %v, want %s", body, e.PropertyNames, want)
@@ -103,7 +104,9 @@ func TestPulpSyncSchedules(t *testing.T) {
 		t.Fatalf("remaining_runs %v", *sc.RemainingRuns)
 	}
 	pulpFails(t, f, "PUT", base+sc.ID+"/", mgmtToken, `{"foo": 1}`, 400, "PLP0017")
-	pulpFails(t, f, "PUT", base+sc.ID+"/", mgmtToken, `{"schedule": "PT1H/PT2H"}`, 400, "PLP0015")
+	if e := pulpFails(t, f, "PUT", base+sc.ID+"/", mgmtToken, `{"schedule": "PT1H/PT2H"}`, 400, "PLP0015"); fmt.Sprint(e.PropertyNames) != "[iso_schedule]" {
+		t.Errorf("a bad schedule in a PUT is %v, 2.4+ names it iso_schedule", e.PropertyNames)
+	}
 	pulpFails(t, f, "PUT", base+"0123456789abcdef01234567/", mgmtToken, `{}`, 404, "PLP0009")
 
 	// failure_threshold 2 against a broken feed: after two failures in a row

@@ -10,16 +10,6 @@ import (
 	"github.com/julienschmidt/httprouter"
 )
 
-// Unit is a unit a consumer's content action names: {type_id, unit_key}
-// (the seed's unit_keys read the same). Ferry's units are ISO files, by
-// unit_key name.
-type Unit struct {
-	TypeID string
-	Name   string
-	// Key is the unit_key as sent, echoed back.
-	Key json.RawMessage
-}
-
 // Consumers is what the dialect needs of the agent for consumers: those
 // registered with this region's Pulp server.
 type Consumers interface {
@@ -30,9 +20,9 @@ type Consumers interface {
 	DeletePulpConsumer(ctx context.Context, id string) error
 	BindPulpConsumer(ctx context.Context, consumer string, b fsm.PulpBinding) (fsm.PulpConsumer, error)
 	UnbindPulpConsumer(ctx context.Context, consumer, repo, dist string) error
-	// PulpContentAction carries out install, update or uninstall and
-	// answers the id of the task that follows it.
-	PulpContentAction(ctx context.Context, consumer, action string, units []Unit) (string, error)
+	// PulpContentAction asks for install, update or uninstall of units and
+	// answers the id of the task that carries it out.
+	PulpContentAction(ctx context.Context, consumer string, call fsm.PulpContentCall) (string, error)
 }
 
 func (d *dialect) registerConsumers() {
@@ -276,7 +266,7 @@ func (d *dialect) unbind(r *http.Request, ps httprouter.Params) (int, any, error
 func (d *dialect) contentAction(r *http.Request, ps httprouter.Params) (int, any, error) {
 	action := ps.ByName("action")
 	if action != "install" && action != "update" && action != "uninstall" {
-		return 0, nil, &Error{Status: http.StatusBadRequest, Code: "PLP0015", Message: "bad request", Top: map[string]any{}}
+		return 0, nil, badRequest()
 	}
 	if _, e := d.consumer(ps); e != nil {
 		return 0, nil, e
@@ -298,7 +288,11 @@ func (d *dialect) contentAction(r *http.Request, ps httprouter.Params) (int, any
 	if e != nil {
 		return 0, nil, e
 	}
-	id, err := d.consumers.PulpContentAction(r.Context(), ps.ByName("c"), action, units)
+	var options map[string]json.RawMessage
+	if json.Unmarshal(obj["options"], &options) != nil {
+		return 0, nil, invalidValue("options")
+	}
+	id, err := d.consumers.PulpContentAction(r.Context(), ps.ByName("c"), fsm.PulpContentCall{Action: action, Units: units, Options: options})
 	if err != nil {
 		return 0, nil, consumerError(err, ps.ByName("c"))
 	}
@@ -307,28 +301,34 @@ func (d *dialect) contentAction(r *http.Request, ps httprouter.Params) (int, any
 }
 
 // readUnits reads [{type_id, unit_key}], taking the seed's unit_keys for
-// unit_key.
-func readUnits(raw json.RawMessage) ([]Unit, *Error) {
+// unit_key (the contract's normalisation).
+func readUnits(raw json.RawMessage) ([]fsm.PulpUnit, *Error) {
 	var list []map[string]json.RawMessage
 	if json.Unmarshal(raw, &list) != nil {
 		return nil, invalidValue("units")
 	}
-	var out []Unit
+	out := []fsm.PulpUnit{}
 	for _, u := range list {
 		key, ok := u["unit_key"]
 		if !ok {
 			key = u["unit_keys"]
 		}
-		var typ string
-		var k struct {
-			Name string `json:"name"`
-		}
-		if json.Unmarshal(u["type_id"], &typ) != nil || json.Unmarshal(key, &k) != nil {
+		var unit fsm.PulpUnit
+		if json.Unmarshal(u["type_id"], &unit.TypeID) != nil || json.Unmarshal(key, &unit.UnitKey) != nil || unit.UnitKey == nil {
 			return nil, invalidValue("units")
 		}
-		out = append(out, Unit{TypeID: typ, Name: k.Name, Key: key})
+		out = append(out, unit)
 	}
 	return out, nil
+}
+
+// unitsView is units as Pulp shows them: {type_id, unit_key}.
+func unitsView(units []fsm.PulpUnit) []any {
+	out := []any{}
+	for _, u := range units {
+		out = append(out, map[string]any{"type_id": u.TypeID, "unit_key": u.UnitKey})
+	}
+	return out
 }
 
 func consumerError(err error, id string) error {

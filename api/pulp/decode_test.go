@@ -68,7 +68,7 @@ func FuzzReadUnits(f *testing.F) {
 			return
 		}
 		for _, u := range units {
-			if len(u.Key) == 0 {
+			if u.UnitKey == nil {
 				t.Fatalf("a unit without its key from %q", s)
 			}
 		}
@@ -80,12 +80,17 @@ func FuzzReadUnits(f *testing.F) {
 // for no object); a schedule read is one Pulp's grammar takes.
 func FuzzScheduleBody(f *testing.F) {
 	for _, s := range []string{`{"schedule": "PT1H", "override_config": {}, "failure_threshold": null, "enabled": true}`,
-		`{"schedule": "R3/2030-01-01T00:00:00Z/PT1H", "remaining_runs": 2}`, `{"schedule": "00:00:00Z/P1DT"}`, `{"foo": 1}`, `[]`, ``} {
+		`{"schedule": "R3/2030-01-01T00:00:00Z/PT1H", "remaining_runs": 2}`, `{"schedule": "00:00:00Z/P1DT"}`, `{"foo": 1}`, `[]`, ``,
+		`{"units": [{"type_id": "iso", "unit_keys": {"name": "a"}}], "options": {}}`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
 		r := httptest.NewRequest(http.MethodPut, "/pulp/api/v2/x/", strings.NewReader(body))
-		ch, e := readScheduleChange(r, true, "schedule", "override_config", "failure_threshold", "enabled", "remaining_runs")
+		obj, e := readScheduleBody(r, true, "schedule", "override_config", "failure_threshold", "enabled", "remaining_runs", "units", "options")
+		var ch ScheduleChange
+		if e == nil {
+			ch, e = readScheduleChange(obj, false, "schedule")
+		}
 		if e != nil {
 			if e.Status != http.StatusBadRequest || !slices.Contains([]string{"PLP0015", "PLP0017", "PLP1009", "PLP1015"}, e.Code) {
 				t.Fatalf("%+v", e)

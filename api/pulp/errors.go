@@ -52,10 +52,23 @@ func pyList(names []string) string {
 // missingResource is PLP0009: resources names what is missing, by kind
 // (Pulp's keys are not uniform: repository, importer_id, schedule_id,
 // resource_id, consumer_id).
-func missingResource(kind, id string) *Error {
-	res := map[string]any{kind: id}
-	return &Error{Status: http.StatusNotFound, Code: "PLP0009", Message: fmt.Sprintf("Missing resource(s): %s=%s", kind, id),
+func missingResource(kind, id string) *Error { return missingResources(kind, id) }
+
+// missingResources is PLP0009 naming several resources: kind, id, kind, id...
+func missingResources(kindIDs ...string) *Error {
+	res := map[string]any{}
+	var named []string
+	for i := 0; i+1 < len(kindIDs); i += 2 {
+		res[kindIDs[i]] = kindIDs[i+1]
+		named = append(named, kindIDs[i]+"="+kindIDs[i+1])
+	}
+	return &Error{Status: http.StatusNotFound, Code: "PLP0009", Message: "Missing resource(s): " + strings.Join(named, ", "),
 		Data: map[string]any{"resources": res}, Top: map[string]any{"resources": res}}
+}
+
+// badRequest is Django's answer to a content action word that is none.
+func badRequest() *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "PLP0015", Message: "bad request", Top: map[string]any{}}
 }
 
 // invalidValue is PLP0015: the properties named are invalid.

@@ -76,6 +76,7 @@ func Register(srv *api.Server, svc Services) {
 	d.registerSync()
 	d.registerSchedules()
 	d.registerConsumers()
+	d.registerContentSchedules()
 	srv.HandleUnmatched(api.Unmatched{Prefix: "/pulp/", NotFound: http.HandlerFunc(unknownURL), MethodNotAllowed: http.HandlerFunc(wrongMethod)})
 }
 

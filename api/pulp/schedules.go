@@ -24,13 +24,20 @@ type ScheduleChange struct {
 	Enabled          *bool
 	// RemainingRuns is settable, as the consumer seed documents.
 	RemainingRuns **int
+	// Units and Options are a content schedule's call; an update replaces
+	// what it names and keeps the rest (the seed's merge).
+	Units   []fsm.PulpUnit
+	Options map[string]json.RawMessage
 }
 
-// Schedules is what the dialect needs of the agent for sync schedules.
+// Schedules is what the dialect needs of the agent for sync and content
+// schedules; a schedule is read, changed and deleted by its id.
 type Schedules interface {
 	PulpSchedules(repo string) []fsm.PulpSchedule
+	PulpContentSchedules(consumer, action string) []fsm.PulpSchedule
 	PulpSchedule(id string) (fsm.PulpSchedule, bool)
 	CreatePulpSchedule(ctx context.Context, repo, importer string, ch ScheduleChange) (fsm.PulpSchedule, error)
+	CreatePulpContentSchedule(ctx context.Context, consumer, action string, ch ScheduleChange) (fsm.PulpSchedule, error)
 	UpdatePulpSchedule(ctx context.Context, id string, ch ScheduleChange) (fsm.PulpSchedule, error)
 	DeletePulpSchedule(ctx context.Context, id string) error
 }
@@ -60,12 +67,22 @@ func collection(r *http.Request, ps httprouter.Params) string {
 	return repoHref(ps.ByName("repo")) + "importers/" + ps.ByName("imp") + sp
 }
 
-// scheduleView is the schedule resource as both generations show it (§7).
+// scheduleView is a sync schedule as both generations show it (§7).
 func scheduleView(sc fsm.PulpSchedule, href string, now time.Time) map[string]any {
 	overrides := sc.Overrides
 	if overrides == nil {
 		overrides = map[string]json.RawMessage{}
 	}
+	v := callView(sc, href, now)
+	v["task"], v["args"], v["resource"] = "pulp.server.tasks.repository.sync_with_auto_publish", []string{sc.Repo}, "pulp:importer:"+sc.Repo+":"+sc.Importer
+	v["kwargs"] = map[string]any{"overrides": overrides, "scheduled_call_id": sc.ID}
+	v["override_config"] = overrides
+	return v
+}
+
+// callView is what every ScheduledCall shows: its timing, next_run
+// recomputed on read.
+func callView(sc fsm.PulpSchedule, href string, now time.Time) map[string]any {
 	var next *string
 	if iv, err := scheduler.ParseInterval(sc.Schedule); err == nil {
 		next = FormatTime(scheduler.CallState(sc.PulpCall).NextRun(iv, now))
@@ -75,19 +92,15 @@ func scheduleView(sc fsm.PulpSchedule, href string, now time.Time) map[string]an
 		"consecutive_failures": sc.ConsecutiveFailures, "remaining_runs": sc.RemainingRuns, "total_run_count": sc.TotalRunCount,
 		"first_run": FormatTime(sc.FirstRun), "last_run_at": FormatTime(sc.LastRunAt), "last_run": FormatTime(sc.LastRunAt), "next_run": next,
 		"last_updated": float64(sc.LastUpdated.UnixMicro()) / 1e6,
-		"task":         "pulp.server.tasks.repository.sync_with_auto_publish", "args": []string{sc.Repo},
-		"kwargs": map[string]any{"overrides": overrides, "scheduled_call_id": sc.ID}, "override_config": overrides,
-		"resource": "pulp:importer:" + sc.Repo + ":" + sc.Importer,
 	}
 }
 
-// readScheduleChange reads a schedule body: keys other than allowed are
-// PLP0017 (before anything is looked up, as Pulp does); then every invalid
-// property, in Pulp's order, in one PLP0015.
-func readScheduleChange(r *http.Request, allowEmpty bool, allowed ...string) (ScheduleChange, *Error) {
+// readScheduleBody reads a schedule body: keys other than allowed are
+// PLP0017, checked before anything is looked up, as Pulp does.
+func readScheduleBody(r *http.Request, allowEmpty bool, allowed ...string) (map[string]json.RawMessage, *Error) {
 	obj, e := readObject(r, allowEmpty)
 	if e != nil {
-		return ScheduleChange{}, e
+		return nil, e
 	}
 	var extra []string
 	for k := range obj {
@@ -96,63 +109,78 @@ func readScheduleChange(r *http.Request, allowEmpty bool, allowed ...string) (Sc
 		}
 	}
 	if len(extra) > 0 {
-		return ScheduleChange{}, unsupportedValue(extra...)
+		return nil, unsupportedValue(extra...)
 	}
+	return obj, nil
+}
+
+// readScheduleChange reads a schedule body's values: every invalid one, in
+// Pulp's order, in one PLP0015, where a create's absent schedule counts as
+// invalid. scheduleName is what the list calls the schedule (2.4+'s sync
+// schedule PUT renames it iso_schedule).
+func readScheduleChange(obj map[string]json.RawMessage, create bool, scheduleName string) (ScheduleChange, *Error) {
 	var ch ScheduleChange
 	var bad []string
-	if raw, ok := obj["schedule"]; ok {
+	readField := func(name string, read func(json.RawMessage) bool) {
+		if raw, ok := obj[name]; ok && !read(raw) {
+			bad = append(bad, name)
+		}
+	}
+	if raw, ok := obj["schedule"]; ok || create {
 		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			bad = append(bad, "schedule")
-		} else if _, err := scheduler.ParseInterval(s); err != nil {
-			bad = append(bad, "schedule")
+		if json.Unmarshal(raw, &s) != nil || !validInterval(s) {
+			bad = append(bad, scheduleName)
 		} else {
 			ch.Schedule = &s
 		}
 	}
-	if raw, ok := obj["failure_threshold"]; ok {
+	readField("failure_threshold", func(raw json.RawMessage) bool {
 		var n *int
-		if json.Unmarshal(raw, &n) != nil || n != nil && *n < 1 {
-			bad = append(bad, "failure_threshold")
-		} else {
-			ch.FailureThreshold = &n
-		}
-	}
-	if raw, ok := obj["enabled"]; ok {
-		var b bool
-		if json.Unmarshal(raw, &b) != nil {
-			bad = append(bad, "enabled")
-		} else {
-			ch.Enabled = &b
-		}
-	}
-	if raw, ok := obj["remaining_runs"]; ok {
+		ch.FailureThreshold = &n
+		return json.Unmarshal(raw, &n) == nil && (n == nil || *n >= 1)
+	})
+	readField("enabled", func(raw json.RawMessage) bool {
+		ch.Enabled = new(bool)
+		return json.Unmarshal(raw, ch.Enabled) == nil
+	})
+	readField("remaining_runs", func(raw json.RawMessage) bool {
 		var n *int
-		if json.Unmarshal(raw, &n) != nil || n != nil && *n < 0 {
-			bad = append(bad, "remaining_runs")
-		} else {
-			ch.RemainingRuns = &n
-		}
-	}
-	if raw, ok := obj["override_config"]; ok && string(raw) != "null" && json.Unmarshal(raw, &ch.Overrides) != nil {
-		bad = append(bad, "override_config")
-	}
+		ch.RemainingRuns = &n
+		return json.Unmarshal(raw, &n) == nil && (n == nil || *n >= 0)
+	})
+	readField("override_config", func(raw json.RawMessage) bool {
+		return string(raw) == "null" || json.Unmarshal(raw, &ch.Overrides) == nil
+	})
+	readField("units", func(raw json.RawMessage) bool {
+		units, e := readUnits(raw)
+		ch.Units = units
+		return e == nil
+	})
+	readField("options", func(raw json.RawMessage) bool {
+		return string(raw) == "null" || json.Unmarshal(raw, &ch.Options) == nil
+	})
 	if len(bad) > 0 {
 		return ScheduleChange{}, invalidValue(bad...)
 	}
 	return ch, nil
 }
 
+func validInterval(s string) bool {
+	_, err := scheduler.ParseInterval(s)
+	return err == nil
+}
+
 func (d *dialect) createSchedule(r *http.Request, ps httprouter.Params) (int, any, error) {
-	ch, e := readScheduleChange(r, false, "schedule", "override_config", "failure_threshold", "enabled")
+	obj, e := readScheduleBody(r, false, "schedule", "override_config", "failure_threshold", "enabled")
 	if e != nil {
 		return 0, nil, e
 	}
 	if _, e := d.importer(ps); e != nil {
 		return 0, nil, e
 	}
-	if ch.Schedule == nil {
-		return 0, nil, invalidValue("schedule")
+	ch, e := readScheduleChange(obj, true, "schedule")
+	if e != nil {
+		return 0, nil, e
 	}
 	sc, err := d.schedules.CreatePulpSchedule(r.Context(), ps.ByName("repo"), ps.ByName("imp"), ch)
 	if err != nil {
@@ -198,11 +226,15 @@ func (d *dialect) getSchedule(r *http.Request, ps httprouter.Params) (int, any, 
 }
 
 func (d *dialect) updateSchedule(r *http.Request, ps httprouter.Params) (int, any, error) {
-	ch, e := readScheduleChange(r, true, "schedule", "override_config", "failure_threshold", "enabled", "remaining_runs")
+	obj, e := readScheduleBody(r, true, "schedule", "override_config", "failure_threshold", "enabled", "remaining_runs")
 	if e != nil {
 		return 0, nil, e
 	}
 	if _, e := d.schedule(ps); e != nil {
+		return 0, nil, e
+	}
+	ch, e := readScheduleChange(obj, false, "iso_schedule")
+	if e != nil {
 		return 0, nil, e
 	}
 	sc, err := d.schedules.UpdatePulpSchedule(r.Context(), ps.ByName("sid"), ch)
