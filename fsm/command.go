@@ -43,6 +43,7 @@ const (
 	CmdPulpPurgeTasks     CommandType = "pulp.task.purge"
 	CmdPulpQueueContent   CommandType = "pulp.content.queue"
 	CmdPulpStartContent   CommandType = "pulp.content.start"
+	CmdPulpPublish        CommandType = "pulp.publish"
 )
 
 // Command is the one unit of change in the Raft log.

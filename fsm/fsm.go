@@ -55,6 +55,7 @@ var handlers = map[CommandType]handler{
 	CmdPulpRecordTask:     {version: 1, policy: PolicyWrite, apply: applyPulpRecordTask},
 	CmdPulpPurgeTasks:     {version: 1, policy: PolicyWrite, apply: applyPulpPurgeTasks},
 	CmdPulpQueueContent:   {version: 1, policy: PolicyWrite, apply: applyPulpQueueContent},
+	CmdPulpPublish:        {version: 1, policy: PolicyWrite, apply: applyPulpPublish},
 	CmdPulpStartContent:   {version: 1, policy: PolicyAdmin, apply: applyPulpStartContent}, // the region agent's report, as run.start
 }
 

@@ -238,7 +238,7 @@ func applyPulpDeleteRepo(s *state, cmd Command) (any, error) {
 		return nil, errorf(KindNotFound, "repository %s of cluster %s not found", p.ID, p.Cluster)
 	}
 	delete(s.pulpRepos, key)
-	s.dropPulpSchedules(p.Cluster, p.ID)
+	s.dropPulpSchedules(p.Cluster, p.ID, false)
 	t := s.finishedPulpTask(p.TaskID, p.Cluster, "pulp.server.tasks.repository.delete", cmd.Time, p.By,
 		"pulp:repository:"+p.ID, "pulp:action:delete")
 	return t, nil
@@ -261,7 +261,7 @@ func applyPulpSetImporter(s *state, cmd Command) (any, error) {
 			return nil, errorf(KindNotFound, "repository %s has no importer", p.ID)
 		}
 		action = "pulp:action:delete_importer"
-		s.dropPulpSchedules(p.Cluster, p.ID)
+		s.dropPulpSchedules(p.Cluster, p.ID, true)
 	} else {
 		p.Importer.LastUpdated = cmd.Time
 	}

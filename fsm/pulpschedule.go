@@ -17,6 +17,8 @@ type PulpSchedule struct {
 	Cluster  string `json:"cluster"`
 	Repo     string `json:"repo,omitempty"`
 	Importer string `json:"importer,omitempty"`
+	// Distributor is the one a publish schedule publishes.
+	Distributor string `json:"distributor,omitempty"`
 	// Content is the action a content schedule dispatches.
 	Content *PulpContentCall `json:"content,omitempty"`
 	// Schedule is the ISO 8601 interval exactly as the client sent it.
@@ -98,8 +100,12 @@ func applyPulpPutSchedule(s *state, cmd Command) (any, error) {
 // checkScheduled is whether what a schedule calls exists: the repository's
 // importer, or the consumer.
 func (s *state) checkScheduled(sc PulpSchedule) error {
-	if sc.Content != nil {
+	switch {
+	case sc.Content != nil:
 		return s.checkContentCall(sc.Cluster, *sc.Content)
+	case sc.Distributor != "":
+		_, err := s.distributorOf(sc.Cluster, sc.Repo, sc.Distributor)
+		return err
 	}
 	repo, ok := s.pulpRepos[PulpRepoKey(sc.Cluster, sc.Repo)]
 	switch {
@@ -114,7 +120,7 @@ func (s *state) checkScheduled(sc PulpSchedule) error {
 // sameCall is whether a and b schedule the same call: a schedule never
 // moves to another importer, consumer or action.
 func sameCall(a, b PulpSchedule) bool {
-	if a.Cluster != b.Cluster || a.Repo != b.Repo || a.Importer != b.Importer || (a.Content == nil) != (b.Content == nil) {
+	if a.Cluster != b.Cluster || a.Repo != b.Repo || a.Importer != b.Importer || a.Distributor != b.Distributor || (a.Content == nil) != (b.Content == nil) {
 		return false
 	}
 	return a.Content == nil || a.Content.Consumer == b.Content.Consumer && a.Content.Action == b.Content.Action
@@ -148,8 +154,11 @@ func applyPulpFire(s *state, cmd Command) (any, error) {
 	case !p.Slot.After(sc.LastSlot) && !sc.LastSlot.IsZero():
 		return nil, errorf(KindConflict, "slot %s of schedule %s has already fired", p.Slot.Format(time.RFC3339), p.ID)
 	}
-	if sc.Content != nil {
+	switch {
+	case sc.Content != nil:
 		return s.fireContent(sc, p, cmd.Time)
+	case sc.Distributor != "":
+		return s.firePublish(sc, p, cmd.Time)
 	}
 	r, err := newPulpSync(s, cmd, PulpSync{RunID: p.RunID, Cluster: sc.Cluster, Repo: sc.Repo, Project: p.Project, Overrides: sc.Overrides, By: "schedule:" + sc.ID})
 	if err != nil {
@@ -208,11 +217,12 @@ func scheduleOf(r Run) string {
 	return ""
 }
 
-// dropPulpSchedules deletes the sync schedules of a repository, as Pulp
-// deletes them with what they belong to.
-func (s *state) dropPulpSchedules(cluster, repo string) {
+// dropPulpSchedules deletes the sync and publish schedules of a
+// repository (only its importer's with importerOnly), as Pulp deletes them
+// with what they belong to.
+func (s *state) dropPulpSchedules(cluster, repo string, importerOnly bool) {
 	for id, sc := range s.pulpSchedules {
-		if sc.Cluster == cluster && sc.Content == nil && sc.Repo == repo {
+		if sc.Cluster == cluster && sc.Content == nil && sc.Repo == repo && (!importerOnly || sc.Importer != "") {
 			delete(s.pulpSchedules, id)
 		}
 	}

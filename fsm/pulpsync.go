@@ -141,6 +141,7 @@ func (s *state) pulpRunEnded(r Run) {
 	if r.Feed == nil || r.StartedAt.IsZero() {
 		return
 	}
+	s.autoPublish(r)
 	key := PulpRepoKey(r.Executor, r.Feed.PulpRepo)
 	repo, ok := s.pulpRepos[key]
 	if !ok || repo.Importer == nil {
