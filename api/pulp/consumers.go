@@ -215,7 +215,13 @@ func (d *dialect) bind(r *http.Request, ps httprouter.Params) (int, any, error) 
 		}
 		return 0, nil, consumerError(err, ps.ByName("c"))
 	}
-	report := map[string]any{"result": bindingView(c, c.Bindings[c.BindingIndex(b.Repo, b.Distributor)]), "error": nil, "spawned_tasks": []any{}}
+	// The consumer as read after the bind: deleted or unbound since by
+	// another call, it has no binding to show.
+	i := c.BindingIndex(b.Repo, b.Distributor)
+	if i < 0 {
+		return 0, nil, missingResource("consumer", ps.ByName("c"))
+	}
+	report := map[string]any{"result": bindingView(c, c.Bindings[i]), "error": nil, "spawned_tasks": []any{}}
 	if b.NotifyAgent {
 		return http.StatusAccepted, report, nil
 	}
