@@ -282,7 +282,8 @@ func (d *dialect) unbind(r *http.Request, ps httprouter.Params) (int, any, error
 func (d *dialect) contentAction(r *http.Request, ps httprouter.Params) (int, any, error) {
 	action := ps.ByName("action")
 	if action != "install" && action != "update" && action != "uninstall" {
-		return 0, nil, &Error{Status: http.StatusBadRequest, Code: "PLP0015", Message: "bad request", Top: map[string]any{}}
+		// Pulp's view answers this one itself, not with an error body.
+		return http.StatusBadRequest, plainText("bad request"), nil
 	}
 	if _, e := d.consumer(ps); e != nil {
 		return 0, nil, e

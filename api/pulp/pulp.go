@@ -82,6 +82,10 @@ func Register(srv *api.Server, svc Services) {
 // handler answers with a status and a body (written as JSON), or fails.
 type handler func(r *http.Request, ps httprouter.Params) (int, any, error)
 
+// plainText is a body a handler answers as text, not JSON: the few answers
+// Pulp's views write themselves (Django's HttpResponseBadRequest).
+type plainText string
+
 // handle mounts h at path, a path of Pulp's documents (ending in /), and at
 // the same path without its slash: Django would redirect that GET and break
 // that POST; Ferry takes both.
@@ -94,11 +98,16 @@ func (d *dialect) handle(method, path string, need fsm.Policy, h handler) {
 			return
 		}
 		d.srv.ReadHeaders(w)
-		if status == http.StatusNoContent {
+		switch text, isText := body.(plainText); {
+		case status == http.StatusNoContent:
 			w.WriteHeader(status)
-			return
+		case isText:
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, string(text))
+		default:
+			writeJSON(w, status, body)
 		}
-		writeJSON(w, status, body)
 	}
 	d.srv.Handle(method, Prefix+path, need, authFailure, serve)
 	if trimmed := strings.TrimSuffix(path, "/"); trimmed != path && trimmed != "" {
