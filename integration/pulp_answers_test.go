@@ -24,3 +24,29 @@ func TestPulpUnknownContentActionIsBadRequest(t *testing.T) {
 		}
 	}
 }
+
+// distributor_configs naming a distributor the repository lacks is 404
+// PLP0009 of that distributor (the repository is there), as Pulp's
+// distributor update answers; nothing of the update is applied. (A create
+// naming an unknown distributor type is 400 PLP0015 distributor_type_id.)
+func TestPulpUpdateOfAnUnknownDistributor(t *testing.T) {
+	n := pulpNode(t)
+	e := pulpFails(t, n, "POST", "/repositories/", mgmtToken,
+		`{"id": "r1", "distributors": [{"distributor_type_id": "yum_distributor", "distributor_id": "d"}]}`, 400, "PLP0015")
+	if len(e.PropertyNames) != 1 || e.PropertyNames[0] != "distributor_type_id" {
+		t.Fatalf("create: %+v", e)
+	}
+	pulpOK(t, n, "POST", "/repositories/", `{"id": "r1", "distributors": [{"distributor_type_id": "iso_distributor", "distributor_id": "iso"}]}`, 201, nil)
+	e = pulpFails(t, n, "PUT", "/repositories/r1/", mgmtToken,
+		`{"delta": {"display_name": "changed"}, "distributor_configs": {"iso": {"serve_http": true}, "nope": {"serve_http": true}}}`, 404, "PLP0009")
+	if len(e.Resources) != 1 || e.Resources["distributor_id"] != "nope" {
+		t.Fatalf("%+v", e)
+	}
+	var repo struct {
+		DisplayName string `json:"display_name"`
+	}
+	pulpOK(t, n, "GET", "/repositories/r1/", "", 200, &repo)
+	if repo.DisplayName != "r1" {
+		t.Fatalf("a refused update changed the repository: %+v", repo)
+	}
+}
