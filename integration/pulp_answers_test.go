@@ -50,3 +50,23 @@ func TestPulpUpdateOfAnUnknownDistributor(t *testing.T) {
 		t.Fatalf("a refused update changed the repository: %+v", repo)
 	}
 }
+
+// A publication's GET is a read: a repository whose content was never
+// stored (here: its store repository deleted) publishes an empty
+// PULP_MANIFEST and no files, and the store repository stays absent.
+func TestPulpPublicationReadCreatesNothing(t *testing.T) {
+	n := pulpNode(t)
+	pulpOK(t, n, "POST", "/repositories/", `{"id": "r1", "distributors": [{"distributor_type_id": "iso_distributor", "distributor_id": "iso"}]}`, 201, nil)
+	if r := call(t, "DELETE", n.url()+"/v1/projects/pulp/repos/r1", mgmtToken, nil); r.status >= 300 {
+		t.Fatalf("delete the store repository: %d %s", r.status, r.body)
+	}
+	if r := call(t, "GET", n.url()+"/pulp/isos/r1/PULP_MANIFEST", mgmtToken, nil); r.status != 200 || len(r.body) != 0 {
+		t.Fatalf("manifest: %d %q", r.status, r.body)
+	}
+	if r := call(t, "GET", n.url()+"/pulp/isos/r1/1.iso", mgmtToken, nil); r.status != 404 {
+		t.Fatalf("a file: %d %q", r.status, r.body)
+	}
+	if r := call(t, "GET", n.url()+"/v1/projects/pulp/repos/r1", mgmtToken, nil); r.status != 404 {
+		t.Fatalf("the reads created the store repository: %d %s", r.status, r.body)
+	}
+}
