@@ -104,11 +104,10 @@ func (a *Agent) PulpTask(id string) (fsm.PulpTask, bool) {
 	return t, ok && t.Cluster == a.cfg.ClusterID
 }
 
-// PulpContent is a repository's content: this agent's store repository.
+// PulpContent is a repository's content: this agent's store repository,
+// opened, not created (a publication's GET is a read; store.ErrNotFound when
+// there is none).
 func (a *Agent) PulpContent(ctx context.Context, id string) (store.Repository, error) {
-	if err := a.ensurePulpStore(ctx, id); err != nil {
-		return nil, err
-	}
 	return a.store.Repository(ctx, PulpProject, id)
 }
 

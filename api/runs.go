@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -23,6 +24,41 @@ func (s *Server) runRoutes() {
 	s.Handle(http.MethodGet, "/v1/runs/:id/objects", r, nil, s.runObjects)
 	s.Handle(http.MethodPost, "/v1/runs/:id/cancel", w, nil, s.cancelRun)
 	s.Handle(http.MethodGet, "/v1/runs/:id/events", r, nil, s.runEvents)
+}
+
+// redactedRuns is the Runs every handler of the generic API calls: the runs
+// it answers are those a client is shown (fsm.Run.Redacted), so that no
+// read token, run list, run view or event stream carries a Pulp feed's
+// password. The state and the executor keep the real one.
+type redactedRuns struct{ inner Runs }
+
+func (r redactedRuns) StartRun(ctx context.Context, spec fsm.ReplicaSpec) (fsm.Run, error) {
+	run, err := r.inner.StartRun(ctx, spec)
+	return run.Redacted(), err
+}
+
+func (r redactedRuns) CancelRun(ctx context.Context, id string) (fsm.Run, error) {
+	run, err := r.inner.CancelRun(ctx, id)
+	return run.Redacted(), err
+}
+
+func (r redactedRuns) Runs(filter fsm.RunFilter) []fsm.Run {
+	runs := r.inner.Runs(filter)
+	for i := range runs {
+		runs[i] = runs[i].Redacted()
+	}
+	return runs
+}
+
+func (r redactedRuns) StateChanged() <-chan struct{} { return r.inner.StateChanged() }
+
+func (r redactedRuns) RunObjects(ctx context.Context, id string, f fsm.ObjectFilter, page store.PageRequest) (store.Page[fsm.ObjectRecord], error) {
+	return r.inner.RunObjects(ctx, id, f, page)
+}
+
+func (r redactedRuns) Run(id string) (fsm.Run, bool) {
+	run, ok := r.inner.Run(id)
+	return run.Redacted(), ok
 }
 
 // NewRunSpec is a spec with the document's defaults, for a request to fill in.

@@ -58,7 +58,7 @@ type Config struct {
 // New builds the router with every route and its middleware.
 func New(c Config) *Server {
 	s := &Server{
-		auth: c.Auth, status: c.Status, tokens: c.Tokens, forwarder: c.Forwarder, runs: c.Runs, tasks: c.Tasks, artifacts: c.Artifacts,
+		auth: c.Auth, status: c.Status, tokens: c.Tokens, forwarder: c.Forwarder, runs: redactedRuns{c.Runs}, tasks: c.Tasks, artifacts: c.Artifacts,
 		log: c.Logger, metrics: newHTTPMetrics(c.Registerer),
 		router: httprouter.New(), gatherer: c.Gatherer, transport: c.Transport, bulkTransport: c.BulkTransport,
 	}

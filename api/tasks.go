@@ -63,7 +63,7 @@ func (s *Server) toggleTask(enabled bool) httprouter.Handle {
 
 func (s *Server) executeTask(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 	run, err := s.tasks.ExecuteTask(r.Context(), ps.ByName("key"))
-	s.answerWrite(w, http.StatusAccepted, run, err)
+	s.answerWrite(w, http.StatusAccepted, run.Redacted(), err)
 }
 
 func (s *Server) copyTask(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {

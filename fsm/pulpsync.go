@@ -2,7 +2,9 @@ package fsm
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 )
 
@@ -24,6 +26,41 @@ type FeedSpec struct {
 	BasicAuthPassword string `json:"basicAuthPassword,omitempty"`
 	// ScheduleID names the schedule that fired the sync, if one did.
 	ScheduleID string `json:"scheduleId,omitempty"`
+}
+
+// Redacted is a copy of r to show a client: the feed's password is masked
+// (a feed URL still carrying one, from a state written before feedOf moved
+// it out, too). The state and the log keep the real one, which the
+// executor needs; a MarshalJSON would hide it from them as well.
+func (r Run) Redacted() Run {
+	r = r.clone()
+	if r.Feed != nil {
+		r.Feed.URL = RedactURL(r.Feed.URL)
+		if r.Feed.BasicAuthPassword != "" {
+			r.Feed.BasicAuthPassword = Masked
+		}
+	}
+	return r
+}
+
+// Masked stands for a secret a client is not shown.
+const Masked = "********"
+
+// RedactURL is u with the password of its user info masked, for logs and
+// clients; a URL that does not parse is masked whole, one without a
+// password is u as written.
+func RedactURL(u string) string {
+	p, err := url.Parse(u)
+	switch {
+	case err != nil:
+		return Masked
+	case p.User == nil:
+		return u
+	}
+	if _, ok := p.User.Password(); !ok {
+		return u
+	}
+	return p.Redacted()
 }
 
 // PulpSync asks for a sync of a repository (CmdPulpSync): a run of the
@@ -94,11 +131,19 @@ func feedOf(config map[string]json.RawMessage) (FeedSpec, error) {
 	if config == nil || json.Unmarshal(config["feed"], &f.URL) != nil || f.URL == "" {
 		return f, fmt.Errorf("%s", ErrNoFeed)
 	}
-	for key, dst := range map[string]any{"validate": &f.Validate, "remove_missing": &f.RemoveMissing,
-		"basic_auth_username": &f.BasicAuthUser, "basic_auth_password": &f.BasicAuthPassword} {
+	for key, dst := range map[string]any{"validate": &f.Validate, "remove_missing": &f.RemoveMissing} {
 		if raw, ok := config[key]; ok && json.Unmarshal(raw, dst) != nil {
 			return f, fmt.Errorf("importer config %s: %s is not a valid value", key, raw)
 		}
+	}
+	for key, dst := range map[string]*string{"basic_auth_username": &f.BasicAuthUser, "basic_auth_password": &f.BasicAuthPassword} {
+		if raw, ok := config[key]; ok && json.Unmarshal(raw, dst) != nil {
+			// The value is not echoed: it may be the secret, mistyped.
+			return f, fmt.Errorf("importer config %s is not a string", key)
+		}
+	}
+	if err := f.takeURLCredentials(); err != nil {
+		return f, err
 	}
 	if raw, ok := config["max_downloads"]; ok {
 		n, err := jsonNumber(raw)
@@ -115,6 +160,31 @@ func feedOf(config map[string]json.RawMessage) (FeedSpec, error) {
 		f.MaxSpeed = n
 	}
 	return f, nil
+}
+
+// takeURLCredentials moves user:password written into the feed URL to
+// basic auth, as Pulp's importer does, so that the run (served to every
+// read token, kept in the log) holds the URL without them. Credentials the
+// config sets explicitly win; the URL's are then dropped. A URL that does
+// not parse is dropped too (it could not be cleaned): the sync fails.
+func (f *FeedSpec) takeURLCredentials() error {
+	u, err := url.Parse(f.URL)
+	if err != nil {
+		f.URL = ""
+		// Not err's text: it quotes the URL, or the bad escape, which may
+		// be in the password.
+		return errors.New("The feed is not a valid URL.")
+	}
+	if u.User == nil {
+		return nil
+	}
+	if f.BasicAuthUser == "" && f.BasicAuthPassword == "" {
+		f.BasicAuthUser = u.User.Username()
+		f.BasicAuthPassword, _ = u.User.Password()
+	}
+	u.User = nil
+	f.URL = u.String()
+	return nil
 }
 
 // jsonNumber reads a number, or a string of one (pulp-admin sends

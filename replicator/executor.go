@@ -44,6 +44,9 @@ type Config struct {
 	ProgressInterval time.Duration
 	// ChunkSize is the most bytes one upload request carries.
 	ChunkSize int64
+	// ReconcileEvery is how often the executor looks at the state with no
+	// change to wake it (default 5 s): a safety net, not how runs start.
+	ReconcileEvery time.Duration
 }
 
 func (c *Config) defaults() {
@@ -58,6 +61,9 @@ func (c *Config) defaults() {
 	}
 	if c.ChunkSize <= 0 {
 		c.ChunkSize = 64 << 20
+	}
+	if c.ReconcileEvery <= 0 {
+		c.ReconcileEvery = 5 * time.Second
 	}
 	if c.Transport == nil {
 		c.Transport = http.DefaultTransport
@@ -87,6 +93,10 @@ type Executor struct {
 	mu     sync.Mutex
 	active map[string]*activeRun
 	ending map[string]bool // canceled runs whose end is being proposed
+	// ended wakes the loop when a run of this agent stops executing: a run
+	// held back for it (a slot, its repository's feed) can start. The
+	// state's change at its end came before the run let go of them.
+	ended chan struct{}
 	// seen are the runs this process has seen in the state: only their
 	// detail is pruned when they go (a state restored from an old snapshot
 	// lacks newer runs until the log is replayed).
@@ -126,7 +136,7 @@ func New(cfg Config) (*Executor, error) {
 		// takes at the run's rate; the transport bounds connect and headers.
 		http:   &http.Client{Transport: cfg.Transport},
 		outbox: depthGauge{gauge: m.outbox},
-		active: map[string]*activeRun{}, ending: map[string]bool{}, seen: map[string]bool{},
+		active: map[string]*activeRun{}, ending: map[string]bool{}, ended: make(chan struct{}, 1), seen: map[string]bool{},
 		ctx: ctx, cancel: cancel,
 	}, nil
 }
@@ -155,7 +165,7 @@ func (e *Executor) Objects(runID string, f fsm.ObjectFilter, page store.PageRequ
 }
 
 func (e *Executor) loop() {
-	tick := time.NewTicker(5 * time.Second)
+	tick := time.NewTicker(e.cfg.ReconcileEvery)
 	defer tick.Stop()
 	lastPrune := time.Now()
 	for {
@@ -171,6 +181,7 @@ func (e *Executor) loop() {
 		case <-e.ctx.Done():
 			return
 		case <-changed:
+		case <-e.ended:
 		case <-tick.C:
 		}
 	}
@@ -255,6 +266,10 @@ func (e *Executor) startRun(r fsm.Run) {
 			e.mu.Lock()
 			delete(e.active, r.ID)
 			e.mu.Unlock()
+			select {
+			case e.ended <- struct{}{}:
+			default: // a wakeup is already due
+			}
 		}()
 		e.execute(ctx, r)
 	}()

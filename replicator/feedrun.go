@@ -20,7 +20,7 @@ import (
 const feedReportEvery = time.Second
 
 func (e *Executor) executeFeed(ctx context.Context, r fsm.Run) {
-	log := e.log.With("run", r.ID, "feed", r.Feed.URL, "repo", r.Feed.PulpRepo)
+	log := e.log.With("run", r.ID, "feed", fsm.RedactURL(r.Feed.URL), "repo", r.Feed.PulpRepo)
 	if !e.start(ctx, r, log) {
 		return
 	}

@@ -205,7 +205,13 @@ func (d *dialect) bind(r *http.Request, ps httprouter.Params) (int, any, error) 
 		}
 		return 0, nil, consumerError(err, ps.ByName("c"))
 	}
-	report := map[string]any{"result": bindingView(c, c.Bindings[c.BindingIndex(b.Repo, b.Distributor)]), "error": nil, "spawned_tasks": []any{}}
+	// The consumer as read after the bind: deleted or unbound since by
+	// another call, it has no binding to show.
+	i := c.BindingIndex(b.Repo, b.Distributor)
+	if i < 0 {
+		return 0, nil, missingResource("consumer", ps.ByName("c"))
+	}
+	report := map[string]any{"result": bindingView(c, c.Bindings[i]), "error": nil, "spawned_tasks": []any{}}
 	if b.NotifyAgent {
 		return http.StatusAccepted, report, nil
 	}
@@ -266,7 +272,7 @@ func (d *dialect) unbind(r *http.Request, ps httprouter.Params) (int, any, error
 func (d *dialect) contentAction(r *http.Request, ps httprouter.Params) (int, any, error) {
 	action := ps.ByName("action")
 	if action != "install" && action != "update" && action != "uninstall" {
-		return 0, nil, badRequest()
+		return 0, nil, errBadRequest
 	}
 	if _, e := d.consumer(ps); e != nil {
 		return 0, nil, e

@@ -51,7 +51,7 @@ func contentActionOf(ps httprouter.Params) (string, error) {
 	if a := ps.ByName("action"); slices.Contains(fsm.PulpContentActions, a) {
 		return a, nil
 	}
-	return "", badRequest()
+	return "", errBadRequest
 }
 
 // createContentSchedule is POST: unknown keys (PLP0017), the consumer

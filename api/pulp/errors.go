@@ -66,11 +66,6 @@ func missingResources(kindIDs ...string) *Error {
 		Data: map[string]any{"resources": res}, Top: map[string]any{"resources": res}}
 }
 
-// badRequest is Django's answer to a content action word that is none.
-func badRequest() *Error {
-	return &Error{Status: http.StatusBadRequest, Code: "PLP0015", Message: "bad request", Top: map[string]any{}}
-}
-
 // invalidValue is PLP0015: the properties named are invalid.
 func invalidValue(names ...string) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: "PLP0015", Message: "Invalid properties: " + pyList(names),

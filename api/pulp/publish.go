@@ -25,6 +25,8 @@ const ManifestName = "PULP_MANIFEST"
 
 // Content is what the dialect needs to publish: a repository's content.
 type Content interface {
+	// PulpContent opens a repository's content, creating nothing: a
+	// repository whose content was never stored is store.ErrNotFound.
 	PulpContent(ctx context.Context, id string) (store.Repository, error)
 }
 
@@ -49,12 +51,21 @@ func (d *dialect) publication(w http.ResponseWriter, r *http.Request, ps httprou
 		return
 	}
 	content, err := d.content.PulpContent(r.Context(), id)
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// Nothing was ever stored (a read creates nothing): the
+		// publication is empty.
+		content = nil
+	case err != nil:
 		writeError(w, r, asError(err))
 		return
 	}
 	if path == "/"+ManifestName {
 		d.manifest(w, r, content)
+		return
+	}
+	if content == nil {
+		writeJSON(w, http.StatusNotFound, nil)
 		return
 	}
 	rd, err := content.Open(r.Context(), path)
@@ -70,17 +81,19 @@ func (d *dialect) publication(w http.ResponseWriter, r *http.Request, ps httprou
 	api.ServeContent(w, r, rd)
 }
 
-// manifest writes the PULP_MANIFEST of content: name,sha256,size, one file
-// per line, in path order.
+// manifest writes the PULP_MANIFEST of content (nil: none, an empty
+// manifest): name,sha256,size, one file per line, in path order.
 func (d *dialect) manifest(w http.ResponseWriter, r *http.Request, content store.Repository) {
 	var entries []feed.Entry
-	err := content.Walk(r.Context(), "/", func(n store.Node) error {
-		entries = append(entries, feed.Entry{Name: strings.TrimPrefix(n.Path, "/"), SHA256: n.SHA256, Size: n.Size})
-		return nil
-	})
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		writeError(w, r, asError(err))
-		return
+	if content != nil {
+		err := content.Walk(r.Context(), "/", func(n store.Node) error {
+			entries = append(entries, feed.Entry{Name: strings.TrimPrefix(n.Path, "/"), SHA256: n.SHA256, Size: n.Size})
+			return nil
+		})
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			writeError(w, r, asError(err))
+			return
+		}
 	}
 	// Quoted as Python's csv writes it: a name with a comma stays one field.
 	var b bytes.Buffer

@@ -83,6 +83,14 @@ func Register(srv *api.Server, svc Services) {
 // handler answers with a status and a body (written as JSON), or fails.
 type handler func(r *http.Request, ps httprouter.Params) (int, any, error)
 
+// plainText is a body a handler answers as text, not JSON: the few answers
+// Pulp's views write themselves (Django's HttpResponseBadRequest).
+type plainText string
+
+// errBadRequest is Django's HttpResponseBadRequest, which Pulp's views
+// answer themselves (a content action word that is none): 400, plain text.
+var errBadRequest = errors.New("bad request")
+
 // handle mounts h at path, a path of Pulp's documents (ending in /), and at
 // the same path without its slash: Django would redirect that GET and break
 // that POST; Ferry takes both.
@@ -90,16 +98,24 @@ func (d *dialect) handle(method, path string, need fsm.Policy, h handler) {
 	serve := func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 		r = r.WithContext(context.WithValue(r.Context(), headersKey{}, w.Header()))
 		status, body, err := h(r, ps)
+		if errors.Is(err, errBadRequest) {
+			status, body, err = http.StatusBadRequest, plainText("bad request"), nil
+		}
 		if err != nil {
 			writeError(w, r, asError(err))
 			return
 		}
 		d.srv.ReadHeaders(w)
-		if status == http.StatusNoContent {
+		switch text, isText := body.(plainText); {
+		case status == http.StatusNoContent:
 			w.WriteHeader(status)
-			return
+		case isText:
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, string(text))
+		default:
+			writeJSON(w, status, body)
 		}
-		writeJSON(w, status, body)
 	}
 	d.srv.Handle(method, Prefix+path, need, authFailure, serve)
 	if trimmed := strings.TrimSuffix(path, "/"); trimmed != path && trimmed != "" {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/ferrysync/ferry/fsm"
@@ -151,7 +153,8 @@ func (d *dialect) getRepo(r *http.Request, ps httprouter.Params) (int, any, erro
 // distributor_configs?}, answered 200 with the repository as the result of
 // a call report.
 func (d *dialect) updateRepo(r *http.Request, ps httprouter.Params) (int, any, error) {
-	if _, e := d.repo(ps); e != nil {
+	repo, e := d.repo(ps)
+	if e != nil {
 		return 0, nil, e
 	}
 	obj, e := readObject(r, true)
@@ -180,11 +183,26 @@ func (d *dialect) updateRepo(r *http.Request, ps httprouter.Params) (int, any, e
 	if raw, ok := obj["distributor_configs"]; ok && string(raw) != "null" && json.Unmarshal(raw, &u.DistributorConfigs) != nil {
 		return 0, nil, invalidValue("distributor_configs")
 	}
+	if id, ok := unknownDistributor(repo, u.DistributorConfigs); ok {
+		return 0, nil, missingResource("distributor_id", id)
+	}
 	out, err := d.repos.UpdatePulpRepo(r.Context(), u)
 	if err != nil {
 		return 0, nil, repoError(err, u.ID)
 	}
 	return http.StatusOK, map[string]any{"result": d.view(r, out), "error": nil, "spawned_tasks": []any{}}, nil
+}
+
+// unknownDistributor is the first distributor id (in order) configs names
+// that repo lacks: Pulp's distributor update is refused for it, naming the
+// distributor, where the state's refusal would read as the repository's.
+func unknownDistributor(repo fsm.PulpRepo, configs map[string]map[string]json.RawMessage) (string, bool) {
+	for _, id := range slices.Sorted(maps.Keys(configs)) {
+		if !slices.ContainsFunc(repo.Distributors, func(d fsm.PulpDistributor) bool { return d.ID == id }) {
+			return id, true
+		}
+	}
+	return "", false
 }
 
 func (d *dialect) deleteRepo(r *http.Request, ps httprouter.Params) (int, any, error) {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/ferrysync/ferry/fsm"
@@ -58,15 +59,20 @@ func repoView(r fsm.PulpRepo, units int64, importers, distributors bool) map[str
 // secretKeys are config keys Pulp shows masked.
 var secretKeys = []string{"basic_auth_password", "proxy_password"}
 
+// masked is a config as a client sees it: the secrets Pulp masks, and the
+// password of a feed URL's user:password@, which Pulp showed (a Ferry read
+// token must not read a write credential; docs/pulp.md).
 func masked(config map[string]json.RawMessage) map[string]json.RawMessage {
 	out := map[string]json.RawMessage{}
 	for k, v := range config {
 		out[k] = v
-		for _, s := range secretKeys {
-			if k == s {
-				out[k] = json.RawMessage(`"*****"`)
-			}
+		if slices.Contains(secretKeys, k) {
+			out[k] = json.RawMessage(`"*****"`)
 		}
+	}
+	var feed string
+	if raw, ok := config["feed"]; ok && json.Unmarshal(raw, &feed) == nil {
+		out["feed"], _ = json.Marshal(fsm.RedactURL(feed))
 	}
 	return out
 }
