@@ -168,8 +168,8 @@ func (a *Agent) startServices() error {
 		Logger: a.log, Registerer: a.registry, Gatherer: prometheus.Gatherers{a.registry, raftMetrics()},
 		Transport: a.client.Transport, BulkTransport: a.bulk,
 	})
-	bkrepo.Register(srv, bkrepo.Services{Tasks: a, Runs: a, Status: a})                                                                                                  // bk-repo's replication API, translated onto the same services
-	pulp.Register(srv, pulp.Services{Status: a, Repos: a, Tasks: a, Content: a, Syncs: a, Schedules: a, Consumers: a, Runs: a, CallReports2_4: a.cfg.PulpSyncReports24}) // Pulp 2: this agent is the Pulp server of its region
+	bkrepo.Register(srv, bkrepo.Services{Tasks: a, Runs: a, Status: a})                                                                                                                // bk-repo's replication API, translated onto the same services
+	pulp.Register(srv, pulp.Services{Status: a, Repos: a, Tasks: a, Content: a, Syncs: a, Schedules: a, Consumers: a, Publishes: a, Runs: a, CallReports2_4: a.cfg.PulpSyncReports24}) // Pulp 2: this agent is the Pulp server of its region
 	// The transfer protocol's target side: only the agents of the group
 	// call it, with the management token.
 	a.receiver.Routes(func(method, path string, h http.Handler) {

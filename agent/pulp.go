@@ -151,3 +151,14 @@ func (a *Agent) SyncPulpRepo(ctx context.Context, id string, overrides map[strin
 func (a *Agent) PurgePulpTasks(ctx context.Context, states []string) error {
 	return a.proposePulp(ctx, fsm.CmdPulpPurgeTasks, fsm.PulpTaskPurge{Cluster: a.cfg.ClusterID, States: states})
 }
+
+// PublishPulpRepo publishes a distributor of one of this region's
+// repositories: the publication is live, so this records the publish.
+func (a *Agent) PublishPulpRepo(ctx context.Context, repo, dist string) (fsm.PulpTask, error) {
+	p := fsm.PulpPublish{Cluster: a.cfg.ClusterID, Repo: repo, Distributor: dist, TaskID: fsm.NewID(), By: api.CallerOf(ctx).Name}
+	if err := a.proposePulp(ctx, fsm.CmdPulpPublish, p); err != nil {
+		return fsm.PulpTask{}, err
+	}
+	t, _ := a.fsm.PulpTask(p.TaskID)
+	return t, nil
+}

@@ -24,9 +24,17 @@ func (a *Agent) PulpSchedule(id string) (fsm.PulpSchedule, bool) {
 
 // PulpContentSchedules are a consumer's schedules of one content action.
 func (a *Agent) PulpContentSchedules(consumer, action string) []fsm.PulpSchedule {
+	return a.schedulesWhere("", func(sc fsm.PulpSchedule) bool {
+		return sc.Content != nil && sc.Content.Consumer == consumer && sc.Content.Action == action
+	})
+}
+
+// schedulesWhere are this region's schedules (of repo, unless "") that
+// match.
+func (a *Agent) schedulesWhere(repo string, match func(fsm.PulpSchedule) bool) []fsm.PulpSchedule {
 	var out []fsm.PulpSchedule
-	for _, sc := range a.fsm.PulpSchedules(a.cfg.ClusterID, "") {
-		if sc.Content != nil && sc.Content.Consumer == consumer && sc.Content.Action == action {
+	for _, sc := range a.fsm.PulpSchedules(a.cfg.ClusterID, repo) {
+		if match(sc) {
 			out = append(out, sc)
 		}
 	}
@@ -36,6 +44,18 @@ func (a *Agent) PulpContentSchedules(consumer, action string) []fsm.PulpSchedule
 // CreatePulpSchedule schedules syncs of a repository's importer.
 func (a *Agent) CreatePulpSchedule(ctx context.Context, repo, importer string, ch pulp.ScheduleChange) (fsm.PulpSchedule, error) {
 	return a.createPulpSchedule(ctx, fsm.PulpSchedule{Repo: repo, Importer: importer}, ch)
+}
+
+// PulpPublishSchedules are the publish schedules of a repository's
+// distributor.
+func (a *Agent) PulpPublishSchedules(repo, dist string) []fsm.PulpSchedule {
+	return a.schedulesWhere(repo, func(sc fsm.PulpSchedule) bool { return sc.Content == nil && sc.Distributor == dist })
+}
+
+// CreatePulpPublishSchedule schedules publishes of a repository's
+// distributor.
+func (a *Agent) CreatePulpPublishSchedule(ctx context.Context, repo, dist string, ch pulp.ScheduleChange) (fsm.PulpSchedule, error) {
+	return a.createPulpSchedule(ctx, fsm.PulpSchedule{Repo: repo, Distributor: dist}, ch)
 }
 
 // CreatePulpContentSchedule schedules a content action on a consumer.

@@ -12,7 +12,7 @@ import (
 func TestPulpPublishes(t *testing.T) {
 	f, a := populated(t)
 	mustApply(t, a, command(t, CmdPulpCreateRepo, t0, PulpRepo{Cluster: "shanghai", ID: "isos",
-		Importer: &PulpImporter{TypeID: PulpISOImporter, Config: map[string]json.RawMessage{"feed": raw(`"http://127.0.0.1:1/"`)}},
+		Importer:     &PulpImporter{TypeID: PulpISOImporter, Config: map[string]json.RawMessage{"feed": raw(`"http://127.0.0.1:1/"`)}},
 		Distributors: []PulpDistributor{{ID: "auto", TypeID: PulpISODistributor, AutoPublish: true}, {ID: "manual", TypeID: PulpISODistributor}}}))
 	t1 := t0.Add(time.Minute)
 	mustApply(t, a, command(t, CmdPulpPublish, t1, PulpPublish{Cluster: "shanghai", Repo: "isos", Distributor: "manual", TaskID: "p1", By: "ops"}))

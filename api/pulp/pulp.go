@@ -46,6 +46,7 @@ type Services struct {
 	Syncs     Syncs
 	Schedules Schedules
 	Consumers Consumers
+	Publishes Publishes
 	Runs      api.Runs
 	// CallReports2_4 answers a sync with Pulp 2.4+'s {"result", "error",
 	// "spawned_tasks"} instead of the seed's array of call reports.
@@ -61,13 +62,14 @@ type dialect struct {
 	syncs         Syncs
 	schedules     Schedules
 	consumers     Consumers
+	publishes     Publishes
 	runs          api.Runs
 	callReports24 bool
 }
 
 // Register mounts the dialect on srv.
 func Register(srv *api.Server, svc Services) {
-	d := &dialect{srv: srv, status: svc.Status, repos: svc.Repos, tasks: svc.Tasks, content: svc.Content, syncs: svc.Syncs, schedules: svc.Schedules, consumers: svc.Consumers, runs: svc.Runs,
+	d := &dialect{srv: srv, status: svc.Status, repos: svc.Repos, tasks: svc.Tasks, content: svc.Content, syncs: svc.Syncs, schedules: svc.Schedules, consumers: svc.Consumers, publishes: svc.Publishes, runs: svc.Runs,
 		callReports24: svc.CallReports2_4}
 	d.handle(http.MethodGet, "/status/", "", d.serverStatus)
 	d.registerRepositories()
@@ -77,6 +79,7 @@ func Register(srv *api.Server, svc Services) {
 	d.registerSchedules()
 	d.registerConsumers()
 	d.registerContentSchedules()
+	d.registerDistributors()
 	srv.HandleUnmatched(api.Unmatched{Prefix: "/pulp/", NotFound: http.HandlerFunc(unknownURL), MethodNotAllowed: http.HandlerFunc(wrongMethod)})
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/ferrysync/ferry/fsm"
@@ -40,44 +39,6 @@ type Schedules interface {
 	CreatePulpContentSchedule(ctx context.Context, consumer, action string, ch ScheduleChange) (fsm.PulpSchedule, error)
 	UpdatePulpSchedule(ctx context.Context, id string, ch ScheduleChange) (fsm.PulpSchedule, error)
 	DeletePulpSchedule(ctx context.Context, id string) error
-}
-
-// Both spellings: schedules/sync/ (every released Pulp) and
-// sync_schedules/ (the seed); _href follows the one asked.
-var scheduleSpellings = []string{"/schedules/sync/", "/sync_schedules/"}
-
-func (d *dialect) registerSchedules() {
-	r, w := fsm.PolicyRead, fsm.PolicyWrite
-	for _, sp := range scheduleSpellings {
-		base := "/repositories/:repo/importers/:imp" + sp
-		d.handle(http.MethodPost, base, w, d.createSchedule)
-		d.handle(http.MethodGet, base, r, d.listSchedules)
-		d.handle(http.MethodGet, base+":sid/", r, d.getSchedule)
-		d.handle(http.MethodPut, base+":sid/", w, d.updateSchedule)
-		d.handle(http.MethodDelete, base+":sid/", w, d.deleteSchedule)
-	}
-}
-
-// collection is the schedules' path as asked: the _href of each.
-func collection(r *http.Request, ps httprouter.Params) string {
-	sp := scheduleSpellings[0]
-	if strings.Contains(r.URL.Path+"/", "/sync_schedules/") {
-		sp = scheduleSpellings[1]
-	}
-	return repoHref(ps.ByName("repo")) + "importers/" + ps.ByName("imp") + sp
-}
-
-// scheduleView is a sync schedule as both generations show it (§7).
-func scheduleView(sc fsm.PulpSchedule, href string, now time.Time) map[string]any {
-	overrides := sc.Overrides
-	if overrides == nil {
-		overrides = map[string]json.RawMessage{}
-	}
-	v := callView(sc, href, now)
-	v["task"], v["args"], v["resource"] = "pulp.server.tasks.repository.sync_with_auto_publish", []string{sc.Repo}, "pulp:importer:"+sc.Repo+":"+sc.Importer
-	v["kwargs"] = map[string]any{"overrides": overrides, "scheduled_call_id": sc.ID}
-	v["override_config"] = overrides
-	return v
 }
 
 // callView is what every ScheduledCall shows: its timing, next_run
@@ -170,89 +131,158 @@ func validInterval(s string) bool {
 	return err == nil
 }
 
-func (d *dialect) createSchedule(r *http.Request, ps httprouter.Params) (int, any, error) {
-	obj, e := readScheduleBody(r, false, "schedule", "override_config", "failure_threshold", "enabled")
+// scheduleCollection is a collection of ScheduledCalls as a request names
+// it (a repository importer's syncs, a distributor's publishes, a
+// consumer's content action): where it is, what it holds, and how its
+// schedules show. The handlers below serve every collection alike.
+type scheduleCollection struct {
+	href string
+	// createKeys and updateKeys are the body keys each takes (others are
+	// PLP0017); putName is what a PUT's PLP0015 calls the schedule.
+	createKeys, updateKeys []string
+	putName                string
+	// owner is 404 when what the collection belongs to is missing; ownerOfOne,
+	// when set, is the 404 of a single schedule's owner instead.
+	owner, ownerOfOne func() error
+	holds             func(fsm.PulpSchedule) bool
+	missing           func(sid string) error
+	// check refuses a change the collection cannot take, after the values
+	// are read (a content schedule's units).
+	check  func(ch ScheduleChange, create bool) error
+	create func(ctx context.Context, ch ScheduleChange) (fsm.PulpSchedule, error)
+	list   func() []fsm.PulpSchedule
+	view   func(sc fsm.PulpSchedule, href string, now time.Time) map[string]any
+}
+
+// collectionOf builds the collection a request names.
+type collectionOf func(r *http.Request, ps httprouter.Params) (scheduleCollection, error)
+
+// handleSchedules mounts a collection's five calls at base.
+func (d *dialect) handleSchedules(base string, of collectionOf) {
+	r, w := fsm.PolicyRead, fsm.PolicyWrite
+	d.handle(http.MethodPost, base, w, of.serve(d.createSchedule))
+	d.handle(http.MethodGet, base, r, of.serve(d.listSchedules))
+	d.handle(http.MethodGet, base+":sid/", r, of.serve(d.getSchedule))
+	d.handle(http.MethodPut, base+":sid/", w, of.serve(d.updateSchedule))
+	d.handle(http.MethodDelete, base+":sid/", w, of.serve(d.deleteSchedule))
+}
+
+type scheduleHandler func(r *http.Request, ps httprouter.Params, c scheduleCollection) (int, any, error)
+
+func (of collectionOf) serve(h scheduleHandler) handler {
+	return func(r *http.Request, ps httprouter.Params) (int, any, error) {
+		c, err := of(r, ps)
+		if err != nil {
+			return 0, nil, err
+		}
+		return h(r, ps, c)
+	}
+}
+
+// createSchedule checks in Pulp's order: keys, owner, values, then what
+// the collection needs; 201.
+func (d *dialect) createSchedule(r *http.Request, _ httprouter.Params, c scheduleCollection) (int, any, error) {
+	obj, e := readScheduleBody(r, false, c.createKeys...)
 	if e != nil {
 		return 0, nil, e
 	}
-	if _, e := d.importer(ps); e != nil {
-		return 0, nil, e
+	if err := c.owner(); err != nil {
+		return 0, nil, err
 	}
 	ch, e := readScheduleChange(obj, true, "schedule")
 	if e != nil {
 		return 0, nil, e
 	}
-	sc, err := d.schedules.CreatePulpSchedule(r.Context(), ps.ByName("repo"), ps.ByName("imp"), ch)
+	if err := c.checkChange(ch, true); err != nil {
+		return 0, nil, err
+	}
+	sc, err := c.create(r.Context(), ch)
 	if err != nil {
 		return 0, nil, scheduleError(err, "")
 	}
-	href := collection(r, ps)
-	setLocation(r, href+sc.ID+"/")
-	return http.StatusCreated, scheduleView(sc, href, time.Now()), nil
+	setLocation(r, c.href+sc.ID+"/")
+	return http.StatusCreated, c.view(sc, c.href, time.Now()), nil
 }
 
-func (d *dialect) listSchedules(r *http.Request, ps httprouter.Params) (int, any, error) {
-	if _, e := d.importer(ps); e != nil {
-		return 0, nil, e
+func (d *dialect) listSchedules(_ *http.Request, _ httprouter.Params, c scheduleCollection) (int, any, error) {
+	if err := c.owner(); err != nil {
+		return 0, nil, err
 	}
 	out := []any{}
-	for _, sc := range d.schedules.PulpSchedules(ps.ByName("repo")) {
-		if sc.Importer == ps.ByName("imp") {
-			out = append(out, scheduleView(sc, collection(r, ps), time.Now()))
+	for _, sc := range c.list() {
+		if c.holds(sc) {
+			out = append(out, c.view(sc, c.href, time.Now()))
 		}
 	}
 	return http.StatusOK, out, nil
 }
 
-// schedule is the schedule the URL names: it must be of that repository's
-// importer (Pulp 2.4+ did not check; the contract recommends it).
-func (d *dialect) schedule(ps httprouter.Params) (fsm.PulpSchedule, *Error) {
-	if _, e := d.importer(ps); e != nil {
-		return fsm.PulpSchedule{}, e
+// schedule is the schedule the URL names; it must be of that collection
+// (Pulp 2.4+ did not check; the contract recommends it).
+func (d *dialect) schedule(ps httprouter.Params, c scheduleCollection) (fsm.PulpSchedule, error) {
+	owner := c.owner
+	if c.ownerOfOne != nil {
+		owner = c.ownerOfOne
+	}
+	if err := owner(); err != nil {
+		return fsm.PulpSchedule{}, err
 	}
 	sc, ok := d.schedules.PulpSchedule(ps.ByName("sid"))
-	if !ok || sc.Repo != ps.ByName("repo") || sc.Importer != ps.ByName("imp") {
-		return fsm.PulpSchedule{}, missingResource("schedule_id", ps.ByName("sid"))
+	if !ok || !c.holds(sc) {
+		return fsm.PulpSchedule{}, c.missing(ps.ByName("sid"))
 	}
 	return sc, nil
 }
 
-func (d *dialect) getSchedule(r *http.Request, ps httprouter.Params) (int, any, error) {
-	sc, e := d.schedule(ps)
-	if e != nil {
-		return 0, nil, e
+func (d *dialect) getSchedule(_ *http.Request, ps httprouter.Params, c scheduleCollection) (int, any, error) {
+	sc, err := d.schedule(ps, c)
+	if err != nil {
+		return 0, nil, err
 	}
-	return http.StatusOK, scheduleView(sc, collection(r, ps), time.Now()), nil
+	return http.StatusOK, c.view(sc, c.href, time.Now()), nil
 }
 
-func (d *dialect) updateSchedule(r *http.Request, ps httprouter.Params) (int, any, error) {
-	obj, e := readScheduleBody(r, true, "schedule", "override_config", "failure_threshold", "enabled", "remaining_runs")
+func (d *dialect) updateSchedule(r *http.Request, ps httprouter.Params, c scheduleCollection) (int, any, error) {
+	obj, e := readScheduleBody(r, true, c.updateKeys...)
 	if e != nil {
 		return 0, nil, e
 	}
-	if _, e := d.schedule(ps); e != nil {
-		return 0, nil, e
+	if _, err := d.schedule(ps, c); err != nil {
+		return 0, nil, err
 	}
-	ch, e := readScheduleChange(obj, false, "iso_schedule")
+	ch, e := readScheduleChange(obj, false, c.putName)
 	if e != nil {
 		return 0, nil, e
+	}
+	if err := c.checkChange(ch, false); err != nil {
+		return 0, nil, err
 	}
 	sc, err := d.schedules.UpdatePulpSchedule(r.Context(), ps.ByName("sid"), ch)
 	if err != nil {
 		return 0, nil, scheduleError(err, ps.ByName("sid"))
 	}
-	return http.StatusOK, scheduleView(sc, collection(r, ps), time.Now()), nil
+	return http.StatusOK, c.view(sc, c.href, time.Now()), nil
 }
 
-func (d *dialect) deleteSchedule(r *http.Request, ps httprouter.Params) (int, any, error) {
-	if _, e := d.schedule(ps); e != nil {
-		return 0, nil, e
+func (d *dialect) deleteSchedule(r *http.Request, ps httprouter.Params, c scheduleCollection) (int, any, error) {
+	if _, err := d.schedule(ps, c); err != nil {
+		return 0, nil, err
 	}
 	if err := d.schedules.DeletePulpSchedule(r.Context(), ps.ByName("sid")); err != nil {
 		return 0, nil, scheduleError(err, ps.ByName("sid"))
 	}
 	return http.StatusOK, nil, nil
 }
+
+func (c scheduleCollection) checkChange(ch ScheduleChange, create bool) error {
+	if c.check == nil {
+		return nil
+	}
+	return c.check(ch, create)
+}
+
+// missingSchedule is the 404 of a schedule id a collection does not hold.
+func missingSchedule(sid string) error { return missingResource("schedule_id", sid) }
 
 func scheduleError(err error, id string) error {
 	var fe *fsm.Error

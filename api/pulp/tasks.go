@@ -62,7 +62,7 @@ func (d *dialect) listTasks(r *http.Request, _ httprouter.Params) (int, any, err
 	for _, run := range d.syncRuns() {
 		t := syncTask(run)
 		if !slices.ContainsFunc(tags, func(tag string) bool { return !slices.Contains(t.Tags, tag) }) {
-			all = append(all, entry{syncView(run, false), run.CreatedAt.Format(TimeLayout)})
+			all = append(all, entry{d.syncView(run, false), run.CreatedAt.Format(TimeLayout)})
 		}
 	}
 	slices.SortStableFunc(all, func(a, b entry) int {
@@ -92,7 +92,7 @@ func (d *dialect) getTask(_ *http.Request, ps httprouter.Params) (int, any, erro
 		return http.StatusOK, taskView(t, true), nil
 	}
 	if run, ok := d.syncRun(ps.ByName("task")); ok {
-		return http.StatusOK, syncView(run, true), nil
+		return http.StatusOK, d.syncView(run, true), nil
 	}
 	return 0, nil, missingResource("resource_id", ps.ByName("task"))
 }
@@ -117,8 +117,8 @@ func (d *dialect) cancelTask(r *http.Request, ps httprouter.Params) (int, any, e
 }
 
 // syncView is a sync run as Pulp's task: its progress_report live, its
-// result the sync's history record once it ended.
-func syncView(run fsm.Run, withQueue bool) map[string]any {
+// result the sync's history record once it ended, the publishes it spawned.
+func (d *dialect) syncView(run fsm.Run, withQueue bool) map[string]any {
 	t := syncTask(run)
 	v := taskView(t, withQueue)
 	if run.Feed == nil {
@@ -130,7 +130,25 @@ func syncView(run fsm.Run, withQueue bool) map[string]any {
 	if run.State.Terminal() {
 		v["result"] = syncResult(run, t)
 	}
+	v["spawned_tasks"] = d.autoPublishes(run)
 	return v
+}
+
+// autoPublishes are the publish tasks a successful sync spawned, one per
+// auto_publish distributor (2.4+ lists them in the sync's spawned_tasks).
+func (d *dialect) autoPublishes(run fsm.Run) []any {
+	out := []any{}
+	repo, ok := d.repos.PulpRepo(run.Feed.PulpRepo)
+	if !ok || run.State != fsm.RunSuccess {
+		return out
+	}
+	for _, dist := range repo.Distributors {
+		id := fsm.AutoPublishTaskID(run.ID, dist.ID)
+		if _, ok := d.tasks.PulpTask(id); ok && dist.AutoPublish {
+			out = append(out, map[string]string{"_href": taskHref(id), "task_id": id})
+		}
+	}
+	return out
 }
 
 // syncResult is Pulp's sync history record.
