@@ -98,6 +98,11 @@ func (a *Agent) PulpTasks(tags []string) []fsm.PulpTask {
 	return a.fsm.PulpTasks(a.cfg.ClusterID, tags)
 }
 
+// CancelPulpTask cancels one of this region's tasks that waits.
+func (a *Agent) CancelPulpTask(ctx context.Context, id string) error {
+	return a.proposePulp(ctx, fsm.CmdPulpCancelTask, fsm.PulpTaskCancel{ID: id, Cluster: a.cfg.ClusterID})
+}
+
 // PulpTask is one of this region's tasks.
 func (a *Agent) PulpTask(id string) (fsm.PulpTask, bool) {
 	t, ok := a.fsm.PulpTask(id)

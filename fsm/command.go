@@ -44,6 +44,7 @@ const (
 	CmdPulpQueueContent   CommandType = "pulp.content.queue"
 	CmdPulpStartContent   CommandType = "pulp.content.start"
 	CmdPulpPublish        CommandType = "pulp.publish"
+	CmdPulpCancelTask     CommandType = "pulp.task.cancel"
 )
 
 // Command is the one unit of change in the Raft log.

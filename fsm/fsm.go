@@ -56,6 +56,7 @@ var handlers = map[CommandType]handler{
 	CmdPulpPurgeTasks:     {version: 1, policy: PolicyWrite, apply: applyPulpPurgeTasks},
 	CmdPulpQueueContent:   {version: 1, policy: PolicyWrite, apply: applyPulpQueueContent},
 	CmdPulpPublish:        {version: 1, policy: PolicyWrite, apply: applyPulpPublish},
+	CmdPulpCancelTask:     {version: 1, policy: PolicyWrite, apply: applyPulpCancelTask},
 	CmdPulpStartContent:   {version: 1, policy: PolicyAdmin, apply: applyPulpStartContent}, // the region agent's report, as run.start
 }
 

@@ -177,6 +177,31 @@ func (s *state) endContent(t PulpTask, reason string, at time.Time) PulpTask {
 	return t.clone()
 }
 
+// PulpTaskCancel cancels a region's waiting content task
+// (CmdPulpCancelTask); a task already complete stays as it is.
+type PulpTaskCancel struct {
+	ID      string `json:"id"`
+	Cluster string `json:"cluster"`
+}
+
+func applyPulpCancelTask(s *state, cmd Command) (any, error) {
+	var p PulpTaskCancel
+	if err := json.Unmarshal(cmd.Payload, &p); err != nil {
+		return nil, errorf(KindInvalid, "pulp.task.cancel: %v", err)
+	}
+	t, ok := s.pulpTasks[p.ID]
+	if !ok || t.Cluster != p.Cluster {
+		return nil, errorf(KindNotFound, "task %s not found", p.ID)
+	}
+	if t.State != PulpTaskWaiting {
+		return t.clone(), nil
+	}
+	t = t.clone()
+	t.State, t.FinishTime, t.Index = PulpTaskCanceled, cmd.Time, s.applying
+	s.pulpTasks[t.ID] = t
+	return t.clone(), nil
+}
+
 // WaitingPulpContent are a region's content tasks its agent has yet to
 // carry out, oldest first.
 func (f *FSM) WaitingPulpContent(cluster string) []PulpTask {

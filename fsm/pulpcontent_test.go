@@ -53,6 +53,17 @@ func TestPulpContentTaskBecomesItsRun(t *testing.T) {
 	if res := a.apply(t, command(t, CmdPulpStartContent, t0, start)); KindOf(res.Err) != KindConflict {
 		t.Fatalf("started twice: %v", res.Err)
 	}
+
+	// A waiting one canceled is not started after.
+	q.TaskID = "c3"
+	mustApply(t, a, command(t, CmdPulpQueueContent, t0, q))
+	mustApply(t, a, command(t, CmdPulpCancelTask, t0, PulpTaskCancel{ID: "c3", Cluster: "shanghai"}))
+	if tk, _ := f.PulpTask("c3"); tk.State != PulpTaskCanceled || len(f.WaitingPulpContent("shanghai")) != 0 {
+		t.Fatalf("canceled %+v", tk)
+	}
+	if res := a.apply(t, command(t, CmdPulpStartContent, t0, PulpContentStart{TaskID: "c3"})); KindOf(res.Err) != KindConflict {
+		t.Fatalf("a canceled task started: %v", res.Err)
+	}
 }
 
 // A content schedule's slot queues its call; what the agent made of it

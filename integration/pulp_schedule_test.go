@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 )
@@ -49,9 +50,18 @@ func TestPulpSyncSchedules(t *testing.T) {
 	}
 	pulpFails(t, f, "POST", base, mgmtToken, `["Incorrect data type"]`, 400, "PLP1015")
 
+	// An override's credentials are not shown.
+	status, raw, _ := pulpCall(t, f, "POST", base, mgmtToken, `{"schedule": "2099-01-01T00:00:00Z/PT1H", "override_config": {"basic_auth_password": "s3cret"}}`)
+	if status != http.StatusCreated || strings.Contains(string(raw), "s3cret") || !strings.Contains(string(raw), `"basic_auth_password":"*****"`) {
+		t.Fatalf("an override's password shown: %s", raw)
+	}
+	var masked pulpSchedule
+	_ = json.Unmarshal(raw, &masked)
+	pulpOK(t, f, "DELETE", base+masked.ID+"/", "", 200, nil)
+
 	// Without a start, a schedule runs at once (2.4+), then every interval,
 	// aligned to its first run.
-	status, raw, _ := pulpCall(t, f, "POST", base, mgmtToken, `{"schedule": "PT1H", "override_config": {}, "failure_threshold": null, "enabled": true}`)
+	status, raw, _ = pulpCall(t, f, "POST", base, mgmtToken, `{"schedule": "PT1H", "override_config": {}, "failure_threshold": null, "enabled": true}`)
 	var sc pulpSchedule
 	if status != 201 || json.Unmarshal(raw, &sc) != nil || !regexp.MustCompile(`^[0-9a-f]{24}$`).MatchString(sc.ID) || sc.Href != "/pulp/api/v2"+base+sc.ID+"/" || sc.TotalRunCount != 0 ||
 		!sc.Enabled || sc.Schedule != "PT1H" || !pulpTime.MatchString(sc.FirstRun) {

@@ -2,7 +2,6 @@ package pulp
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -63,10 +62,7 @@ func collection(r *http.Request, ps httprouter.Params) string {
 
 // scheduleView is a sync schedule as both generations show it (§7).
 func scheduleView(sc fsm.PulpSchedule, href string, now time.Time) map[string]any {
-	overrides := sc.Overrides
-	if overrides == nil {
-		overrides = map[string]json.RawMessage{}
-	}
+	overrides := masked(sc.Overrides) // an override may carry the feed's credentials
 	v := callView(sc, href, now)
 	v["task"], v["args"], v["resource"] = "pulp.server.tasks.repository.sync_with_auto_publish", []string{sc.Repo}, "pulp:importer:"+sc.Repo+":"+sc.Importer
 	v["kwargs"] = map[string]any{"overrides": overrides, "scheduled_call_id": sc.ID}

@@ -15,6 +15,9 @@ type Tasks interface {
 	// PulpTasks are the tasks that have every tag asked.
 	PulpTasks(tags []string) []fsm.PulpTask
 	PulpTask(id string) (fsm.PulpTask, bool)
+	// CancelPulpTask cancels a recorded task still waiting (a content
+	// action its agent has not started).
+	CancelPulpTask(ctx context.Context, id string) error
 	// PurgePulpTasks deletes the recorded tasks in the states named.
 	PurgePulpTasks(ctx context.Context, states []string) error
 }
@@ -97,11 +100,17 @@ func (d *dialect) getTask(_ *http.Request, ps httprouter.Params) (int, any, erro
 	return 0, nil, missingResource("resource_id", ps.ByName("task"))
 }
 
-// cancelTask is DELETE /tasks/<id>/: 200 null. A sync going is canceled; a
-// task already complete stays as it is (Pulp 2.5+).
+// cancelTask is DELETE /tasks/<id>/: 200 null. A sync or content action
+// not complete is canceled; a task already complete stays as it is (Pulp
+// 2.5+).
 func (d *dialect) cancelTask(r *http.Request, ps httprouter.Params) (int, any, error) {
 	id := ps.ByName("task")
-	if _, ok := d.tasks.PulpTask(id); ok {
+	if t, ok := d.tasks.PulpTask(id); ok {
+		if t.State == fsm.PulpTaskWaiting {
+			if err := d.tasks.CancelPulpTask(r.Context(), id); err != nil && fsm.KindOf(err) != fsm.KindNotFound {
+				return 0, nil, err
+			}
+		}
 		return http.StatusOK, nil, nil
 	}
 	run, ok := d.syncRun(id)
