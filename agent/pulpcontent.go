@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ferrysync/ferry/api"
@@ -18,8 +21,9 @@ import (
 // waits in the replicated state (fsm/pulpcontent.go) until this agent, the
 // Pulp server the consumer is registered with, carries it out: only this
 // agent's store can tell which bound repository holds each unit. An install
-// or update becomes a run that copies the units to the consumer's region's
-// repositories of the same ids; an uninstall deletes them there.
+// or update becomes a run that copies the units (files and package
+// versions: pulpunits.go) to the consumer's region's repositories of the
+// same ids; an uninstall deletes them there.
 
 // PulpContentAction asks for a content action on a consumer registered
 // here: the answer is the id of its task.
@@ -82,55 +86,37 @@ func (a *Agent) contentOutcome(ctx context.Context, t fsm.PulpTask) fsm.PulpCont
 		out.Error = "consumer " + call.Consumer + " not found"
 		return out
 	}
-	found, missing := a.locateUnits(ctx, c, call.Units)
+	found, err := a.locateUnits(ctx, c, call.Units)
 	switch {
-	case len(missing) > 0:
-		out.Error = "units not found in the bound repositories: " + strings.Join(missing, ", ")
+	case err != nil:
+		out.Error = err.Error()
 	case call.Action == fsm.PulpUninstall:
 		if err := a.uninstallUnits(ctx, c.Region, t.CreatedBy, found); err != nil {
 			out.Error = err.Error()
 		}
 	case c.Region != a.cfg.ClusterID:
-		out.Run = &fsm.Run{Spec: a.installSpec(c.Region, found)}
+		out.Run = &fsm.Run{Spec: installSpec(a.cfg.ClusterID, c.Region, found)}
 	}
 	return out
 }
 
-// locateUnits finds each unit, by name, in the consumer's bound
-// repositories: the paths to copy, by repository.
-func (a *Agent) locateUnits(ctx context.Context, c fsm.PulpConsumer, units []fsm.PulpUnit) (map[string][]string, []string) {
-	found := map[string][]string{}
-	var missing []string
-	for _, u := range units {
-		name := "/" + strings.TrimPrefix(u.Key("name"), "/")
-		held := false
-		for _, b := range c.Bindings {
-			repo, err := a.store.Repository(ctx, PulpProject, b.Repo)
-			if err != nil {
-				continue
-			}
-			if n, err := repo.Stat(ctx, name); err == nil && !n.Folder {
-				found[b.Repo] = append(found[b.Repo], n.Path)
-				held = true
-			}
-		}
-		if !held {
-			missing = append(missing, u.TypeID+":"+u.Key("name"))
-		}
-	}
-	return found, missing
-}
-
-// installSpec copies the units to the region: a PATH run from here,
-// overwriting what the region holds at those paths.
-func (a *Agent) installSpec(region string, found map[string][]string) fsm.ReplicaSpec {
-	spec := fsm.ReplicaSpec{SourceCluster: a.cfg.ClusterID, LocalProjectID: PulpProject, ReplicaObjectType: fsm.ObjectPath,
+// installSpec copies the units from here to the region in one run,
+// overwriting what the region holds: a PATH run of files, or, when any unit
+// is a package, a PACKAGE run whose objects also name the file units, so
+// that the versions' records arrive with their files.
+func installSpec(here, region string, found map[string]*located) fsm.ReplicaSpec {
+	spec := fsm.ReplicaSpec{SourceCluster: here, LocalProjectID: PulpProject, ReplicaObjectType: fsm.ObjectPath,
 		RemoteClusterIDs: []string{region},
 		Setting:          fsm.ReplicaSetting{IncludeMetadata: true, ConflictStrategy: fsm.ConflictOverwrite, ErrorStrategy: fsm.ErrorContinue}}
-	for repo, paths := range found {
+	for _, repo := range slices.Sorted(maps.Keys(found)) {
+		l := found[repo]
 		o := fsm.ReplicaObject{LocalRepoName: repo, RemoteProjectID: PulpProject, RemoteRepoName: repo, RepoType: string(store.TypeGeneric)}
-		for _, p := range paths {
+		for _, p := range l.paths {
 			o.PathConstraints = append(o.PathConstraints, fsm.PathConstraint{Path: p})
+		}
+		for _, p := range l.packages {
+			o.PackageConstraints = append(o.PackageConstraints, fsm.PackageConstraint{PackageKey: p.key, Versions: []string{p.installVersion()}})
+			spec.ReplicaObjectType = fsm.ObjectPackage
 		}
 		spec.Objects = append(spec.Objects, o)
 	}
@@ -139,38 +125,126 @@ func (a *Agent) installSpec(region string, found map[string][]string) fsm.Replic
 
 // uninstallUnits deletes the units from the region's repositories: here in
 // the store, elsewhere through the region's agent.
-func (a *Agent) uninstallUnits(ctx context.Context, region, by string, found map[string][]string) error {
+func (a *Agent) uninstallUnits(ctx context.Context, region, by string, found map[string]*located) error {
 	var errs []error
-	for repo, paths := range found {
-		for _, p := range paths {
+	for repo, l := range found {
+		for _, p := range l.packages {
+			errs = append(errs, a.uninstallPackage(ctx, region, by, repo, p))
+		}
+		for _, p := range l.paths {
 			errs = append(errs, a.deleteInRegion(ctx, region, by, repo, p))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func (a *Agent) deleteInRegion(ctx context.Context, region, by, repo, path string) error {
-	if region == a.cfg.ClusterID {
-		r, err := a.store.Repository(ctx, PulpProject, repo)
-		if err == nil {
-			err = r.Delete(ctx, path, by)
-		}
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
+// uninstallPackage deletes the unit's versions the region holds: each
+// record, then its files (the record first, so that no version is left
+// naming files that are gone).
+func (a *Agent) uninstallPackage(ctx context.Context, region, by, repo string, p pkgUnit) error {
+	vs, err := a.versionsInRegion(ctx, region, repo, p.key)
+	if err != nil {
 		return err
 	}
+	var errs []error
+	for _, v := range vs {
+		if !p.removes(v.Version) {
+			continue
+		}
+		if err := a.deleteVersionInRegion(ctx, region, by, repo, v); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, path := range v.Paths {
+			errs = append(errs, a.deleteInRegion(ctx, region, by, repo, path))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (a *Agent) deleteInRegion(ctx context.Context, region, by, repo, path string) error {
+	if region != a.cfg.ClusterID {
+		return a.callRegion(ctx, region, peer.Request{Method: http.MethodDelete, Path: genericPath(PulpProject, repo, path)}, nil)
+	}
+	r, err := a.store.Repository(ctx, PulpProject, repo)
+	if err == nil {
+		err = r.Delete(ctx, path, by)
+	}
+	return ignoreNotFound(err)
+}
+
+// versionsInRegion is every version of a package the region's repository
+// holds (none when it has no such repository or package).
+func (a *Agent) versionsInRegion(ctx context.Context, region, repo, key string) ([]store.PackageVersion, error) {
+	var out []store.PackageVersion
+	for page := 1; ; page++ {
+		var p store.Page[store.PackageVersion]
+		var err error
+		if region == a.cfg.ClusterID {
+			p, err = a.localVersions(ctx, repo, key, page)
+		} else {
+			q := url.Values{"packageKey": {key}, "pageNumber": {strconv.Itoa(page)}, "pageSize": {strconv.Itoa(store.MaxPageSize)}}
+			err = a.callRegion(ctx, region, peer.Request{Method: http.MethodGet, Path: packagesPath(PulpProject, repo, "versions"), Query: q}, &p)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Records...)
+		if int64(page) >= p.TotalPages {
+			return out, nil
+		}
+	}
+}
+
+func (a *Agent) localVersions(ctx context.Context, repo, key string, page int) (store.Page[store.PackageVersion], error) {
+	r, err := a.store.Repository(ctx, PulpProject, repo)
+	if err != nil {
+		return store.Page[store.PackageVersion]{}, ignoreNotFound(err)
+	}
+	p, err := r.Versions(ctx, key, store.PageRequest{Number: page, Size: store.MaxPageSize})
+	return p, ignoreNotFound(err)
+}
+
+// deleteVersionInRegion deletes a version's record (its files stay).
+func (a *Agent) deleteVersionInRegion(ctx context.Context, region, by, repo string, v store.PackageVersion) error {
+	if region != a.cfg.ClusterID {
+		q := url.Values{"packageKey": {v.PackageKey}, "version": {v.Version}}
+		return a.callRegion(ctx, region, peer.Request{Method: http.MethodDelete, Path: packagesPath(PulpProject, repo, "version"), Query: q}, nil)
+	}
+	r, err := a.store.Repository(ctx, PulpProject, repo)
+	if err == nil {
+		err = r.DeleteVersion(ctx, v.PackageKey, v.Version, by)
+	}
+	return ignoreNotFound(err)
+}
+
+// callRegion sends a store call to the region's agent, with this agent's
+// token. A 404 is no error: what an uninstall would delete is not there.
+func (a *Agent) callRegion(ctx context.Context, region string, req peer.Request, out any) error {
 	addr, ok := a.ClusterAPIAddr(region)
 	if !ok {
 		return fmt.Errorf("region %s has no known API address", region)
 	}
-	err := a.peers.Do(ctx, peer.Request{Method: http.MethodDelete, Addr: addr, Path: genericPath(PulpProject, repo, path),
-		Token: a.cfg.Token, TraceID: api.TraceID(ctx)}, nil)
+	req.Addr, req.Token, req.TraceID = addr, a.cfg.Token, api.TraceID(ctx)
+	err := a.peers.Do(ctx, req, out)
 	var se *peer.StatusError
 	if errors.As(err, &se) && se.Code == http.StatusNotFound {
 		return nil
 	}
 	return err
+}
+
+func ignoreNotFound(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// packagesPath is the native API's URL path of a repository's package
+// calls (packages/versions, packages/version), each segment escaped.
+func packagesPath(project, repo, call string) string {
+	return "/v1/projects/" + url.PathEscape(project) + "/repos/" + url.PathEscape(repo) + "/packages/" + call
 }
 
 // genericPath is the generic API's URL path of a file, each segment

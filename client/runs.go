@@ -20,7 +20,7 @@ const (
 // The values of RunSpec.ReplicaObjectType.
 const (
 	ReplicaRepository = "REPOSITORY" // everything in each repository
-	ReplicaPackage    = "PACKAGE"    // the versions named in PackageConstraints
+	ReplicaPackage    = "PACKAGE"    // the versions named in PackageConstraints (and a run's PathConstraints)
 	ReplicaPath       = "PATH"       // the files under each of PathConstraints
 )
 

@@ -232,25 +232,34 @@ func ValidateSpec(sp ReplicaSpec, clusters map[string]ClusterRecord) error {
 		if o.RemoteProjectID == "" || o.RemoteRepoName == "" {
 			return FieldError(fmt.Sprintf("replicaTaskObjects[%d]", i), "remoteProjectId and remoteRepoName are required")
 		}
-		switch sp.ReplicaObjectType {
-		case ObjectPackage:
-			if len(o.PackageConstraints) == 0 {
-				return FieldError(fmt.Sprintf("replicaTaskObjects[%d].packageConstraints", i), "it is required when replicaObjectType is PACKAGE")
-			}
-			for j, c := range o.PackageConstraints {
-				if c.PackageKey == "" {
-					return FieldError(fmt.Sprintf("replicaTaskObjects[%d].packageConstraints[%d].packageKey", i, j), "it is required")
-				}
-			}
-		case ObjectPath:
-			if len(o.PathConstraints) == 0 {
-				return FieldError(fmt.Sprintf("replicaTaskObjects[%d].pathConstraints", i), "it is required when replicaObjectType is PATH")
-			}
-			for j, c := range o.PathConstraints {
-				if !strings.HasPrefix(c.Path, "/") {
-					return FieldError(fmt.Sprintf("replicaTaskObjects[%d].pathConstraints[%d].path", i, j), "%q must start with /", c.Path)
-				}
-			}
+		if err := validateConstraints(sp.ReplicaObjectType, i, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateConstraints checks what one object of a PACKAGE or PATH spec
+// selects. A PACKAGE object may name files beside its packages (a Pulp
+// consumer's units are both, copied in one run), so it needs one or the
+// other; a task's PACKAGE object never does (Task.Spec).
+func validateConstraints(typ string, i int, o ReplicaObject) error {
+	switch {
+	case typ == ObjectPackage && len(o.PackageConstraints) == 0 && len(o.PathConstraints) == 0:
+		return FieldError(fmt.Sprintf("replicaTaskObjects[%d].packageConstraints", i), "it is required when replicaObjectType is PACKAGE")
+	case typ == ObjectPath && len(o.PathConstraints) == 0:
+		return FieldError(fmt.Sprintf("replicaTaskObjects[%d].pathConstraints", i), "it is required when replicaObjectType is PATH")
+	case typ != ObjectPackage && typ != ObjectPath:
+		return nil
+	}
+	for j, c := range o.PackageConstraints {
+		if typ == ObjectPackage && c.PackageKey == "" {
+			return FieldError(fmt.Sprintf("replicaTaskObjects[%d].packageConstraints[%d].packageKey", i, j), "it is required")
+		}
+	}
+	for j, c := range o.PathConstraints {
+		if !strings.HasPrefix(c.Path, "/") {
+			return FieldError(fmt.Sprintf("replicaTaskObjects[%d].pathConstraints[%d].path", i, j), "%q must start with /", c.Path)
 		}
 	}
 	return nil

@@ -110,6 +110,10 @@ func TestRunSpecValidation(t *testing.T) {
 		"negative rate":    {func(s *ReplicaSpec) { s.Setting.RateLimit = -1 }, "rateLimit"},
 		"package, no pkgs": {func(s *ReplicaSpec) { s.ReplicaObjectType = ObjectPackage }, "packageConstraints is required"},
 		"path, no paths":   {func(s *ReplicaSpec) { s.ReplicaObjectType = ObjectPath }, "pathConstraints is required"},
+		"package, relative path": {func(s *ReplicaSpec) {
+			s.ReplicaObjectType = ObjectPackage
+			s.Objects[0].PathConstraints = []PathConstraint{{"a"}}
+		}, "must start with /"},
 		"relative path": {func(s *ReplicaSpec) {
 			s.ReplicaObjectType = ObjectPath
 			s.Objects[0].PathConstraints = []PathConstraint{{"a/b"}}
@@ -191,4 +195,30 @@ func FuzzRunSpec(f *testing.F) {
 			t.Fatalf("a spec refusal must be invalid, got %v", err)
 		}
 	})
+}
+
+// A PACKAGE run may name files beside its packages, or only files (one
+// object of a Pulp consumer's install whose repository holds only its file
+// units); a PACKAGE task's pathConstraints are not its runs' (bk-repo
+// ignores them), so such a task still needs packages.
+func TestPackageObjectsMayNameFiles(t *testing.T) {
+	_, a := populated(t)
+	sp := spec()
+	sp.ReplicaObjectType = ObjectPackage
+	sp.Objects = []ReplicaObject{
+		{LocalRepoName: "a", RemoteProjectID: "p", RemoteRepoName: "a", PackageConstraints: []PackageConstraint{{PackageKey: "rpm://x"}}, PathConstraints: []PathConstraint{{"/f"}}},
+		{LocalRepoName: "b", RemoteProjectID: "p", RemoteRepoName: "b", PathConstraints: []PathConstraint{{"/g"}}},
+	}
+	if res := a.apply(t, command(t, CmdCreateRun, t0, Run{ID: "mixed", Spec: sp})); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	task := Task{SourceCluster: sp.SourceCluster, ProjectID: "p", ReplicaObjectType: ObjectPackage, Objects: sp.Objects, RemoteClusterIDs: sp.RemoteClusterIDs}
+	task.Setting.ReplicaSetting = sp.Setting
+	got := task.Spec().Objects
+	if got[0].PathConstraints != nil || got[1].PathConstraints != nil || task.Objects[0].PathConstraints == nil {
+		t.Fatalf("task spec objects %+v (task's %+v)", got, task.Objects)
+	}
+	if err := ValidateSpec(task.Spec(), map[string]ClusterRecord{"shanghai": {}, "beijing": {}, "guangzhou": {}}); err == nil || !strings.Contains(err.Error(), "packageConstraints is required") {
+		t.Fatalf("task of files only: %v", err)
+	}
 }

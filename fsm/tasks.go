@@ -87,11 +87,19 @@ func (t Task) clone() Task {
 	return t
 }
 
-// Spec is what a run of the task replicates.
+// Spec is what a run of the task replicates. A PACKAGE task replicates its
+// packages only: bk-repo ignores the pathConstraints of such a task (its
+// clients send []), which a run would otherwise copy too.
 func (t Task) Spec() ReplicaSpec {
+	objects := slices.Clone(t.Objects)
+	if t.ReplicaObjectType == ObjectPackage {
+		for i := range objects {
+			objects[i].PathConstraints = nil
+		}
+	}
 	return ReplicaSpec{
 		SourceCluster: t.SourceCluster, LocalProjectID: t.ProjectID, ReplicaObjectType: t.ReplicaObjectType,
-		Objects: slices.Clone(t.Objects), RemoteClusterIDs: slices.Clone(t.RemoteClusterIDs), Setting: t.Setting.ReplicaSetting,
+		Objects: objects, RemoteClusterIDs: slices.Clone(t.RemoteClusterIDs), Setting: t.Setting.ReplicaSetting,
 	}
 }
 

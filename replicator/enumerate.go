@@ -100,7 +100,11 @@ func enumerate(ctx context.Context, sp fsm.ReplicaSpec, sel *selection) error {
 	case fsm.ObjectPath:
 		err = l.paths(ctx, sel.repo, sel.spec.PathConstraints)
 	case fsm.ObjectPackage:
-		sel.versions, err = l.packages(ctx, sel.repo, sel.spec.PackageConstraints)
+		// Files a PACKAGE run names beside its packages (a Pulp consumer's
+		// file units) go in the same selection; a file of both is listed once.
+		if err = l.paths(ctx, sel.repo, sel.spec.PathConstraints); err == nil {
+			sel.versions, err = l.packages(ctx, sel.repo, sel.spec.PackageConstraints)
+		}
 	}
 	if err != nil {
 		return err
