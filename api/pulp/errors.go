@@ -17,6 +17,8 @@ type Error struct {
 	Message string
 	Data    map[string]any
 	Top     map[string]any
+	// SubErrors are the wrapped exceptions' to_dict() (child_exceptions).
+	SubErrors []map[string]any
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%s %s", e.Code, e.Message) }
@@ -29,10 +31,14 @@ func (e *Error) body(r *http.Request) map[string]any {
 	if data == nil {
 		data = map[string]any{}
 	}
+	subs := []map[string]any{}
+	if e.SubErrors != nil {
+		subs = e.SubErrors
+	}
 	b := map[string]any{
 		"_href": r.URL.RequestURI(), "http_status": e.Status, "http_request_method": r.Method,
 		"error_message": e.Message, "exception": nil, "traceback": nil,
-		"error": map[string]any{"code": e.Code, "description": e.Message, "data": data, "sub_errors": []any{}},
+		"error": map[string]any{"code": e.Code, "description": e.Message, "data": data, "sub_errors": subs},
 	}
 	for k, v := range e.Top {
 		b[k] = v

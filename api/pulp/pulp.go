@@ -94,6 +94,10 @@ type plainText string
 // answer themselves (a content action word that is none): 400, plain text.
 var errBadRequest = errors.New("bad request")
 
+// errWrongMethod answers as a method the path does not take (405, empty),
+// for a path a wildcard route shares with another view (/tasks/search/).
+var errWrongMethod = errors.New("method not allowed")
+
 // handle mounts h at path, a path of Pulp's documents (ending in /), and at
 // the same path without its slash: Django would redirect that GET and break
 // that POST; Ferry takes both.
@@ -103,6 +107,10 @@ func (d *dialect) handle(method, path string, need fsm.Policy, h handler) {
 		status, body, err := h(r, ps)
 		if errors.Is(err, errBadRequest) {
 			status, body, err = http.StatusBadRequest, plainText("bad request"), nil
+		}
+		if errors.Is(err, errWrongMethod) {
+			wrongMethod(w, r)
+			return
 		}
 		if err != nil {
 			writeError(w, r, asError(err))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/ferrysync/ferry/fsm"
 	"github.com/julienschmidt/httprouter"
@@ -28,6 +29,7 @@ func (d *dialect) registerTasks() {
 	d.handle(http.MethodGet, "/tasks/:task/", r, d.getTask)
 	d.handle(http.MethodDelete, "/tasks/:task/", fsm.PolicyWrite, d.cancelTask)
 	d.handle(http.MethodDelete, "/tasks/", fsm.PolicyWrite, d.purgeTasks)
+	d.handle(http.MethodPost, "/tasks/search/", r, d.searchTasks)
 }
 
 // purgeTasks is DELETE /tasks/?state=finished&state=error: 204. A state is
@@ -53,7 +55,13 @@ func (d *dialect) purgeTasks(r *http.Request, _ httprouter.Params) (int, any, er
 // listTasks is GET /tasks/?tag=a&tag=b: the tasks having all the tags
 // (pulp-admin finds a repository's running syncs so), oldest first.
 func (d *dialect) listTasks(r *http.Request, _ httprouter.Params) (int, any, error) {
-	tags := r.URL.Query()["tag"]
+	return http.StatusOK, d.taskViews(r.URL.Query()["tag"]), nil
+}
+
+// taskViews are the region's tasks having all the tags, as GET /tasks/
+// shows them: the recorded ones and the sync and content runs, oldest
+// first.
+func (d *dialect) taskViews(tags []string) []map[string]any {
 	type entry struct {
 		view  map[string]any
 		start string
@@ -68,20 +76,12 @@ func (d *dialect) listTasks(r *http.Request, _ httprouter.Params) (int, any, err
 			all = append(all, entry{d.syncView(run, false), run.CreatedAt.Format(TimeLayout)})
 		}
 	}
-	slices.SortStableFunc(all, func(a, b entry) int {
-		switch {
-		case a.start < b.start:
-			return -1
-		case a.start > b.start:
-			return 1
-		}
-		return 0
-	})
-	out := []any{}
+	slices.SortStableFunc(all, func(a, b entry) int { return strings.Compare(a.start, b.start) })
+	out := []map[string]any{}
 	for _, e := range all {
 		out = append(out, e.view)
 	}
-	return http.StatusOK, out, nil
+	return out
 }
 
 // syncRun is the region's sync run of that id, if it is one.
@@ -90,7 +90,10 @@ func (d *dialect) syncRun(id string) (fsm.Run, bool) {
 	return run, ok && pulpRun(run) && run.Executor == d.status.ClusterID()
 }
 
-func (d *dialect) getTask(_ *http.Request, ps httprouter.Params) (int, any, error) {
+func (d *dialect) getTask(r *http.Request, ps httprouter.Params) (int, any, error) {
+	if ps.ByName("task") == searchSegment {
+		return d.searchTasksQuery(r, ps)
+	}
 	if t, ok := d.tasks.PulpTask(ps.ByName("task")); ok {
 		return http.StatusOK, taskView(t, true), nil
 	}
@@ -105,6 +108,9 @@ func (d *dialect) getTask(_ *http.Request, ps httprouter.Params) (int, any, erro
 // 2.5+).
 func (d *dialect) cancelTask(r *http.Request, ps httprouter.Params) (int, any, error) {
 	id := ps.ByName("task")
+	if id == searchSegment {
+		return 0, nil, errWrongMethod
+	}
 	if t, ok := d.tasks.PulpTask(id); ok {
 		if t.State == fsm.PulpTaskWaiting {
 			if err := d.tasks.CancelPulpTask(r.Context(), id); err != nil && fsm.KindOf(err) != fsm.KindNotFound {
