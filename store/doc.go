@@ -20,7 +20,9 @@
 // removed. WriteBatch commits many small files in one transaction, so they
 // share one fsync. A large content can also arrive in pieces (Upload, Append),
 // resumable after a broken connection or a restart, and then be committed
-// by Link. DESIGN.md draws the layout on disk and says why it is so.
+// by Link; a Session does the same for content whose sha256 comes only at
+// the end (an OCI blob upload), and Finish makes it such an Upload.
+// DESIGN.md draws the layout on disk and says why it is so.
 //
 // It must not know about other clusters: replication reads from one store
 // and writes into another through these interfaces.

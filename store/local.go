@@ -17,6 +17,7 @@ import (
 //	blobs/sha256/ab/cd/<hex>   content larger than InlineMax, named by its sha256, written once
 //	tmp/                       writes in progress; emptied at start
 //	uploads/<sha256>.part      resumable uploads (see Upload); kept at start unless idle for UploadMaxIdle
+//	sessions/<id>.part, .json  upload sessions (see Session): bytes so far, owner; kept at start unless idle for UploadMaxIdle
 var (
 	bucketProjects = []byte("projects")
 	bucketRepos    = []byte("repos")
@@ -49,6 +50,9 @@ type Local struct {
 	// uploads are the resumable uploads opened by Upload, by sha256.
 	uploadsMu sync.Mutex
 	uploads   map[string]*Upload
+	// sessions are the upload sessions opened in this run, by id.
+	sessionsMu sync.Mutex
+	sessions   map[string]*Session
 	// observer is told about every write's outcome and byte counts.
 	observer Observer
 	// changed holds, per repository someone watches, a channel closed at
@@ -91,15 +95,15 @@ func WithObserver(o Observer) Option {
 }
 
 // Open opens (creating if needed) the built-in store in dir. It finishes what
-// a crash interrupted: writes in progress and resumable uploads idle for
-// UploadMaxIdle are discarded, and blobs that no committed node references
-// are removed.
+// a crash interrupted: writes in progress, and resumable uploads and upload
+// sessions idle for UploadMaxIdle, are discarded, and blobs that no
+// committed node references are removed.
 func Open(dir string, log *slog.Logger, opts ...Option) (*Local, error) {
 	db, err := openDB(dir)
 	if err != nil {
 		return nil, err
 	}
-	s := &Local{dir: dir, db: db, log: log, uploads: map[string]*Upload{}, observer: nopObserver{}, changed: map[watchKey]chan struct{}{}}
+	s := &Local{dir: dir, db: db, log: log, uploads: map[string]*Upload{}, sessions: map[string]*Session{}, observer: nopObserver{}, changed: map[watchKey]chan struct{}{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -112,7 +116,7 @@ func Open(dir string, log *slog.Logger, opts ...Option) (*Local, error) {
 
 // openDB makes the store's directories and opens its metadata database.
 func openDB(dir string) (*bolt.DB, error) {
-	for _, d := range []string{dir, filepath.Join(dir, "blobs", "sha256"), filepath.Join(dir, "tmp"), filepath.Join(dir, "uploads")} {
+	for _, d := range []string{dir, filepath.Join(dir, "blobs", "sha256"), filepath.Join(dir, "tmp"), filepath.Join(dir, "uploads"), filepath.Join(dir, "sessions")} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
@@ -153,6 +157,9 @@ func (s *Local) recover() error {
 		_ = os.RemoveAll(filepath.Join(tmp, e.Name()))
 	}
 	if err := s.removeIdleUploads(); err != nil {
+		return fmt.Errorf("store: recover: %w", err)
+	}
+	if err := s.removeIdleSessions(); err != nil {
 		return fmt.Errorf("store: recover: %w", err)
 	}
 	orphans := 0

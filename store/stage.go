@@ -138,14 +138,4 @@ func (s *Local) unstage(st staged) {
 }
 
 // validMD5 reports whether s is an md5 in lowercase hex, as the store keeps them.
-func validMD5(s string) bool {
-	if len(s) != 32 {
-		return false
-	}
-	for _, c := range s {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
+func validMD5(s string) bool { return lowerHex(s, 32) }

@@ -106,8 +106,18 @@ func (s *Local) Upload(sha256hex string, size int64) (*Upload, error) {
 	return u, nil
 }
 
-func validSHA256(sum string) bool {
-	return len(sum) == sha256.Size*2 && strings.Trim(sum, "0123456789abcdef") == ""
+func validSHA256(sum string) bool { return lowerHex(sum, sha256.Size*2) }
+
+// lowerHex reports whether s is n lowercase hex digits, as the store spells
+// digests and ids.
+func lowerHex(s string, n int) bool {
+	return len(s) == n && strings.Trim(s, "0123456789abcdef") == ""
+}
+
+// moreToRead reports whether r still has a byte: content beyond a limit.
+func moreToRead(r io.Reader) bool {
+	n, _ := r.Read(make([]byte, 1))
+	return n > 0
 }
 
 // load resumes after what a previous run received. Whole content is verified
@@ -200,6 +210,9 @@ func (u *Upload) Append(ctx context.Context, offset int64, r io.Reader) (int64, 
 		return start, &OffsetError{Offset: start}
 	}
 	if !u.Complete() {
+		if u.consumed { // a Session's content of another size took its place
+			return start, fmt.Errorf("%w: content %s does not have %d bytes", ErrInvalid, u.sum, u.size)
+		}
 		n, err := u.write(ctx, start, r)
 		if n < 0 {
 			return start, err
@@ -213,7 +226,7 @@ func (u *Upload) Append(ctx context.Context, offset int64, r io.Reader) (int64, 
 			return u.Offset(), err
 		}
 	}
-	if n, _ := r.Read(make([]byte, 1)); n > 0 {
+	if moreToRead(r) {
 		return u.size, fmt.Errorf("%w: content of %s is longer than %d bytes", ErrInvalid, u.sum, u.size)
 	}
 	return u.size, nil
@@ -232,9 +245,13 @@ func (u *Upload) write(ctx context.Context, start int64, r io.Reader) (n int64, 
 		return -1, diskError(err)
 	}
 	defer f.Close()
-	// A write that failed part-way may have left bytes past start.
-	if err := f.Truncate(start); err != nil {
-		return -1, diskError(err)
+	// A write that failed part-way may have left bytes past start. Only then
+	// is the file cut: a truncate changes the inode, which the fsync would
+	// then have to write too.
+	if fi, err := f.Stat(); err != nil || fi.Size() != start {
+		if err := f.Truncate(start); err != nil {
+			return -1, diskError(err)
+		}
 	}
 	if _, err := f.Seek(start, io.SeekStart); err != nil {
 		return -1, err
@@ -245,12 +262,16 @@ func (u *Upload) write(ctx context.Context, start int64, r io.Reader) (n int64, 
 	buf := copyBuffers.Get().(*[]byte)
 	_, err = io.CopyBuffer(w, io.LimitReader(ctxReader{ctx, r}, u.size-start), *buf)
 	copyBuffers.Put(buf)
+	var serr error
+	if w.n > 0 {
+		serr = f.Sync() // while the hashers take in the last bytes
+	}
 	sh.stop() // the hashes now hold every byte handed to them
 	stopMD5()
 	if w.n == 0 {
 		return 0, diskError(err)
 	}
-	if serr := f.Sync(); serr != nil {
+	if serr != nil {
 		u.sha, u.md5 = nil, nil
 		return -1, diskError(serr)
 	}
