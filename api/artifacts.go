@@ -42,19 +42,19 @@ func (s *Server) artifactRoutes() {
 	s.Handle(http.MethodGet, "/v1/projects/:project/repos/:repo", r, nil, s.regional(s.getRepo))
 	s.Handle(http.MethodDelete, "/v1/projects/:project/repos/:repo", w, nil, s.regional(s.deleteRepo))
 	s.Handle(http.MethodGet, "/v1/projects/:project/repos/:repo/nodes", r, nil, s.regional(s.inRepo(s.listNodes)))
-	s.Handle(http.MethodPut, "/v1/projects/:project/repos/:repo/metadata", w, nil, s.regional(s.inRepo(s.setMetadata)))
+	s.Handle(http.MethodPut, "/v1/projects/:project/repos/:repo/metadata", w, nil, s.regional(s.inRepo(filesOnly(s.setMetadata))))
 	s.Handle(http.MethodGet, "/v1/projects/:project/repos/:repo/changes", r, nil, s.regional(s.inRepo(s.listChanges)))
-	s.Handle(http.MethodPost, "/v1/projects/:project/repos/:repo/packages", w, nil, s.regional(s.inRepo(s.putVersion)))
+	s.Handle(http.MethodPost, "/v1/projects/:project/repos/:repo/packages", w, nil, s.regional(s.inRepo(filesOnly(s.putVersion))))
 	s.Handle(http.MethodGet, "/v1/projects/:project/repos/:repo/packages", r, nil, s.regional(s.inRepo(s.listPackages)))
 	s.Handle(http.MethodGet, "/v1/projects/:project/repos/:repo/packages/versions", r, nil, s.regional(s.inRepo(s.listVersions)))
 	s.Handle(http.MethodGet, "/v1/projects/:project/repos/:repo/packages/version", r, nil, s.regional(s.inRepo(s.getVersion)))
-	s.Handle(http.MethodDelete, "/v1/projects/:project/repos/:repo/packages/version", w, nil, s.regional(s.inRepo(s.deleteVersion)))
+	s.Handle(http.MethodDelete, "/v1/projects/:project/repos/:repo/packages/version", w, nil, s.regional(s.inRepo(filesOnly(s.deleteVersion))))
 
 	for _, m := range []string{http.MethodGet, http.MethodHead} {
 		s.Handle(m, "/generic/:project/:repo/*path", r, nil, s.regional(s.inRepo(s.download)))
 	}
-	s.Handle(http.MethodPut, "/generic/:project/:repo/*path", w, nil, s.regional(s.inRepo(s.upload)))
-	s.Handle(http.MethodDelete, "/generic/:project/:repo/*path", w, nil, s.regional(s.inRepo(s.deleteNode)))
+	s.Handle(http.MethodPut, "/generic/:project/:repo/*path", w, nil, s.regional(s.inRepo(filesOnly(s.upload))))
+	s.Handle(http.MethodDelete, "/generic/:project/:repo/*path", w, nil, s.regional(s.inRepo(filesOnly(s.deleteNode))))
 }
 
 // regional serves a store call here, or proxies it to the agent of the
@@ -83,6 +83,19 @@ func (s *Server) inRepo(next repoHandle) httprouter.Handle {
 		repo, err := s.artifacts.Repository(r.Context(), ps.ByName("project"), ps.ByName("repo"))
 		if err != nil {
 			writeServiceError(w, err)
+			return
+		}
+		next(w, r, repo, ps)
+	}
+}
+
+// filesOnly refuses a write into a DOCKER repository: its nodes are the
+// registry's (/v2/), and a tag written here that is no manifest, or a
+// manifest without its blobs, would break every pull of it.
+func filesOnly(next repoHandle) repoHandle {
+	return func(w http.ResponseWriter, r *http.Request, repo store.Repository, ps httprouter.Params) {
+		if info := repo.Info(); info.Type == store.TypeDocker {
+			writeError(w, http.StatusMethodNotAllowed, "%s/%s is a DOCKER repository: write it through the registry API under /v2/", info.Project, info.Name)
 			return
 		}
 		next(w, r, repo, ps)

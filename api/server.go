@@ -26,6 +26,7 @@ type Server struct {
 	metrics   *httpMetrics
 	router    *httprouter.Router
 	unmatched []Unmatched
+	subtrees  []Subtree
 	gatherer  prometheus.Gatherer
 	transport http.RoundTripper
 	// bulkTransport carries proxied artifact calls: no response-header
@@ -86,7 +87,53 @@ func New(c Config) *Server {
 	return s
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+// ServeHTTP routes a request: to the subtree it falls in, else through the
+// router.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	for _, t := range s.subtrees {
+		if t.holds(r.URL.Path) {
+			s.observe(t.Label(r), s.authorizeWith(t.Need(r), t.Fail, t.Handler)).ServeHTTP(w, r)
+			return
+		}
+	}
+	s.router.ServeHTTP(w, r)
+}
+
+// Subtree is a dialect that routes every path under Prefix (and Prefix
+// without its slash) itself: the OCI registry's /v2/, whose names hold
+// slashes and whose routes are read from the right, which a router cannot
+// match. Paths under Except stay the router's (SWR's /v2/manage/).
+type Subtree struct {
+	Prefix string
+	Except []string
+	// Label names the request's operation in metrics and logs (not its
+	// path: names are unbounded); Need is the policy it needs.
+	Label   func(r *http.Request) string
+	Need    func(r *http.Request) fsm.Policy
+	Fail    AuthFailure
+	Handler http.Handler
+}
+
+func (t Subtree) holds(path string) bool {
+	if path != strings.TrimSuffix(t.Prefix, "/") && !strings.HasPrefix(path, t.Prefix) {
+		return false
+	}
+	for _, e := range t.Except {
+		if strings.HasPrefix(path, e) {
+			return false
+		}
+	}
+	return true
+}
+
+// HandleSubtree makes t serve its paths, behind the middleware of every
+// route. Register before serving.
+func (s *Server) HandleSubtree(t Subtree) {
+	if t.Fail == nil {
+		t.Fail = nativeAuthFailure
+	}
+	s.subtrees = append(s.subtrees, t)
+}
 
 // Handle registers a route, native or a dialect's (api/bkrepo, ...), with
 // the middleware of every route: trace id, access log and metrics labelled by path, and

@@ -44,15 +44,16 @@ var (
 )
 
 // Descriptor points at content by digest.
+// It encodes as the spec's descriptor (a referrers index lists them).
 type Descriptor struct {
-	MediaType    string
-	Digest       Digest
-	Size         int64
-	ArtifactType string
-	Annotations  map[string]string
+	MediaType    string            `json:"mediaType"`
+	Digest       Digest            `json:"digest"`
+	Size         int64             `json:"size"`
+	ArtifactType string            `json:"artifactType,omitempty"`
+	Annotations  map[string]string `json:"annotations,omitempty"`
 	// Platform is kept raw: only clients choose by platform, and a
 	// re-encoding could lose fields the pusher put there.
-	Platform json.RawMessage
+	Platform json.RawMessage `json:"platform,omitempty"`
 }
 
 // NonDistributable reports whether the layer lives outside registries

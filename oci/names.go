@@ -124,6 +124,19 @@ func (d Digest) String() string {
 	return d.Algorithm + ":" + d.Hex
 }
 
+// MarshalText encodes a digest as its string, as the spec writes it.
+func (d Digest) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText parses a digest's string.
+func (d *Digest) UnmarshalText(b []byte) error {
+	p, err := ParseDigest(string(b))
+	if err != nil {
+		return err
+	}
+	*d = p
+	return nil
+}
+
 // IsZero reports whether d is the zero Digest (no digest).
 func (d Digest) IsZero() bool { return d == Digest{} }
 
