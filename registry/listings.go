@@ -94,13 +94,17 @@ func page(names []string, n int, last string) ([]string, bool) {
 }
 
 // Referrers are the manifests whose subject is ref, as descriptors (of
-// artifactType only, when given): an unknown subject has none.
+// artifactType only, when given): an unknown subject has none, also in a
+// repository nothing was pushed to yet (the spec answers an empty index).
 func (g *Registry) Referrers(ctx context.Context, name, ref, artifactType string) ([]oci.Descriptor, error) {
+	out := []oci.Descriptor{}
 	img, subject, err := g.blobRef(ctx, name, ref)
+	if CodeOf(err) == CodeNameUnknown {
+		return out, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	out := []oci.Descriptor{}
 	err = img.walk(ctx, oci.ReferrersDir(img.Path, subject), func(n store.Node) error {
 		d, err := img.referrer(ctx, n)
 		if err == nil && (artifactType == "" || d.ArtifactType == artifactType) {

@@ -65,7 +65,7 @@ func (d *dialect) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
 	rt, err := ocispec.ParsePath(r.URL.EscapedPath())
 	if err != nil {
-		writeError(w, routeError(err, r.URL.Path))
+		writeError(w, routeError(err, r, rt))
 		return
 	}
 	h, ok := d.routes()[rt.Kind][r.Method]
@@ -94,13 +94,19 @@ func (w *written) Write(b []byte) (int, error) {
 // Unwrap lets net/http reach the connection (sendfile, deadlines).
 func (w *written) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// routeError words a path that names no registry route, or names it badly.
-func routeError(err error, path string) error {
+// routeError words a path that names no registry route, or names it
+// badly: a malformed digest is DIGEST_INVALID; a malformed tag names no
+// manifest there could be (404 to a read, as Distribution's router answers
+// it), and cannot be pushed to (TAG_INVALID).
+func routeError(err error, r *http.Request, rt ocispec.Route) error {
+	path := r.URL.Path
 	switch {
 	case errors.Is(err, ocispec.ErrNameInvalid):
 		return &registry.Error{Code: registry.CodeNameInvalid, Message: "invalid repository name in " + path}
 	case errors.Is(err, ocispec.ErrReferenceInvalid) && strings.Contains(path[strings.LastIndexByte(path, '/')+1:], ":"):
 		return &registry.Error{Code: registry.CodeDigestInvalid, Message: "invalid digest in " + path}
+	case errors.Is(err, ocispec.ErrReferenceInvalid) && rt.Kind == ocispec.KindManifest && r.Method != http.MethodPut:
+		return &registry.Error{Code: registry.CodeManifestUnknown, Message: "manifest unknown to registry: " + path}
 	case errors.Is(err, ocispec.ErrReferenceInvalid):
 		return &registry.Error{Code: codeTagInvalid, Message: "invalid tag in " + path}
 	}
