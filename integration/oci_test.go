@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // ociCall is a registry call with Basic auth (any user, a token as the
@@ -190,4 +191,36 @@ func TestOCIRegistryPushPullListDelete(t *testing.T) {
 	if r := ociCall(t, n, "HEAD", "/v2/"+name+"/blobs/"+ld, mgmtToken, nil, nil); r.status != http.StatusNotFound {
 		t.Fatalf("HEAD of a deleted blob: %d", r.status)
 	}
+}
+
+// An upload session outlives its agent: after a restart its status shows
+// what was received, and the rest completes it.
+func TestOCIUploadSurvivesARestart(t *testing.T) {
+	n := startGroup(t, regions[:1], withBootstrapExpect(1))[0]
+	makeRepo(t, n.url(), "", "team", "placeholder", "GENERIC")
+	layer := bytes.Repeat([]byte("0123456789abcdef"), 64<<10)
+	loc := ociOK(t, n, "POST", "/v2/team/app/blobs/uploads/", nil, nil, http.StatusAccepted).header.Get("Location")
+	half := len(layer) / 2
+	ociOK(t, n, "PATCH", loc, map[string]string{"Content-Range": fmt.Sprintf("0-%d", half-1)}, layer[:half], http.StatusAccepted)
+
+	n.stop()
+	n.restart()
+	eventually(t, 30*time.Second, "the registry answers again", func() error {
+		if r := ociCall(t, n, "GET", "/v2/", mgmtToken, nil, nil); r.status != http.StatusOK {
+			return fmt.Errorf("%d", r.status)
+		}
+		return nil
+	})
+	if r := ociOK(t, n, "GET", loc, nil, nil, http.StatusNoContent); r.header.Get("Range") != fmt.Sprintf("0-%d", half-1) {
+		t.Fatalf("after the restart: Range %q", r.header.Get("Range"))
+	}
+	if r := ociCall(t, n, "HEAD", "/v2/team/app/blobs/"+digestOf(layer), mgmtToken, nil, nil); r.status != http.StatusNotFound {
+		t.Fatalf("half a blob is visible: %d", r.status)
+	}
+	ociOK(t, n, "PATCH", loc, map[string]string{"Content-Range": fmt.Sprintf("%d-%d", half, len(layer)-1)}, layer[half:], http.StatusAccepted)
+	ociOK(t, n, "PUT", loc+"?digest="+digestOf(layer), nil, nil, http.StatusCreated)
+	if r := ociOK(t, n, "GET", "/v2/team/app/blobs/"+digestOf(layer), nil, nil, http.StatusOK); !bytes.Equal(r.body, layer) {
+		t.Fatalf("the resumed blob differs (%d bytes)", len(r.body))
+	}
+	ociFails(t, n, "GET", loc, nil, nil, http.StatusNotFound, "BLOB_UPLOAD_UNKNOWN")
 }
