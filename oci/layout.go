@@ -28,6 +28,8 @@ const (
 // every replication, also without includeMetadata, or a replica serves the
 // wrong Content-Type.
 const (
+	// MetaPrefix starts every key of them.
+	MetaPrefix       = "oci."
 	MetaMediaType    = "oci.mediaType"
 	MetaArtifactType = "oci.artifactType"
 	MetaSubject      = "oci.subject"

@@ -11,14 +11,20 @@ import (
 // becomes visible there before everything of the phases before it has been
 // committed (or has failed), so that a reader of the target never finds a
 // name pointing at what is not there yet. Files are content; package
-// versions point at files. Container images will put manifests between
-// their blobs and tags (blob → manifest → tag).
+// versions point at files. An image's manifests come between its blobs and
+// its tags, children before the indexes naming them (ociphases.go).
 type phase uint8
 
 const (
-	phaseContent  phase = iota // file bytes and nodes: sent, linked
-	phaseMetadata              // documents describing committed content (none yet for GENERIC, MAVEN, NPM)
-	phasePointer               // names of committed content: package versions
+	phaseContent phase = 0 // file bytes and nodes, image blobs: sent, linked
+	// phaseManifest + n holds the manifests of level n: image manifests
+	// (0), the indexes of them (1), indexes of those (2), ...
+	phaseManifest    phase = 1
+	maxManifestLevel       = 16
+	phaseReferrer    phase = phaseManifest + maxManifestLevel + 1 // a manifest's link under its subject
+	phaseTag         phase = phaseReferrer + 1                    // an image's names: last
+	phaseMetadata    phase = phaseTag + 1                         // documents describing committed content (none yet)
+	phasePointer     phase = phaseMetadata + 1                    // names of committed content: package versions
 )
 
 // inCommitOrder sorts objects by phase, keeping the listing order within

@@ -111,6 +111,11 @@ func enumerate(ctx context.Context, sp fsm.ReplicaSpec, sel *selection) error {
 	}
 	sel.objects = l.objects
 	nameVersions(sel.objects, sel.versions)
+	if sel.repo.Info().Type == store.TypeDocker {
+		if err := ociPhases(ctx, sel.repo, sel.objects); err != nil {
+			return err
+		}
+	}
 	inCommitOrder(sel.objects)
 	return nil
 }

@@ -70,15 +70,12 @@ func (rc *Receiver) Plan(ctx context.Context, req PlanRequest) (PlanResponse, er
 
 func (rc *Receiver) planOne(ctx context.Context, repo bulkRepository, req PlanRequest, o PlanObject, have store.Node, exists bool) PlanResult {
 	fail := func(err error) PlanResult { return PlanResult{Action: ActionError, Error: err.Error()} }
-	meta := o.Metadata
-	if !req.IncludeMetadata {
-		meta = nil
-	}
+	meta := carriedMetadata(o.Metadata, req.IncludeMetadata)
 	switch {
 	case !exists:
 		return rc.linkOrSend(ctx, repo, o, meta, false, req.By)
 	case have.SHA256 == o.SHA256 && have.Size == o.Size:
-		if !req.IncludeMetadata || sameMetadata(have.Metadata, meta) {
+		if sameMetadata(carriedMetadata(have.Metadata, req.IncludeMetadata), meta) {
 			return PlanResult{Action: ActionIdentical}
 		}
 		if _, err := repo.SetMetadata(ctx, o.Path, meta, req.By); err != nil {

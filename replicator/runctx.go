@@ -3,8 +3,10 @@ package replicator
 import (
 	"context"
 	"log/slog"
+	"strings"
 
 	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/oci"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -42,8 +44,25 @@ func (x *runExec) context() *runCtx {
 
 // metadata is what of an object's metadata the run carries.
 func (rc *runCtx) metadata(o object) map[string]string {
-	if !rc.spec.Setting.IncludeMetadata {
-		return nil
+	return carriedMetadata(o.Metadata, rc.spec.Setting.IncludeMetadata)
+}
+
+// carriedMetadata is what of a node's metadata replication carries: all of
+// it with includeMetadata, else only the keys a node cannot be served
+// without (oci.*: an image node's media type), so that a replica never
+// answers a manifest with the wrong Content-Type. Both ends apply it.
+func carriedMetadata(meta map[string]string, include bool) map[string]string {
+	if include {
+		return meta
 	}
-	return o.Metadata
+	var out map[string]string
+	for k, v := range meta {
+		if strings.HasPrefix(k, oci.MetaPrefix) {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = v
+		}
+	}
+	return out
 }
