@@ -181,6 +181,15 @@ func TestOCIRegistryPushPullListDelete(t *testing.T) {
 		t.Fatalf("generic write into DOCKER: %d %s", r.status, r.body)
 	}
 
+	// Pushes, pulls and blob bytes are counted by repository.
+	metrics := string(call(t, "GET", n.url()+"/metrics", "", nil).body)
+	for _, want := range []string{`ferry_registry_pushes_total{repository="team/app"} 3`, `ferry_registry_pulls_total{repository="team/app"} 2`,
+		fmt.Sprintf(`ferry_registry_blob_bytes_total{direction="in",repository="team/app"} %d`, len(config)+len(layer)+2)} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+
 	// Delete by digest takes its tags; a blob delete its blob.
 	ociOK(t, n, "DELETE", "/v2/"+name+"/manifests/"+md, nil, nil, http.StatusAccepted)
 	ociFails(t, n, "GET", "/v2/"+name+"/manifests/v1", nil, nil, http.StatusNotFound, "MANIFEST_UNKNOWN")

@@ -18,6 +18,9 @@ func (d *dialect) getBlob(w http.ResponseWriter, r *http.Request, rt ocispec.Rou
 	w.Header().Set("Docker-Content-Digest", "sha256:"+rd.Node().SHA256)
 	w.Header().Set("Accept-Ranges", "bytes")
 	api.ServeContent(w, r, rd)
+	if c, ok := w.(interface{ BytesWritten() int64 }); ok {
+		d.m.blobBytes(rt.Name, "out", c.BytesWritten())
+	}
 	return nil
 }
 

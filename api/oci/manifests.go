@@ -22,6 +22,9 @@ func (d *dialect) getManifest(w http.ResponseWriter, r *http.Request, rt ocispec
 	h.Set("Docker-Content-Digest", m.Digest.String())
 	h.Set("ETag", `"`+m.Digest.String()+`"`)
 	http.ServeContent(w, r, "", rd.Node().ModifiedAt, rd)
+	if r.Method == http.MethodGet {
+		d.m.pulled(rt.Name)
+	}
 	return nil
 }
 
@@ -39,6 +42,7 @@ func (d *dialect) putManifest(w http.ResponseWriter, r *http.Request, rt ocispec
 	if err != nil {
 		return err
 	}
+	d.m.pushed(rt.Name)
 	h := w.Header()
 	h.Set("Location", Prefix+rt.Name+"/manifests/"+p.Digest.String())
 	h.Set("Docker-Content-Digest", p.Digest.String())

@@ -12,6 +12,7 @@ import (
 	ocispec "github.com/ferrysync/ferry/oci"
 	"github.com/ferrysync/ferry/registry"
 	"github.com/ferrysync/ferry/store"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Registry is what the dialect calls: package registry over the store.
@@ -37,16 +38,19 @@ type Registry interface {
 const Prefix = "/v2/"
 
 // Register serves the registry under /v2/ on srv, but for the paths under
-// except (other dialects' /v2/ routes).
-func Register(srv *api.Server, reg Registry, except ...string) {
-	d := &dialect{reg: reg}
+// except (other dialects' /v2/ routes); its metrics go to metrics.
+func Register(srv *api.Server, reg Registry, metrics prometheus.Registerer, except ...string) {
+	d := &dialect{reg: reg, m: newMetrics(metrics)}
 	srv.HandleSubtree(api.Subtree{Prefix: Prefix, Except: except, Label: label, Need: need, Fail: authFailure, Handler: d})
 }
 
-type dialect struct{ reg Registry }
+type dialect struct {
+	reg Registry
+	m   *metrics
+}
 
-// handler serves one route; an error it returns is written as the spec's
-// body, in one place (ServeHTTP), when it wrote nothing yet.
+// handler serves one route; an error it returns (before it wrote anything)
+// is written as the spec's body, in one place (ServeHTTP).
 type handler func(w http.ResponseWriter, r *http.Request, rt ocispec.Route) error
 
 func (d *dialect) routes() map[ocispec.Kind]map[string]handler {
@@ -73,26 +77,11 @@ func (d *dialect) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &registry.Error{Code: registry.CodeUnsupported, Message: "the operation is unsupported: " + r.Method + " " + r.URL.Path})
 		return
 	}
-	rec := &written{ResponseWriter: w}
-	if err := h(rec, r, rt); err != nil && !rec.wrote {
+	// A handler fails only before it answers: its error is the answer.
+	if err := h(w, r, rt); err != nil {
 		writeError(w, err)
 	}
 }
-
-// written remembers whether a handler began its answer.
-type written struct {
-	http.ResponseWriter
-	wrote bool
-}
-
-func (w *written) WriteHeader(code int) { w.wrote = true; w.ResponseWriter.WriteHeader(code) }
-func (w *written) Write(b []byte) (int, error) {
-	w.wrote = true
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets net/http reach the connection (sendfile, deadlines).
-func (w *written) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // routeError words a path that names no registry route, or names it
 // badly: a malformed digest is DIGEST_INVALID; a malformed tag names no

@@ -3,6 +3,7 @@ package oci
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -29,7 +30,9 @@ func (d *dialect) startUpload(w http.ResponseWriter, r *http.Request, rt ocispec
 		}
 	}
 	if ref := q.Get("digest"); ref != "" {
-		dg, err := d.reg.PutBlob(r.Context(), rt.Name, ref, r.Body, r.ContentLength, caller(r))
+		body := &counted{r: r.Body}
+		dg, err := d.reg.PutBlob(r.Context(), rt.Name, ref, body, r.ContentLength, caller(r))
+		d.m.blobBytes(rt.Name, "in", body.n)
 		if err != nil {
 			return err
 		}
@@ -55,7 +58,10 @@ func (d *dialect) patchUpload(w http.ResponseWriter, r *http.Request, rt ocispec
 	if err != nil {
 		return err
 	}
-	if _, err := d.reg.AppendUpload(r.Context(), ss, start, r.Body); err != nil {
+	before := ss.Offset()
+	_, err = d.reg.AppendUpload(r.Context(), ss, start, r.Body)
+	d.m.blobBytes(rt.Name, "in", ss.Offset()-before)
+	if err != nil {
 		return d.appendError(w, rt.Name, ss, err)
 	}
 	uploadState(w, rt.Name, ss, http.StatusAccepted)
@@ -78,7 +84,9 @@ func (d *dialect) putUpload(w http.ResponseWriter, r *http.Request, rt ocispec.R
 	} else if start >= 0 && start != ss.Offset() {
 		return d.appendError(w, rt.Name, ss, &store.OffsetError{Offset: ss.Offset()})
 	}
-	dg, err := d.reg.FinishUpload(r.Context(), rt.Name, ss, ref, r.Body, caller(r))
+	body := &counted{r: r.Body}
+	dg, err := d.reg.FinishUpload(r.Context(), rt.Name, ss, ref, body, caller(r))
+	d.m.blobBytes(rt.Name, "in", body.n)
 	if err != nil {
 		return d.appendError(w, rt.Name, ss, err)
 	}
@@ -133,6 +141,18 @@ func chunkStart(cr string) (int64, error) {
 		return 0, &registry.Error{Code: registry.CodeBlobUploadInvalid, Message: fmt.Sprintf("invalid Content-Range %q", cr)}
 	}
 	return n, nil
+}
+
+// counted counts what is read through it.
+type counted struct {
+	r io.Reader
+	n int64
+}
+
+func (c *counted) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func uploadState(w http.ResponseWriter, name string, ss *store.Session, status int) {
