@@ -264,6 +264,23 @@ func (c *Client) content(ctx context.Context, method string, ref ArtifactRef) (*
 	return resp, nil
 }
 
+// Repo is a repository's description.
+type Repo struct {
+	ProjectID string `json:"projectId"`
+	Name      string `json:"name"`
+	Type      string `json:"type"`
+}
+
+// Repo describes the repository ref names, through
+// GET /v1/projects/{project}/repos/{repo}.
+func (c *Client) Repo(ctx context.Context, ref ArtifactRef) (Repo, error) {
+	p, r, err := escapeRepo(ref)
+	if err != nil {
+		return Repo{}, err
+	}
+	return call[Repo](ctx, c, http.MethodGet, route{path: "/v1/projects/" + p + "/repos/" + r}.with(query(0, 0, "cluster", ref.Cluster)), nil)
+}
+
 // List returns one page of the nodes under the folder ref.Path ("" or "/"
 // for the repository's root) through
 // GET /v1/projects/{project}/repos/{repo}/nodes.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // needTool finds a program the test drives; CI installs them (.ci/run sets
@@ -139,5 +140,42 @@ func TestOCISkopeoCopiesInAndOut(t *testing.T) {
 	// it wrote it, and the index is the one pushed.
 	if r := ociOK(t, n, "GET", "/v2/team/app/multi/tags/list", nil, nil, 200); string(r.body) != `{"name":"team/app/multi","tags":["1"]}` {
 		t.Fatalf("tags %s", r.body)
+	}
+}
+
+// skopeo pushes to one region and pulls, digests kept, from another once a
+// run replicated the repository.
+func TestOCISkopeoPushHerePullThere(t *testing.T) {
+	bin := needTool(t, "skopeo", "skopeo")
+	nodes := replicationGroup(t)
+	byID := map[string]*node{}
+	for _, n := range nodes {
+		byID[n.id()] = n
+	}
+	a, b := byID["shanghai"], byID["beijing"]
+	makeRepo(t, a.url(), "", "team", "placeholder", "GENERIC")
+	creds := "ci:" + mgmtToken
+
+	src := newOCILayout(t)
+	index := src.json(t, "application/vnd.oci.image.index.v1+json", map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+		"manifests": []any{src.image(t, "amd64", 5), src.image(t, "arm64", 5)}})
+	src.tag(t, "multi", index)
+	skopeo(t, bin, "copy", "--all", "--preserve-digests", "--dest-tls-verify=false", "--dest-creds", creds, "oci:"+src.dir+":multi",
+		"docker://"+strings.TrimPrefix(a.url(), "http://")+"/team/app/multi:1")
+
+	if r := waitRun(t, a, startRun(t, a, repoSpec("team", "app", "DOCKER", "beijing")).ID, 60*time.Second); r.State != "SUCCESS" {
+		t.Fatalf("run %+v", r)
+	}
+	out := t.TempDir()
+	skopeo(t, bin, "copy", "--all", "--preserve-digests", "--src-tls-verify=false", "--src-creds", creds,
+		"docker://"+strings.TrimPrefix(b.url(), "http://")+"/team/app/multi:1", "oci:"+out+":multi")
+	var back struct {
+		Manifests []struct {
+			Digest string `json:"digest"`
+		} `json:"manifests"`
+	}
+	raw, err := os.ReadFile(filepath.Join(out, "index.json"))
+	if err != nil || json.Unmarshal(raw, &back) != nil || len(back.Manifests) != 1 || back.Manifests[0].Digest != index["digest"] {
+		t.Fatalf("pulled from beijing: %s %v", raw, err)
 	}
 }

@@ -72,7 +72,9 @@ func selectOne(ctx context.Context, st store.Store, sp fsm.ReplicaSpec, o fsm.Re
 		sel.quick = true
 		return sel, nil
 	}
-	if o.RepoType != "" {
+	// A DOCKER repository's nodes are images only a DOCKER repository
+	// serves: the target's is one, whatever the spec says.
+	if o.RepoType != "" && repo.Info().Type != store.TypeDocker {
 		sel.repoType = o.RepoType
 	}
 	return sel, enumerate(ctx, sp, &sel)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -9,11 +10,13 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/ferrysync/ferry/client"
+	"github.com/ferrysync/ferry/oci"
 	"github.com/spf13/cobra"
 )
 
@@ -368,13 +371,17 @@ func newLsCmd() *cobra.Command {
 	var (
 		f         artifactFlags
 		recursive bool
+		nodes     bool
 	)
 	const pageSize = 500
 	cmd := &cobra.Command{
 		Use:   "ls project/repo[/path]",
-		Short: "List a folder of a generic repository",
+		Short: "List a folder of a repository, or the images and tags of a DOCKER one",
 		Long: `List the files and folders directly in a folder (the repository's root when no
-path is given), or with -r every file below it. Folders end with "/".`,
+path is given), or with -r every file below it. Folders end with "/".
+
+A DOCKER repository lists its images (under path, when given) with their tags,
+the digest and size of each tag's manifest; --nodes lists its nodes instead.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			project, repo, path, err := parseArtifactRef(args[0], false)
@@ -384,6 +391,15 @@ path is given), or with -r every file below it. Folders end with "/".`,
 			dir := "/" + path
 			ref := client.ArtifactRef{Project: project, Repo: repo, Path: dir, Cluster: f.cluster}
 			c := f.client()
+			if !nodes {
+				info, err := c.Repo(cmd.Context(), ref)
+				if err != nil {
+					return fmt.Errorf("ls %s: %w", args[0], err)
+				}
+				if info.Type == "DOCKER" {
+					return listImages(cmd, c, ref, project+"/"+repo)
+				}
+			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "NAME\tSIZE\tMODIFIED\tSHA256")
 			for page := 1; ; page++ {
@@ -403,7 +419,37 @@ path is given), or with -r every file below it. Folders end with "/".`,
 	}
 	f.bind(cmd)
 	cmd.Flags().BoolVarP(&recursive, "recursive", "r", false, "list every file below the folder")
+	cmd.Flags().BoolVar(&nodes, "nodes", false, "list a DOCKER repository's nodes, not its images")
 	return cmd
+}
+
+// listImages lists the tags of a DOCKER repository's images below
+// ref.Path: each tag node holds its manifest, so its sha256 is the digest.
+func listImages(cmd *cobra.Command, c *client.Client, ref client.ArtifactRef, prefix string) error {
+	type row struct{ image, tag, digest, size, modified string }
+	var rows []row
+	for page := 1; ; page++ {
+		res, err := c.List(cmd.Context(), ref, client.ListQuery{Recursive: true, PageNumber: page, PageSize: 500})
+		if err != nil {
+			return fmt.Errorf("ls %s: %w", prefix, err)
+		}
+		for _, n := range res.Records {
+			if node, ok := oci.ParseNodePath(n.FullPath); ok && node.Kind == oci.NodeTag {
+				rows = append(rows, row{strings.TrimSuffix(prefix+"/"+node.Image, "/"), node.Tag, "sha256:" + n.SHA256,
+					formatSize(n.Size), n.LastModifiedDate.Local().Format("2006-01-02 15:04")})
+			}
+		}
+		if len(res.Records) == 0 || int64(page) >= res.TotalPages {
+			break
+		}
+	}
+	slices.SortFunc(rows, func(a, b row) int { return cmp.Or(strings.Compare(a.image, b.image), strings.Compare(a.tag, b.tag)) })
+	w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "IMAGE\tTAG\tDIGEST\tSIZE\tMODIFIED")
+	for _, r := range rows {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.image, r.tag, r.digest, r.size, r.modified)
+	}
+	return w.Flush()
 }
 
 // lsRow is one tab-separated line of ferry ls. Recursive listings name files

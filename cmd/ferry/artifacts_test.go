@@ -396,6 +396,43 @@ func TestPutRejected(t *testing.T) {
 	}
 }
 
+// A DOCKER repository lists its images' tags, each with its manifest's
+// digest; --nodes lists the nodes.
+func TestLsImages(t *testing.T) {
+	mod := time.Date(2025, 1, 2, 3, 4, 0, 0, time.UTC)
+	digest := strings.Repeat("ef", 32)
+	nodes := []client.Node{
+		{FullPath: "/_blobs/sha256/" + strings.Repeat("12", 32), Size: 100},
+		{FullPath: "/_tags/latest", Size: 394, SHA256: digest, LastModifiedDate: mod},
+		{FullPath: "/web/_manifests/sha256/" + digest, Size: 394, SHA256: digest},
+		{FullPath: "/web/_tags/v2", Size: 394, SHA256: digest, LastModifiedDate: mod},
+		{FullPath: "/web/_tags/v1", Size: 394, SHA256: digest, LastModifiedDate: mod},
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/nodes") {
+			json.NewEncoder(w).Encode(client.Repo{ProjectID: "team", Name: "app", Type: "DOCKER"})
+			return
+		}
+		json.NewEncoder(w).Encode(client.NodePage{PageNumber: 1, PageSize: 500, TotalRecords: int64(len(nodes)), TotalPages: 1, Records: nodes})
+	}))
+	defer srv.Close()
+	stdout, _, err := runFerry(t, "ls", "--address", srv.URL, "team/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := mod.Local().Format("2006-01-02 15:04")
+	want := "IMAGE         TAG     DIGEST                                                                   SIZE   MODIFIED\n" +
+		"team/app      latest  sha256:" + digest + "  394 B  " + local + "\n" +
+		"team/app/web  v1      sha256:" + digest + "  394 B  " + local + "\n" +
+		"team/app/web  v2      sha256:" + digest + "  394 B  " + local + "\n"
+	if stdout != want {
+		t.Errorf("stdout\n got:\n%s\nwant:\n%s", stdout, want)
+	}
+	if stdout, _, err := runFerry(t, "ls", "--address", srv.URL, "--nodes", "team/app"); err != nil || !strings.Contains(stdout, "_blobs/") {
+		t.Errorf("--nodes: %v\n%s", err, stdout)
+	}
+}
+
 func TestLs(t *testing.T) {
 	mod := time.Date(2025, 1, 2, 3, 4, 0, 0, time.UTC)
 	nodes := []client.Node{
@@ -410,6 +447,10 @@ func TestLs(t *testing.T) {
 		queries []string
 	)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/nodes") { // the repository's description
+			json.NewEncoder(w).Encode(client.Repo{ProjectID: "proj", Name: "repo", Type: "GENERIC"})
+			return
+		}
 		mu.Lock()
 		queries = append(queries, r.URL.Path+"?"+r.URL.RawQuery)
 		mu.Unlock()
