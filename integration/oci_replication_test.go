@@ -205,6 +205,14 @@ func TestOCIRepositoryReplicatesTagComplete(t *testing.T) {
 		}
 	}
 
+	// Blobs, manifests and tags are counted apart.
+	metrics := string(call(t, "GET", a.url()+"/metrics", "", nil).body)
+	for _, kind := range []string{"blob", "manifest", "referrer", "tag"} {
+		if !strings.Contains(metrics, `ferry_replication_image_nodes_total{kind="`+kind+`",result=`) {
+			t.Errorf("no %s counted in the image metrics", kind)
+		}
+	}
+
 	// Unchanged: a second run sends no byte.
 	again := waitRun(t, a, startRun(t, a, spec).ID, 60*time.Second)
 	if tg := again.target(t, "beijing"); again.State != "SUCCESS" || tg.BytesSent != 0 {

@@ -6,6 +6,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type metrics struct {
 	bytes       *prometheus.CounterVec
 	objects     *prometheus.CounterVec
+	images      *prometheus.CounterVec
 	runs        *prometheus.CounterVec
 	duration    prometheus.Histogram
 	inflight    prometheus.Gauge
@@ -21,6 +22,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		objects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ferry_replication_objects_total", Help: "Objects replicated, by target cluster and result (sent, linked, identical, metadata, conflict, failed).",
 		}, []string{"target", "result"}),
+		images: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ferry_replication_image_nodes_total", Help: "Image nodes of DOCKER repositories replicated, by target cluster, kind (blob, manifest, referrer, tag) and result.",
+		}, []string{"target", "kind", "result"}),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ferry_replication_runs_total", Help: "Runs this agent executed, by final state.",
 		}, []string{"state"}),
@@ -39,7 +43,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Name: "ferry_realtime_outbox_depth", Help: "Changes of REAL_TIME tasks this agent still has to deliver, by target cluster (counted up to 1,000 per repository).",
 	}, []string{"target"})
 	if reg != nil {
-		reg.MustRegister(m.bytes, m.objects, m.runs, m.duration, m.inflight, m.lastSuccess, m.outbox)
+		reg.MustRegister(m.bytes, m.objects, m.images, m.runs, m.duration, m.inflight, m.lastSuccess, m.outbox)
 	}
 	return m
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/oci"
 )
 
 // tally counts objects and bytes by outcome. A target has one for the whole
@@ -92,6 +93,9 @@ func (t *targetExec) outcome(c *tally, repo string, o object, action, errText st
 		result = "failed"
 	}
 	t.rc.metrics.objects.WithLabelValues(t.id, result).Inc()
+	if node, ok := oci.ParseNodePath(o.Path); ok {
+		t.rc.metrics.images.WithLabelValues(t.id, node.Kind.String(), result).Inc()
+	}
 	t.rc.record(ObjectRecord{Target: t.id, Repo: repo, Path: o.Path, PackageKey: o.PackageKey, Version: o.Version, Size: o.Size,
 		SHA256: o.SHA256, Status: status, Action: action, Error: errText})
 }
