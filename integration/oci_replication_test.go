@@ -106,13 +106,14 @@ func TestOCIRepositoryReplicatesTagComplete(t *testing.T) {
 	base := bytes.Repeat([]byte("base layer "), 20000) // in every image: sent once per target
 	var names []string
 	manifests := map[string][]byte{}
-	for i := range 6 {
-		name := fmt.Sprintf("team/app/img%d", i)
+	for i := range 20 { // 20 images of 5 layers
+		name := fmt.Sprintf("team/app/img%02d", i)
 		names = append(names, name)
 		// A layer over 1 MiB goes as an upload of its own, while the small
 		// nodes go in batches: only the phases keep the tag behind it.
-		big := bytes.Repeat([]byte(fmt.Sprintf("layer %d ", i)), 200000+i)
-		manifests[name] = ociImage(t, a, name, "v1", base, big, []byte(fmt.Sprintf("small %d", i)))
+		big := bytes.Repeat([]byte(fmt.Sprintf("layer %02d ", i)), 120000+i)
+		manifests[name] = ociImage(t, a, name, "v1", base, big, []byte(fmt.Sprintf("small %d", i)),
+			bytes.Repeat([]byte{byte(i)}, 4096), bytes.Repeat([]byte(fmt.Sprintf("mid %d ", i)), 10000))
 	}
 	// An index of two images, and a referrer of img0's manifest.
 	multi := "team/app/multi"
