@@ -76,14 +76,16 @@ func (t *targetExec) deliver(ctx context.Context, task fsm.Task, i int, o fsm.Re
 // on the target already or in the same round, before it in commit order.
 // The pass is strict: a failed blob or manifest stops it before the
 // names of what failed are committed (phaseFailed), and the next round
-// sends them again, together.
+// sends them again, together; a stop costs nothing the retry would not.
 func (t *targetExec) deliverChanges(ctx context.Context, task fsm.Task, o fsm.ReplicaObject, repo store.Repository, changes []store.Change) error {
 	sel, deletes, err := changedSelection(ctx, task, o, repo, changes)
 	if err != nil {
 		return err
 	}
 	p := t.newPass(sel)
-	p.strict = true
+	// Package versions need no holding back: the target refuses one whose
+	// files are not there.
+	p.strict = sel.repoType == string(store.TypeDocker)
 	names, named := splitDeletes(sel.repoType, deletes)
 	// Deletions first: a file replaced by a folder (or the reverse) must be
 	// out of the way before the new content arrives.
