@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -128,33 +127,12 @@ func TestOCIRepositoryReplicatesTagComplete(t *testing.T) {
 	ociOK(t, a, "PUT", "/v2/"+names[0]+"/manifests/"+digestOf(sig), map[string]string{"Content-Type": ociManifestType}, sig, http.StatusCreated)
 
 	// Poll b while the run goes.
-	stop, polled := make(chan struct{}), make(chan error, 1)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				polled <- nil
-				return
-			default:
-			}
-			for _, name := range names {
-				if err := pullable(t, b, name); err != nil {
-					polled <- err
-					return
-				}
-			}
-		}
-	}()
+	stopPolling := pollPullable(t, b, names...)
 	spec := repoSpec("team", "app", "DOCKER", "beijing", "guangzhou")
 	spec["setting"].(map[string]any)["includeMetadata"] = false
 	spec["setting"].(map[string]any)["rateLimit"] = 8 << 20 // the large layers take a while: the window a tag must not show in
 	first := waitRun(t, a, startRun(t, a, spec).ID, 60*time.Second)
-	close(stop)
-	wg.Wait()
-	if err := <-polled; err != nil {
+	if err := stopPolling(); err != nil {
 		t.Fatalf("a tag on beijing could not be pulled during the run: %v", err)
 	}
 	if first.State != "SUCCESS" {

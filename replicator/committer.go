@@ -3,6 +3,7 @@ package replicator
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"slices"
 )
@@ -166,6 +167,9 @@ func (c *committer) versions(ctx context.Context) error {
 
 // deleteOnTarget removes deleted paths from the target (real time).
 func (p *pass) deleteOnTarget(ctx context.Context, deletes []object) error {
+	if len(deletes) == 0 {
+		return nil
+	}
 	sel := p.sel.spec
 	req := DeleteRequest{Project: sel.RemoteProjectID, Repo: sel.RemoteRepoName, By: p.t.rc.by, Paths: make([]string, len(deletes))}
 	for i, d := range deletes {
@@ -182,6 +186,22 @@ func (p *pass) deleteOnTarget(ctx context.Context, deletes []object) error {
 		} else {
 			p.outcome(deletes[i], ActionDeleted, "")
 		}
+	}
+	return nil
+}
+
+// phaseFailed ends a strict pass after a phase in which an object failed:
+// what the later phases hold names it (a manifest its blobs, a tag its
+// manifest), and committing it would show the target's readers a name
+// whose content 404s. A strict pass is a real-time round, which is retried
+// whole from its cursor, so stopping loses nothing; a run goes on (its
+// errorStrategy decides) and a re-run completes it.
+func (p *pass) phaseFailed() error {
+	if !p.strict {
+		return nil
+	}
+	if n := p.tally.objectsFailed.Load(); n > 0 {
+		return fmt.Errorf("%d objects failed on %s; what names them waits for the next round", n, p.t.id)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/oci"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -66,18 +67,30 @@ func (t *targetExec) deliver(ctx context.Context, task fsm.Task, i int, o fsm.Re
 // deliverChanges brings the target up to date with changes, or says why it
 // is not: the cursor moves only past changes the target has all of, so a
 // failed object keeps it where it is and the round is retried with backoff.
+//
+// A DOCKER repository's changes commit in the phases of a run
+// (ociphases.go), so a push whose large layer uploads while its manifest
+// and tag would fit a batch still shows its tag last. What a round's
+// phasing cannot see, the cursor covers: a round always starts at the
+// first change the target lacks, so a tag's manifest and blobs are either
+// on the target already or in the same round, before it in commit order.
+// The pass is strict: a failed blob or manifest stops it before the
+// names of what failed are committed (phaseFailed), and the next round
+// sends them again, together; a stop costs nothing the retry would not.
 func (t *targetExec) deliverChanges(ctx context.Context, task fsm.Task, o fsm.ReplicaObject, repo store.Repository, changes []store.Change) error {
 	sel, deletes, err := changedSelection(ctx, task, o, repo, changes)
 	if err != nil {
 		return err
 	}
 	p := t.newPass(sel)
+	// Package versions need no holding back: the target refuses one whose
+	// files are not there.
+	p.strict = sel.repoType == string(store.TypeDocker)
+	names, named := splitDeletes(sel.repoType, deletes)
 	// Deletions first: a file replaced by a folder (or the reverse) must be
 	// out of the way before the new content arrives.
-	if len(deletes) > 0 {
-		if err := p.deleteOnTarget(ctx, deletes); err != nil {
-			return err
-		}
+	if err := p.deleteOnTarget(ctx, names); err != nil {
+		return err
 	}
 	if len(sel.objects)+len(sel.versions) > 0 {
 		for _, obj := range sel.objects {
@@ -90,10 +103,39 @@ func (t *targetExec) deliverChanges(ctx context.Context, task fsm.Task, o fsm.Re
 			return context.Cause(ctx) // not delivered: the cursor stays
 		}
 	}
+	if err := p.deleteOnTarget(ctx, named); err != nil {
+		return err
+	}
 	if n := p.tally.objectsFailed.Load(); n > 0 {
 		return fmt.Errorf("%d objects failed on %s; the changes stay in the outbox", n, t.id)
 	}
 	return nil
+}
+
+// splitDeletes orders a round's deletions around its content. Of an image,
+// names (tags, referrer links) go first and what they name (manifests,
+// then blobs) only after the round's tags are committed: a tag the source
+// moved off a manifest before deleting it still points at that manifest
+// on the target until the tag phase moves it. The registry deletes a
+// manifest by digest as its tags, its referrer link, then the manifest,
+// so each of them arrives here as a deletion of its own.
+func splitDeletes(repoType string, deletes []object) (first, last []object) {
+	if repoType != string(store.TypeDocker) {
+		return deletes, nil
+	}
+	var blobs []object
+	for _, d := range deletes {
+		ref, ok := oci.ParseNodePath(d.Path)
+		switch {
+		case ok && ref.Kind == oci.NodeManifest:
+			last = append(last, d)
+		case ok && ref.Kind == oci.NodeBlob:
+			blobs = append(blobs, d)
+		default:
+			first = append(first, d)
+		}
+	}
+	return first, append(last, blobs...)
 }
 
 // changedSelection turns changes into what to send: the current state of each
@@ -120,6 +162,12 @@ func changedSelection(ctx context.Context, task fsm.Task, o fsm.ReplicaObject, r
 	if sel.objects, sel.inline, err = readChanged(ctx, repo, live); err != nil {
 		return selection{}, nil, err
 	}
+	if typ == store.TypeDocker {
+		if err := ociPhases(ctx, repo, sel.objects); err != nil {
+			return selection{}, nil, err
+		}
+	}
+	inCommitOrder(sel.objects)
 	if sel.versions, err = changedVersions(ctx, task, o, repo, versions); err != nil {
 		return selection{}, nil, err
 	}
@@ -180,7 +228,6 @@ func readChanged(ctx context.Context, repo store.Repository, live []object) ([]o
 			inline[n.Path] = contents[i]
 		}
 	}
-	inCommitOrder(objs)
 	return objs, inline, nil
 }
 

@@ -27,10 +27,7 @@ func TestAFailedObjectKeepsItsChangeInTheOutbox(t *testing.T) {
 	defer e.Stop()
 	task := fsm.Task{Key: "task1", ProjectID: "proj", SourceCluster: "shanghai", ReplicaObjectType: fsm.ObjectRepository, ReplicaType: fsm.ReplicaRealTime,
 		Objects: []fsm.ReplicaObject{{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r"}}, RemoteClusterIDs: []string{"beijing"}}
-	spec := task.Spec()
-	spec.Setting = fsm.ReplicaSetting{ConflictStrategy: fsm.ConflictOverwrite, ErrorStrategy: fsm.ErrorContinue}
-	x := &runExec{e: e, log: e.log, fail: func(error) {}, run: fsm.Run{ID: "run1", Spec: spec}}
-	tg := newTargetExec(x, "beijing")
+	tg := realTimeTarget(e, task)
 	if _, _, err := tg.deliver(ctx, task, 0, task.Objects[0]); err == nil {
 		t.Fatal("a round with a failed object succeeded")
 	}
@@ -64,10 +61,7 @@ func TestTwoObjectsOnOneRepositoryHaveTheirOwnCursors(t *testing.T) {
 			{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r", PathConstraints: []fsm.PathConstraint{{Path: "/a"}}},
 			{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r", PathConstraints: []fsm.PathConstraint{{Path: "/b"}}},
 		}, RemoteClusterIDs: []string{"beijing"}}
-	spec := task.Spec()
-	spec.Setting = fsm.ReplicaSetting{ConflictStrategy: fsm.ConflictOverwrite, ErrorStrategy: fsm.ErrorContinue}
-	x := &runExec{e: e, log: e.log, fail: func(error) {}, run: fsm.Run{ID: "run1", Spec: spec}}
-	tg := newTargetExec(x, "beijing")
+	tg := realTimeTarget(e, task)
 	for range 3 {
 		if _, err := tg.deliverAll(ctx, task); err != nil {
 			t.Fatal(err)
@@ -94,10 +88,7 @@ func TestFileReplacedByAFolderArrives(t *testing.T) {
 	task := fsm.Task{Key: "task1", ProjectID: "proj", SourceCluster: "shanghai", ReplicaObjectType: fsm.ObjectRepository, ReplicaType: fsm.ReplicaRealTime,
 		ReplicateDeletes: true,
 		Objects:          []fsm.ReplicaObject{{LocalRepoName: "r", RemoteProjectID: "proj", RemoteRepoName: "r"}}, RemoteClusterIDs: []string{"beijing"}}
-	spec := task.Spec()
-	spec.Setting = fsm.ReplicaSetting{ConflictStrategy: fsm.ConflictOverwrite, ErrorStrategy: fsm.ErrorContinue}
-	x := &runExec{e: e, log: e.log, fail: func(error) {}, run: fsm.Run{ID: "run1", Spec: spec}}
-	tg := newTargetExec(x, "beijing")
+	tg := realTimeTarget(e, task)
 	srepo.Write(ctx, "/p", strings.NewReader("file"), store.WriteOptions{Size: -1})
 	if _, err := tg.deliverAll(ctx, task); err != nil {
 		t.Fatal(err)
@@ -160,4 +151,13 @@ func newTestExecutor(t *testing.T, src *store.Local, srv *httptest.Server) *Exec
 		t.Fatal(err)
 	}
 	return e
+}
+
+// realTimeTarget is task's delivery to beijing from e, as its standing run
+// makes it (OVERWRITE, errors continuing).
+func realTimeTarget(e *Executor, task fsm.Task) *targetExec {
+	spec := task.Spec()
+	spec.Setting = fsm.ReplicaSetting{ConflictStrategy: fsm.ConflictOverwrite, ErrorStrategy: fsm.ErrorContinue}
+	x := &runExec{e: e, log: e.log, fail: func(error) {}, run: fsm.Run{ID: "run1", Spec: spec}}
+	return newTargetExec(x, "beijing")
 }

@@ -51,6 +51,9 @@ type pass struct {
 	tally   tally
 	bulk    bulkRepository
 	bulkErr error
+	// strict stops the pass at the end of a phase in which an object
+	// failed (real time: the round is retried whole, see phaseFailed).
+	strict bool
 }
 
 func (t *targetExec) newPass(sel selection) *pass {
@@ -121,6 +124,9 @@ func (t *targetExec) replicate(ctx context.Context, p *pass) error {
 		}
 		if err == nil {
 			err = c.link(pctx)
+		}
+		if err == nil {
+			err = p.phaseFailed()
 		}
 		if err != nil {
 			return err
