@@ -23,13 +23,8 @@ func ociPackageSpec(image string, tags []string, targets ...string) map[string]a
 // (written, and not deleted since).
 func repoPaths(t testing.TB, n *node, project, repo string) []string {
 	t.Helper()
-	var changes []struct {
-		Path string `json:"path"`
-		Kind string `json:"kind"`
-	}
-	getOK(t, n, "/v1/projects/"+project+"/repos/"+repo+"/changes?limit=10000", &changes)
 	held := map[string]bool{}
-	for _, c := range changes {
+	for _, c := range repoChanges(t, n, project, repo) {
 		if c.Path != "" {
 			held[c.Path] = !strings.Contains(strings.ToLower(c.Kind), "delete")
 		}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -20,21 +19,7 @@ import (
 // and images stay out, and the tags commit last.
 func TestPackageRunListsTagClosures(t *testing.T) {
 	ctx := context.Background()
-	s, err := store.Open(t.TempDir(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.CreateProject(ctx, store.Project{Name: "team"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.CreateRepo(ctx, store.Repo{Project: "team", Name: "app", Type: store.TypeDocker}); err != nil {
-		t.Fatal(err)
-	}
-	repo, err := s.Repository(ctx, "team", "app")
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo := dockerRepo(t)
 	put := func(path string, body []byte, mediaType string) string {
 		meta := map[string]string{}
 		if mediaType != "" {
