@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -106,5 +107,33 @@ func TestOCIPackageRunReplicatesTagClosures(t *testing.T) {
 				t.Errorf("%s version %s: %q", target.id(), tag, v.Paths)
 			}
 		}
+	}
+}
+
+// Under FAST_FAIL a tag the target holds at another manifest fails the
+// run before any byte moves: the tags are planned as a dry run first.
+func TestOCIFastFailBeforeAnyByteMoves(t *testing.T) {
+	nodes := replicationGroup(t)
+	a, b := nodes[0], nodes[1]
+	for _, n := range []*node{a, b} {
+		makeRepo(t, n.url(), "", "team", "placeholder", "GENERIC")
+	}
+	name := "team/app/web"
+	ociImage(t, b, name, "v1", []byte("beijing's own layer"))
+	ociImage(t, a, name, "v1", bytes.Repeat([]byte("shanghai's layer "), 100000))
+	ociImage(t, a, name, "v2", []byte("another layer"))
+	before := repoChanges(t, b, "team", "app")
+
+	spec := repoSpec("team", "app", "DOCKER", b.id())
+	spec["setting"].(map[string]any)["conflictStrategy"] = "FAST_FAIL"
+	r := waitRun(t, a, startRun(t, a, spec).ID, 60*time.Second)
+	if tg := r.target(t, b.id()); r.State != "FAILED" || tg.BytesSent != 0 || tg.Conflicts == 0 {
+		t.Fatalf("run %+v", r)
+	}
+	if after := repoChanges(t, b, "team", "app"); !slices.Equal(after, before) {
+		t.Errorf("beijing changed: %d changes before, %d after", len(before), len(after))
+	}
+	if r := ociOK(t, b, "GET", "/v2/"+name+"/tags/list", nil, nil, http.StatusOK); !strings.Contains(string(r.body), `["v1"]`) {
+		t.Errorf("beijing's tags: %s", r.body)
 	}
 }
