@@ -77,16 +77,26 @@ func manifestComplete(t testing.TB, n *node, name, ref string) error {
 // written on n.
 func changeSeqs(t testing.TB, n *node, project, repo string) map[string]uint64 {
 	t.Helper()
-	var changes []struct {
-		Seq  uint64 `json:"seq"`
-		Path string `json:"path"`
-	}
-	getOK(t, n, "/v1/projects/"+project+"/repos/"+repo+"/changes?limit=10000", &changes)
 	out := map[string]uint64{}
-	for _, c := range changes {
+	for _, c := range repoChanges(t, n, project, repo) {
 		out[c.Path] = c.Seq
 	}
 	return out
+}
+
+// repoChange is an entry of a repository's change log.
+type repoChange struct {
+	Seq  uint64 `json:"seq"`
+	Kind string `json:"kind"`
+	Path string `json:"path"`
+}
+
+// repoChanges is the change log of a repository of n.
+func repoChanges(t testing.TB, n *node, project, repo string) []repoChange {
+	t.Helper()
+	var changes []repoChange
+	getOK(t, n, "/v1/projects/"+project+"/repos/"+repo+"/changes?limit=10000", &changes)
+	return changes
 }
 
 // A DOCKER repository replicates byte-exact, tag-complete at every moment

@@ -187,3 +187,15 @@ func References(m Manifest) []Descriptor {
 	}
 	return m.Blobs()
 }
+
+// PackageKey is the store package whose versions are an image's tags
+// (bk-repo's PackageKeys.ofDocker): docker://<image>, and for the root
+// image, which has no path of its own, docker://<repository>. An image
+// named like its repository therefore shares the root image's key; a tag
+// of both is then one version listing both tag nodes.
+func PackageKey(repository, image string) string {
+	if image == "" {
+		image = repository
+	}
+	return "docker://" + image
+}

@@ -6,7 +6,8 @@
 // push into an existing project), what a manifest PUT must satisfy before
 // it is visible (its blobs and children present, its digest right), which
 // nodes a push writes in one commit (manifest, tag, referrer link) and
-// which a delete removes, and the tag, catalog and referrers listings. The
+// which a delete removes (a tag's package version goes with its node: the
+// store keeps them in step), and the tag, catalog and referrers listings. The
 // node layout and the manifest model are package oci's.
 //
 // It must not speak HTTP (status codes, headers and bodies are api/oci's),

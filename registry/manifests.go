@@ -16,7 +16,10 @@ import (
 // node at oci.TagPath holding the same bytes (one content), and a manifest
 // with a subject also a node under the subject's referrers: all three are
 // written in one commit, and only once everything the manifest names is
-// there, so no reader sees a tag whose blobs or children are missing.
+// there, so no reader sees a tag whose blobs or children are missing. The
+// store records a tag node as version <tag> of oci.PackageKey in the same
+// transaction (store.PackageOfNode), and drops it with the node: a tag and
+// its version are never seen apart, and a delete needs no step of its own.
 
 // Pushed is what a manifest PUT stored.
 type Pushed struct {

@@ -32,7 +32,8 @@
 // A run's target calls, in order: head (where the target's change log
 // stands, to skip planning a repository unchanged since the last run's mark),
 // plan (up to maxPlanObjects paths a call: the target links content it holds
-// and answers what it lacks), then batch for small files (frames read whole,
+// and answers what it lacks; a dry run, which FAST_FAIL sends first for an
+// image's tags, only answers), then batch for small files (frames read whole,
 // at most maxBatchFiles files and maxBatchBytes, none above maxBatchFile)
 // and, for large ones, uploads GET/PATCH (chunks resumable at the offset the
 // target reports, 409 with that offset on a mismatch) followed by commit;

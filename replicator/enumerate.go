@@ -154,9 +154,15 @@ func (l *lister) paths(ctx context.Context, repo store.Repository, cs []fsm.Path
 }
 
 // packages lists the constraints' versions (all of a package when none is
-// named) and their files.
+// named) and their files; in a DOCKER repository a version is a tag, and
+// its files the tag's closure (tagClosure).
 func (l *lister) packages(ctx context.Context, repo store.Repository, cs []fsm.PackageConstraint) ([]PackageVersion, error) {
 	var out []PackageVersion
+	expand := func(n store.Node) error { l.add(n); return nil }
+	if repo.Info().Type == store.TypeDocker {
+		seen := map[string]bool{}
+		expand = func(n store.Node) error { return tagClosure(ctx, repo, n, seen, l.add) }
+	}
 	for _, c := range cs {
 		vs, err := constrainedVersions(ctx, repo, c)
 		if err != nil {
@@ -168,7 +174,9 @@ func (l *lister) packages(ctx context.Context, repo store.Repository, cs []fsm.P
 				if err != nil {
 					return nil, fmt.Errorf("package %s version %s: %w", v.PackageKey, v.Version, err)
 				}
-				l.add(n)
+				if err := expand(n); err != nil {
+					return nil, fmt.Errorf("package %s version %s: %w", v.PackageKey, v.Version, err)
+				}
 			}
 		}
 		out = append(out, vs...)

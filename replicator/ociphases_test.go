@@ -17,21 +17,7 @@ import (
 // and tags last; other paths of the repository are content.
 func TestOCIPhasesOrderAnImage(t *testing.T) {
 	ctx := context.Background()
-	s, err := store.Open(t.TempDir(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.CreateProject(ctx, store.Project{Name: "team"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.CreateRepo(ctx, store.Repo{Project: "team", Name: "app", Type: store.TypeDocker}); err != nil {
-		t.Fatal(err)
-	}
-	repo, err := s.Repository(ctx, "team", "app")
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo := dockerRepo(t)
 	put := func(path string, body []byte, mediaType string) object {
 		n, err := repo.Write(ctx, path, bytes.NewReader(body), store.WriteOptions{Size: int64(len(body)), Metadata: map[string]string{oci.MetaMediaType: mediaType}})
 		if err != nil {
@@ -74,4 +60,26 @@ func TestOCIPhasesOrderAnImage(t *testing.T) {
 	if order[3] != oci.ManifestPath("web", oci.FromBytes(index)) || order[4] != oci.ManifestPath("web", oci.FromBytes(top)) || order[6] != oci.TagPath("web", "latest") {
 		t.Fatalf("commit order %v", order)
 	}
+}
+
+// dockerRepo is the DOCKER repository team/app of a store of its own.
+func dockerRepo(t *testing.T) store.Repository {
+	t.Helper()
+	ctx := context.Background()
+	s, err := store.Open(t.TempDir(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.CreateProject(ctx, store.Project{Name: "team"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateRepo(ctx, store.Repo{Project: "team", Name: "app", Type: store.TypeDocker}); err != nil {
+		t.Fatal(err)
+	}
+	repo, err := s.Repository(ctx, "team", "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return repo
 }

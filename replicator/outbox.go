@@ -144,12 +144,12 @@ func splitDeletes(repoType string, deletes []object) (first, last []object) {
 // Each changed file's node is read once, with its content when that is
 // inline, so that sending does not read it again.
 func changedSelection(ctx context.Context, task fsm.Task, o fsm.ReplicaObject, repo store.Repository, changes []store.Change) (selection, []object, error) {
-	typ := repo.Info().Type
-	sel := selection{spec: o, repo: repo, repoType: string(typ)}
+	info := repo.Info()
+	sel := selection{spec: o, repo: repo, repoType: string(info.Type)}
 	nodes, versions := latestChanges(changes)
 	var deletes, live []object
 	for _, c := range nodes {
-		key, version, _ := store.PackageForPath(typ, c.Path)
+		key, version, _ := store.PackageOfNode(info, c.Path)
 		switch {
 		case !watched(task, o, c.Path, key, version):
 		case c.Kind != store.NodeDeleted:
@@ -162,7 +162,7 @@ func changedSelection(ctx context.Context, task fsm.Task, o fsm.ReplicaObject, r
 	if sel.objects, sel.inline, err = readChanged(ctx, repo, live); err != nil {
 		return selection{}, nil, err
 	}
-	if typ == store.TypeDocker {
+	if info.Type == store.TypeDocker {
 		if err := ociPhases(ctx, repo, sel.objects); err != nil {
 			return selection{}, nil, err
 		}

@@ -52,10 +52,12 @@ type planner struct {
 	issued            int              // batches handed to the workers
 	err               error            // why planning stopped short, if it did
 	failFast, stopped bool
+	// dryRun asks the target to answer without acting (PlanRequest.DryRun).
+	dryRun bool
 }
 
-func newPlanner(ctx context.Context, p *pass, objs []object) *planner {
-	pl := &planner{p: p, objs: objs, depth: planDepth, work: make(chan int)}
+func newPlanner(ctx context.Context, p *pass, objs []object, dryRun bool) *planner {
+	pl := &planner{p: p, objs: objs, depth: planDepth, work: make(chan int), dryRun: dryRun}
 	pl.failFast = p.t.rc.spec.Setting.ConflictStrategy == fsm.ConflictFastFail
 	if pl.failFast {
 		pl.depth = 1
@@ -93,7 +95,7 @@ func (pl *planner) request(objs []object) PlanRequest {
 	rc, sel := pl.p.t.rc, pl.p.sel
 	req := PlanRequest{Project: sel.spec.RemoteProjectID, Repo: sel.spec.RemoteRepoName, RepoType: sel.repoType,
 		Conflict: rc.spec.Setting.ConflictStrategy, IncludeMetadata: rc.spec.Setting.IncludeMetadata, By: rc.by,
-		Objects: make([]PlanObject, len(objs))}
+		DryRun: pl.dryRun, Objects: make([]PlanObject, len(objs))}
 	for i, o := range objs {
 		req.Objects[i] = PlanObject{Path: o.Path, Size: o.Size, SHA256: o.SHA256, Metadata: rc.metadata(o)}
 	}

@@ -49,7 +49,10 @@ func (rc *Receiver) Plan(ctx context.Context, req PlanRequest) (PlanResponse, er
 	if len(req.Objects) > maxPlanObjects {
 		return PlanResponse{}, fmt.Errorf("%w: a plan takes at most %d objects", store.ErrInvalid, maxPlanObjects)
 	}
-	repo, err := rc.repository(ctx, req.Project, req.Repo, req.RepoType, req.By)
+	repo, err := rc.planRepository(ctx, req)
+	if errors.Is(err, store.ErrNotFound) && req.DryRun {
+		return dryRunMissing(req), nil
+	}
 	if err != nil {
 		return PlanResponse{}, err
 	}
@@ -68,26 +71,62 @@ func (rc *Receiver) Plan(ctx context.Context, req PlanRequest) (PlanResponse, er
 	return out, nil
 }
 
+// planRepository opens the repository a plan names; only a plan that may
+// write creates it.
+func (rc *Receiver) planRepository(ctx context.Context, req PlanRequest) (bulkRepository, error) {
+	if req.DryRun {
+		return withBulk(rc.Store.Repository(ctx, req.Project, req.Repo))
+	}
+	return rc.repository(ctx, req.Project, req.Repo, req.RepoType, req.By)
+}
+
+// dryRunMissing answers a dry run into a repository the target lacks:
+// every path would be new.
+func dryRunMissing(req PlanRequest) PlanResponse {
+	out := PlanResponse{Results: make([]PlanResult, len(req.Objects))}
+	for i := range out.Results {
+		out.Results[i] = PlanResult{Action: ActionSend}
+	}
+	return out
+}
+
+// planOne decides what one object needs and, unless the plan is a dry
+// run, does at once what needs no content: a link, a metadata update.
 func (rc *Receiver) planOne(ctx context.Context, repo bulkRepository, req PlanRequest, o PlanObject, have store.Node, exists bool) PlanResult {
-	fail := func(err error) PlanResult { return PlanResult{Action: ActionError, Error: err.Error()} }
+	res := judge(req, o, have, exists)
+	if req.DryRun {
+		return res
+	}
 	meta := carriedMetadata(o.Metadata, req.IncludeMetadata)
+	switch res.Action {
+	case ActionSend:
+		linked := rc.linkOrSend(ctx, repo, o, meta, res.Conflict, req.By)
+		linked.Conflict = res.Conflict
+		return linked
+	case ActionMetadata:
+		if _, err := repo.SetMetadata(ctx, o.Path, meta, req.By); err != nil {
+			return PlanResult{Action: ActionError, Error: err.Error()}
+		}
+	}
+	return res
+}
+
+// judge compares an object with what the path holds: nothing (send), the
+// same content (identical, or metadata to update), or other content (a
+// conflict the strategy keeps, or with OVERWRITE content to send).
+func judge(req PlanRequest, o PlanObject, have store.Node, exists bool) PlanResult {
 	switch {
 	case !exists:
-		return rc.linkOrSend(ctx, repo, o, meta, false, req.By)
+		return PlanResult{Action: ActionSend}
 	case have.SHA256 == o.SHA256 && have.Size == o.Size:
-		if sameMetadata(carriedMetadata(have.Metadata, req.IncludeMetadata), meta) {
+		if sameMetadata(carriedMetadata(have.Metadata, req.IncludeMetadata), carriedMetadata(o.Metadata, req.IncludeMetadata)) {
 			return PlanResult{Action: ActionIdentical}
-		}
-		if _, err := repo.SetMetadata(ctx, o.Path, meta, req.By); err != nil {
-			return fail(err)
 		}
 		return PlanResult{Action: ActionMetadata}
 	case req.Conflict != fsm.ConflictOverwrite:
 		return PlanResult{Action: ActionConflict, Conflict: true}
 	default:
-		res := rc.linkOrSend(ctx, repo, o, meta, true, req.By)
-		res.Conflict = true
-		return res
+		return PlanResult{Action: ActionSend, Conflict: true}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ferrysync/ferry/fsm"
 	"golang.org/x/time/rate"
 )
 
@@ -116,6 +117,9 @@ func (t *targetExec) replicate(ctx context.Context, p *pass) error {
 	s := newSender(pctx, stop, p)
 	defer s.close()
 	c := &committer{p: p, queued: map[string]bool{}}
+	if err := p.checkTags(pctx); err != nil || ctx.Err() != nil {
+		return err
+	}
 	for objs := range phases(p.sel.objects) {
 		err := p.plan(pctx, objs, s, c)
 		s.barrier()
@@ -147,10 +151,47 @@ func givenUp(run, pass context.Context) error {
 	return context.Cause(pass)
 }
 
+// checkTags plans the pass's tags as a dry run under FAST_FAIL, so that a
+// tag the target holds at another manifest fails the run before any phase
+// sends a byte or links a path (the tags are planned for real only in the
+// last phase, after their images). The answers are not accounted: the tag
+// phase plans them again.
+func (p *pass) checkTags(ctx context.Context) error {
+	if p.t.rc.spec.Setting.ConflictStrategy != fsm.ConflictFastFail {
+		return nil
+	}
+	var tags []object
+	for _, o := range p.sel.objects {
+		if o.phase == phaseTag {
+			tags = append(tags, o)
+		}
+	}
+	if len(tags) == 0 {
+		return nil
+	}
+	pl := newPlanner(ctx, p, tags, true)
+	defer pl.close()
+	for d := range pl.decisions() {
+		if d.stop {
+			p.tally.conflict()
+			p.fastFail(d.o)
+		}
+	}
+	return pl.err
+}
+
+// fastFail records the conflict at o and ends the run (FAST_FAIL).
+func (p *pass) fastFail(o object) {
+	p.outcome(o, ActionConflict, conflictText)
+	p.t.rc.fail(fmt.Errorf("conflict at %s on %s (conflictStrategy FAST_FAIL)", o.Path, p.t.id))
+}
+
+const conflictText = "the target holds different content at this path"
+
 // plan routes the target's answers for objects of one phase: content to
 // send, paths to link once their content has arrived, outcomes to account.
 func (p *pass) plan(ctx context.Context, objs []object, s *sender, c *committer) error {
-	pl := newPlanner(ctx, p, objs)
+	pl := newPlanner(ctx, p, objs, false)
 	defer pl.close()
 	for d := range pl.decisions() {
 		if d.conflict {
@@ -162,9 +203,10 @@ func (p *pass) plan(ctx context.Context, objs []object, s *sender, c *committer)
 				s.send(item)
 			}
 		case ActionConflict:
-			p.outcome(d.o, ActionConflict, "the target holds different content at this path")
 			if d.stop {
-				p.t.rc.fail(fmt.Errorf("conflict at %s on %s (conflictStrategy FAST_FAIL)", d.o.Path, p.t.id))
+				p.fastFail(d.o)
+			} else {
+				p.outcome(d.o, ActionConflict, conflictText)
 			}
 		case ActionLinked, ActionIdentical, ActionMetadata:
 			p.outcome(d.o, d.action, "")

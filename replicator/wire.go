@@ -47,6 +47,12 @@ type PlanRequest struct {
 	IncludeMetadata bool         `json:"includeMetadata"`
 	By              string       `json:"by"`
 	Objects         []PlanObject `json:"objects"`
+	// DryRun asks what the target would do, with nothing linked, updated
+	// or created (not even the repository): a missing path answers send
+	// (content the target holds would be linked then), a conflict as the
+	// strategy decides. FAST_FAIL learns its conflicts this way before the
+	// first byte moves.
+	DryRun bool `json:"dryRun,omitempty"`
 }
 
 // PlanObject describes one file of the source.

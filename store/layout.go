@@ -1,6 +1,27 @@
 package store
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/ferrysync/ferry/oci"
+)
+
+// PackageOfNode is PackageForPath for a file of repository r, and also
+// knows the DOCKER layout, whose root image takes r's name: a tag node
+// /<image>/_tags/<tag> is version <tag> of oci.PackageKey(r.Name, image),
+// and it is that version's only path. A layer or manifest belongs to many
+// tags while a path belongs to at most one version, so a tag's closure is
+// read from its manifests (replicator), never recorded in the version.
+func PackageOfNode(r Repo, path string) (packageKey, version string, ok bool) {
+	if r.Type != TypeDocker {
+		return PackageForPath(r.Type, path)
+	}
+	ref, ok := oci.ParseNodePath(path)
+	if !ok || ref.Kind != oci.NodeTag {
+		return "", "", false
+	}
+	return oci.PackageKey(r.Name, ref.Image), ref.Tag, true
+}
 
 // PackageForPath tells which package version a file at path belongs to, so
 // that writing the file can register the version. path is a normalised path

@@ -1,6 +1,9 @@
 package store
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestPackageForPath(t *testing.T) {
 	tests := []struct {
@@ -115,5 +118,29 @@ func TestPackageForPath(t *testing.T) {
 			t.Errorf("PackageForPath(%s, %q) = %q, %q, %v; want %q, %q, %v",
 				tt.typ, tt.path, key, version, ok, tt.key, tt.version, wantOK)
 		}
+	}
+}
+
+// A DOCKER tag node is a version of its image's package; the root image's
+// package takes the repository's name; other nodes belong to none.
+func TestPackageOfNodeDocker(t *testing.T) {
+	r := Repo{Name: "app", Type: TypeDocker}
+	tests := []struct{ path, key, version string }{
+		{"/_tags/v1", "docker://app", "v1"},
+		{"/web/_tags/1.0", "docker://web", "1.0"},
+		{"/team/web/_tags/latest", "docker://team/web", "latest"},
+		{"/web/_manifests/sha256/" + strings.Repeat("a", 64), "", ""},
+		{"/web/_blobs/sha256/" + strings.Repeat("a", 64), "", ""},
+		{"/web/_tags/bad:tag", "", ""},
+		{"/README", "", ""},
+	}
+	for _, tc := range tests {
+		key, version, ok := PackageOfNode(r, tc.path)
+		if ok != (tc.version != "") || key != tc.key || version != tc.version {
+			t.Errorf("PackageOfNode(%s) = %q %q %v, want %q %q", tc.path, key, version, ok, tc.key, tc.version)
+		}
+	}
+	if _, _, ok := PackageOfNode(Repo{Name: "m", Type: TypeMaven}, "/_tags/v1"); ok {
+		t.Error("a MAVEN repository has no tags")
 	}
 }

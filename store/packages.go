@@ -53,10 +53,11 @@ func putVersion(rb *bolt.Bucket, v PackageVersion, old *PackageVersion, by strin
 }
 
 // registerPackage adds a file written at p to the package version its path
-// names in the repository type's layout (see PackageForPath). A version made
-// by hand that owns the path keeps it.
+// names in the repository type's layout (see PackageOfNode), in the write's
+// own transaction: a DOCKER tag and its version appear and go together. A
+// version made by hand that owns the path keeps it.
 func (r *localRepo) registerPackage(rb *bolt.Bucket, p, by string, t time.Time) error {
-	key, version, ok := PackageForPath(r.info.Type, p)
+	key, version, ok := PackageOfNode(r.info, p)
 	if !ok {
 		return nil
 	}
