@@ -221,3 +221,34 @@ func TestOCIRepositoryReplicatesTagComplete(t *testing.T) {
 		t.Fatalf("OVERWRITE left beijing's tag: %s", r.body)
 	}
 }
+
+// A PATH run of one image's folder brings that image, tag-complete, and
+// no other.
+func TestOCIPathRunBringsOneImage(t *testing.T) {
+	nodes := replicationGroup(t)
+	byID := map[string]*node{}
+	for _, n := range nodes {
+		byID[n.id()] = n
+	}
+	a, b := byID["shanghai"], byID["beijing"]
+	makeRepo(t, a.url(), "", "team", "placeholder", "GENERIC")
+	web := ociImage(t, a, "team/app/web", "v1", []byte("web layer"))
+	ociImage(t, a, "team/app/db", "v1", []byte("db layer"))
+	spec := map[string]any{
+		"sourceClusterId": "shanghai", "localProjectId": "team", "replicaObjectType": "PATH",
+		"replicaTaskObjects": []map[string]any{{"localRepoName": "app", "remoteProjectId": "team", "remoteRepoName": "app", "repoType": "DOCKER",
+			"pathConstraints": []map[string]string{{"path": "/web/"}}}},
+		"remoteClusterIds": []string{"beijing"},
+		"setting":          map[string]any{"conflictStrategy": "SKIP", "errorStrategy": "CONTINUE", "includeMetadata": false},
+	}
+	if r := waitRun(t, a, startRun(t, a, spec).ID, 60*time.Second); r.State != "SUCCESS" {
+		t.Fatalf("run %+v", r)
+	}
+	if r := ociOK(t, b, "GET", "/v2/team/app/web/manifests/v1", nil, nil, http.StatusOK); !bytes.Equal(r.body, web) || r.header.Get("Content-Type") != ociManifestType {
+		t.Fatalf("web on beijing: %s", r.body)
+	}
+	if err := pullable(t, b, "team/app/web"); err != nil {
+		t.Fatal(err)
+	}
+	ociFails(t, b, "GET", "/v2/team/app/db/manifests/v1", nil, nil, http.StatusNotFound, "MANIFEST_UNKNOWN")
+}

@@ -142,6 +142,19 @@ func TestOCIRegistryPushPullListDelete(t *testing.T) {
 	ociFails(t, n, "GET", "/v2/"+name+"/manifests/v9", nil, nil, http.StatusNotFound, "MANIFEST_UNKNOWN")
 	ociFails(t, n, "GET", "/v2/"+name+"/manifests/sha256:zz", nil, nil, http.StatusBadRequest, "DIGEST_INVALID")
 
+	// Docker's v2 media types are kept too, byte-exact; its blobs mounted
+	// from the other image, not sent again.
+	dockerType := "application/vnd.docker.distribution.manifest.v2+json"
+	docker := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":%d,"digest":%q},"layers":[{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","size":%d,"digest":%q}]}`,
+		dockerType, len(config), cd, len(layer), ld))
+	for _, d := range []string{cd, ld} {
+		ociOK(t, n, "POST", "/v2/team/app/dock/blobs/uploads/?mount="+d+"&from="+name, nil, nil, http.StatusCreated)
+	}
+	ociOK(t, n, "PUT", "/v2/team/app/dock/manifests/v2", map[string]string{"Content-Type": dockerType}, docker, http.StatusCreated)
+	if r := ociOK(t, n, "GET", "/v2/team/app/dock/manifests/v2", nil, nil, http.StatusOK); !bytes.Equal(r.body, docker) || r.header.Get("Content-Type") != dockerType {
+		t.Fatalf("docker manifest: %s %s", r.header.Get("Content-Type"), r.body)
+	}
+
 	// Tags page in lexical order; the catalog names the image.
 	ociOK(t, n, "PUT", "/v2/"+name+"/manifests/v0", map[string]string{"Content-Type": ociManifestType}, manifest, http.StatusCreated)
 	r = ociOK(t, n, "GET", "/v2/"+name+"/tags/list?n=1", nil, nil, http.StatusOK)
@@ -151,7 +164,7 @@ func TestOCIRegistryPushPullListDelete(t *testing.T) {
 	if r := ociOK(t, n, "GET", "/v2/"+name+"/tags/list?last=v0", nil, nil, http.StatusOK); string(r.body) != `{"name":"team/app/web","tags":["v1"]}` {
 		t.Fatalf("tags after v0: %s", r.body)
 	}
-	if r := ociOK(t, n, "GET", "/v2/_catalog", nil, nil, http.StatusOK); string(r.body) != `{"repositories":["team/app/web"]}` {
+	if r := ociOK(t, n, "GET", "/v2/_catalog", nil, nil, http.StatusOK); string(r.body) != `{"repositories":["team/app/dock","team/app/web"]}` {
 		t.Fatalf("catalog %s", r.body)
 	}
 
@@ -183,7 +196,7 @@ func TestOCIRegistryPushPullListDelete(t *testing.T) {
 
 	// Pushes, pulls and blob bytes are counted by repository.
 	metrics := string(call(t, "GET", n.url()+"/metrics", "", nil).body)
-	for _, want := range []string{`ferry_registry_pushes_total{repository="team/app"} 3`, `ferry_registry_pulls_total{repository="team/app"} 2`,
+	for _, want := range []string{`ferry_registry_pushes_total{repository="team/app"} 4`, `ferry_registry_pulls_total{repository="team/app"} 3`,
 		fmt.Sprintf(`ferry_registry_blob_bytes_total{direction="in",repository="team/app"} %d`, len(config)+len(layer)+2)} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
