@@ -45,10 +45,7 @@ func pollPullable(t testing.TB, n *node, names ...string) (stop func() error) {
 // moved tag moves, and with deletions a deleted tag or manifest goes.
 func TestOCIRealTimePushArrivesTagLast(t *testing.T) {
 	nodes := replicationGroup(t)
-	byID := map[string]*node{}
-	for _, n := range nodes {
-		byID[n.id()] = n
-	}
+	byID := byRegion(nodes)
 	a, b := byID["shanghai"], byID["beijing"]
 	makeRepo(t, a.url(), "", "team", "placeholder", "GENERIC")
 	const name = "team/app/web"

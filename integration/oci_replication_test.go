@@ -105,10 +105,7 @@ func repoChanges(t testing.TB, n *node, project, repo string) []repoChange {
 // conflicts follow the strategy.
 func TestOCIRepositoryReplicatesTagComplete(t *testing.T) {
 	nodes := replicationGroup(t)
-	byID := map[string]*node{}
-	for _, n := range nodes {
-		byID[n.id()] = n
-	}
+	byID := byRegion(nodes)
 	a, b, c := byID["shanghai"], byID["beijing"], byID["guangzhou"]
 	makeRepo(t, a.url(), "", "team", "placeholder", "GENERIC")
 
@@ -226,10 +223,7 @@ func TestOCIRepositoryReplicatesTagComplete(t *testing.T) {
 // no other.
 func TestOCIPathRunBringsOneImage(t *testing.T) {
 	nodes := replicationGroup(t)
-	byID := map[string]*node{}
-	for _, n := range nodes {
-		byID[n.id()] = n
-	}
+	byID := byRegion(nodes)
 	a, b := byID["shanghai"], byID["beijing"]
 	makeRepo(t, a.url(), "", "team", "placeholder", "GENERIC")
 	web := ociImage(t, a, "team/app/web", "v1", []byte("web layer"))

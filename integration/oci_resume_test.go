@@ -12,10 +12,7 @@ import (
 // run sends the rest of the layer, not all of it again.
 func TestOCILayerResumesAfterTheTargetWasKilled(t *testing.T) {
 	nodes := replicationGroup(t)
-	byID := map[string]*node{}
-	for _, n := range nodes {
-		byID[n.id()] = n
-	}
+	byID := byRegion(nodes)
 	a, b := byID["shanghai"], byID["beijing"]
 	makeRepo(t, a.url(), "", "team", "placeholder", "GENERIC")
 	layer := readAllPatterned(77, 8<<20)

@@ -148,10 +148,7 @@ func TestOCISkopeoCopiesInAndOut(t *testing.T) {
 func TestOCISkopeoPushHerePullThere(t *testing.T) {
 	bin := needTool(t, "skopeo", "skopeo")
 	nodes := replicationGroup(t)
-	byID := map[string]*node{}
-	for _, n := range nodes {
-		byID[n.id()] = n
-	}
+	byID := byRegion(nodes)
 	a, b := byID["shanghai"], byID["beijing"]
 	makeRepo(t, a.url(), "", "team", "placeholder", "GENERIC")
 	creds := "ci:" + mgmtToken

@@ -80,6 +80,15 @@ func replicationGroup(t testing.TB, opts ...nodeOption) []*node {
 	return nodes
 }
 
+// byRegion finds the agents of nodes by cluster id.
+func byRegion(nodes []*node) map[string]*node {
+	out := map[string]*node{}
+	for _, n := range nodes {
+		out[n.id()] = n
+	}
+	return out
+}
+
 // follower is an agent of nodes that is not the leader.
 func follower(t testing.TB, nodes []*node) *node {
 	t.Helper()
