@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"slices"
-	"strings"
 
 	"github.com/ferrysync/ferry/oci"
 	"github.com/ferrysync/ferry/store"
@@ -55,22 +54,12 @@ func (g *Registry) Catalog(ctx context.Context, n int, last string) ([]string, b
 
 // images are the names of a repository's images: those holding a manifest.
 func (g *Registry) images(ctx context.Context, r store.Repo) ([]string, error) {
-	repo, err := g.Store.Repository(ctx, r.Project, r.Name)
-	if err != nil {
-		return nil, err
+	summaries, err := g.summaries(ctx, r)
+	names := make([]string, len(summaries))
+	for i, s := range summaries {
+		names[i] = s.Name
 	}
-	seen := map[string]bool{}
-	var out []string
-	err = repo.Walk(ctx, "/", func(n store.Node) error {
-		ref, ok := oci.ParseNodePath(n.Path)
-		if !ok || ref.Kind != oci.NodeManifest || seen[ref.Image] {
-			return nil
-		}
-		seen[ref.Image] = true
-		out = append(out, strings.TrimSuffix(r.Project+"/"+r.Name+"/"+ref.Image, "/"))
-		return nil
-	})
-	return out, err
+	return names, err
 }
 
 // page sorts names and keeps those after last, at most n of them.

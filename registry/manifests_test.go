@@ -94,3 +94,36 @@ func TestTagsArePackageVersions(t *testing.T) {
 		t.Errorf("another image's version went too: %v", err)
 	}
 }
+
+// The listing behind SWR's repositories and tags: images with their tags
+// and sizes, tags with their manifests.
+func TestImagesAndTagDetails(t *testing.T) {
+	ctx := context.Background()
+	g, _ := newRegistry(t)
+	m := pushImage(t, g, "team/app", "v1", "root layer")
+	pushImage(t, g, "team/app/web", "v2", "web layer")
+	pushImage(t, g, "team/app/web", "v1", "web layer")
+	images, err := g.Images(ctx, "team")
+	if err != nil || len(images) != 2 {
+		t.Fatalf("images %+v %v", images, err)
+	}
+	root, web := images[0], images[1]
+	if root.Name != "team/app" || root.Path != "" || !slices.Equal(root.Tags, []string{"v1"}) ||
+		root.Size != int64(len(m)+len("{}")+len("root layer")) || root.Updated.IsZero() {
+		t.Errorf("root image %+v", root)
+	}
+	if web.Name != "team/app/web" || !slices.Equal(web.Tags, []string{"v1", "v2"}) {
+		t.Errorf("web image %+v", web)
+	}
+	tags, err := g.TagDetails(ctx, "team/app")
+	if err != nil || len(tags) != 1 {
+		t.Fatalf("tags %+v %v", tags, err)
+	}
+	if tg := tags[0]; tg.Tag != "v1" || tg.Digest != oci.FromBytes(m) || !bytes.Equal(tg.Manifest, m) || tg.Index ||
+		tg.Config != oci.FromBytes([]byte("{}")) || tg.Size != int64(len(m)+2+len("root layer")) {
+		t.Errorf("tag %+v", tg)
+	}
+	if _, err := g.TagDetails(ctx, "team/nope"); CodeOf(err) != CodeNameUnknown {
+		t.Errorf("a missing image: %v", err)
+	}
+}
