@@ -167,7 +167,7 @@ func (a *Agent) startServices() error {
 	}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &stateCollector{a: a})
 	srv := api.New(api.Config{
-		Auth: a, Status: a, Tokens: a, Forwarder: a, Runs: a, Tasks: a, Artifacts: a.store,
+		Auth: a, Status: a, Tokens: a, AccessKeys: a, Forwarder: a, Runs: a, Tasks: a, Artifacts: a.store,
 		Logger: a.log, Registerer: a.registry, Gatherer: prometheus.Gatherers{a.registry, raftMetrics()},
 		Transport: a.client.Transport, BulkTransport: a.bulk,
 	})

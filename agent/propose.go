@@ -13,6 +13,7 @@ import (
 	"github.com/ferrysync/ferry/cluster"
 	"github.com/ferrysync/ferry/fsm"
 	"github.com/ferrysync/ferry/internal/peer"
+	"github.com/ferrysync/ferry/internal/sdksign"
 	"github.com/hashicorp/raft"
 )
 
@@ -175,6 +176,24 @@ func (a *Agent) ApplyForwarded(_ context.Context, cmd fsm.Command) (fsm.Result, 
 	return res, nil
 }
 
+// signAsCaller signs a forwarded write as its caller when that caller
+// signed with an access key and so has no token to pass on: the leader then
+// checks the command against the key's own policy, as it does a token's.
+// The SK is replicated state, so this agent knows it.
+func (a *Agent) signAsCaller(ctx context.Context, secret string) func(*http.Request) error {
+	ak := api.CallerOf(ctx).AccessKey
+	if secret != "" || ak == "" {
+		return nil
+	}
+	return func(r *http.Request) error {
+		k, ok := a.fsm.AccessKey(ak)
+		if !ok {
+			return &statusError{http.StatusUnauthorized, "access key " + ak + " was deleted"}
+		}
+		return sdksign.Sign(r, k.AccessKey, k.Secret, time.Now())
+	}
+}
+
 // forward sends cmd to the leader's API with the caller's credentials and
 // returns the index at which it was applied. What did not reach the leader,
 // or failed there (5xx), may be retried; a refusal (4xx) may not.
@@ -187,6 +206,7 @@ func (a *Agent) forward(ctx context.Context, leader cluster.Leader, secret strin
 	err = a.peers.Do(ctx, peer.Request{
 		Method: http.MethodPost, Addr: leader.APIAddr, Path: "/v1/internal/apply",
 		Body: bytes.NewReader(body), Token: secret, TraceID: api.TraceID(ctx),
+		Sign: a.signAsCaller(ctx, secret),
 	}, &out)
 	var se *peer.StatusError
 	var syntax *json.SyntaxError

@@ -17,12 +17,14 @@ import (
 
 // The agent is every service the API calls.
 var (
-	_ api.Auth      = (*Agent)(nil)
-	_ api.Status    = (*Agent)(nil)
-	_ api.Tokens    = (*Agent)(nil)
-	_ api.Forwarder = (*Agent)(nil)
-	_ api.Runs      = (*Agent)(nil)
-	_ api.Tasks     = (*Agent)(nil)
+	_ api.Auth          = (*Agent)(nil)
+	_ api.Status        = (*Agent)(nil)
+	_ api.Tokens        = (*Agent)(nil)
+	_ api.AccessKeys    = (*Agent)(nil)
+	_ api.AccessKeyAuth = (*Agent)(nil)
+	_ api.Forwarder     = (*Agent)(nil)
+	_ api.Runs          = (*Agent)(nil)
+	_ api.Tasks         = (*Agent)(nil)
 )
 
 // Authenticate implements api.Auth. The management token from the
@@ -35,6 +37,12 @@ func (a *Agent) Authenticate(secret string) (api.Caller, bool) {
 	}
 	t, ok := a.fsm.TokenBySecret(secret)
 	return api.Caller{Name: "token:" + t.AccessorID, Policy: t.Policy}, ok
+}
+
+// AuthenticateAccessKey implements api.AccessKeyAuth.
+func (a *Agent) AuthenticateAccessKey(ak string) (api.Caller, string, bool) {
+	k, ok := a.fsm.AccessKey(ak)
+	return api.Caller{Name: "ak:" + k.AccessKey, Policy: k.Policy}, k.Secret, ok
 }
 
 // ClusterID implements api.Status.
@@ -168,6 +176,41 @@ func (a *Agent) ListTokens() []fsm.Token { return a.fsm.Tokens() }
 // The leader decides whether the token exists: this agent's state may lag.
 func (a *Agent) DeleteToken(ctx context.Context, accessorID string) error {
 	cmd, err := fsm.NewCommand(fsm.CmdDeleteToken, fsm.DeleteToken{AccessorID: accessorID})
+	if err != nil {
+		return err
+	}
+	return a.propose(ctx, api.CallerOf(ctx).Secret, cmd)
+}
+
+// CreateAccessKey implements api.AccessKeys. The pair is made here, on the
+// agent that took the request, so a retried proposal carries the same one.
+func (a *Agent) CreateAccessKey(ctx context.Context, req api.CreateAccessKeyRequest) (fsm.AccessKey, error) {
+	k := fsm.AccessKey{AccessKey: fsm.NewAccessKeyID(), Secret: fsm.NewAccessKeySecret(), Description: req.Description, Policy: req.Policy}
+	// Checked here too, so that a bad request costs no Raft entry.
+	if err := fsm.ValidateAccessKey(k); err != nil {
+		return fsm.AccessKey{}, err
+	}
+	cmd, err := fsm.NewCommand(fsm.CmdCreateAccessKey, k)
+	if err != nil {
+		return fsm.AccessKey{}, err
+	}
+	if err := a.propose(ctx, api.CallerOf(ctx).Secret, cmd); err != nil {
+		return fsm.AccessKey{}, err
+	}
+	got, ok := a.fsm.AccessKey(k.AccessKey)
+	if !ok {
+		return fsm.AccessKey{}, fmt.Errorf("access key %s was created but is already gone", k.AccessKey)
+	}
+	return got, nil
+}
+
+// ListAccessKeys implements api.AccessKeys.
+func (a *Agent) ListAccessKeys() []fsm.AccessKey { return a.fsm.AccessKeys() }
+
+// DeleteAccessKey implements api.AccessKeys.
+// The leader decides whether the key exists: this agent's state may lag.
+func (a *Agent) DeleteAccessKey(ctx context.Context, ak string) error {
+	cmd, err := fsm.NewCommand(fsm.CmdDeleteAccessKey, fsm.DeleteAccessKey{AccessKey: ak})
 	if err != nil {
 		return err
 	}

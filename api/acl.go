@@ -44,6 +44,45 @@ func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request, ps httprout
 	w.WriteHeader(http.StatusNoContent)
 }
 
+func accessKeyResponse(k fsm.AccessKey, withSecret bool) AccessKeyResponse {
+	out := AccessKeyResponse{AccessKey: k.AccessKey, Description: k.Description, Policy: k.Policy, CreatedAt: k.CreatedAt}
+	if withSecret {
+		out.SecretKey = k.Secret
+	}
+	return out
+}
+
+func (s *Server) createAccessKey(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var req CreateAccessKeyRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	k, err := s.accessKeys.CreateAccessKey(r.Context(), req)
+	if err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	s.ReadHeaders(w)
+	writeJSON(w, http.StatusCreated, accessKeyResponse(k, true))
+}
+
+func (s *Server) listAccessKeys(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+	out := []AccessKeyResponse{}
+	for _, k := range s.accessKeys.ListAccessKeys() {
+		out = append(out, accessKeyResponse(k, false))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) deleteAccessKey(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	if err := s.accessKeys.DeleteAccessKey(r.Context(), ps.ByName("accessKey")); err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	s.ReadHeaders(w)
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func (s *Server) internalApply(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	var raw json.RawMessage
 	if !decodeBody(w, r, &raw) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/internal/sdksign"
 )
 
 // Caller is who made a request, as the token check found it. The check puts
@@ -16,6 +17,9 @@ type Caller struct {
 	// Secret is the token the request carried: a follower forwards the
 	// caller's writes to the leader with it, and the leader checks it again.
 	Secret string
+	// AccessKey is set instead of Secret when the request was signed with
+	// an access key: a follower signs the writes it forwards with it.
+	AccessKey string
 	// Name is the caller in audit fields (createdBy, the change log's by).
 	Name   string
 	Policy fsm.Policy
@@ -38,7 +42,9 @@ func WithCaller(ctx context.Context, c Caller) context.Context {
 func callerName(r *http.Request) string { return CallerOf(r.Context()).Name }
 
 // secretFrom finds the caller's token: X-Auth-Token, Authorization: Bearer,
-// or Basic auth with the token as the password.
+// or Basic auth with the token as the password. A request signed with an
+// access key (Authorization: SDK-HMAC-SHA256) has none; X-Auth-Token beside
+// a signature wins, as it does beside any Authorization.
 func secretFrom(r *http.Request) string {
 	if t := r.Header.Get(HeaderAuthToken); t != "" {
 		return t
@@ -60,6 +66,44 @@ func secretFrom(r *http.Request) string {
 	return ""
 }
 
+// authorizeSigned is authorizeWith for a request signed with an access
+// key; a bad signature is answered as an unknown token is, through fail, so
+// that a dialect answers it in its own body.
+func (s *Server) authorizeSigned(need fsm.Policy, fail AuthFailure, next http.Handler, w http.ResponseWriter, r *http.Request) {
+	ak, err := s.verifier.Verify(r)
+	if err != nil {
+		fail(w, r, http.StatusUnauthorized, "invalid "+sdksign.Algorithm+" signature: "+err.Error())
+		return
+	}
+	c, _, ok := s.accessKey(ak)
+	if !ok { // deleted between the two look-ups
+		fail(w, r, http.StatusUnauthorized, "unknown access key")
+		return
+	}
+	if !c.Policy.Allows(need) {
+		fail(w, r, http.StatusForbidden, fmt.Sprintf("access key policy %q does not allow this; it needs %q", c.Policy, need))
+		return
+	}
+	c.AccessKey = ak
+	next.ServeHTTP(w, r.WithContext(WithCaller(r.Context(), c)))
+}
+
+// accessKey is who holds ak and its secret, through Auth when it knows
+// access keys.
+func (s *Server) accessKey(ak string) (Caller, string, bool) {
+	a, ok := s.auth.(AccessKeyAuth)
+	if !ok {
+		return Caller{}, "", false
+	}
+	return a.AuthenticateAccessKey(ak)
+}
+
+// accessKeySecret is the verifier's look-up.
+func (s *Server) accessKeySecret(ak string) (string, bool) {
+	_, secret, ok := s.accessKey(ak)
+	return secret, ok
+}
+
 // AuthFailure writes the answer to a request the token check refused: status
 // is 401 (no or an unknown token) or 403 (the token's policy is too weak).
 // A dialect passes one to Server.Handle to answer in its own envelope.
@@ -78,6 +122,10 @@ func (s *Server) authorizeWith(need fsm.Policy, fail AuthFailure, next http.Hand
 		secret := secretFrom(r)
 		if need == "" || s.auth.AuthDisabled() {
 			next.ServeHTTP(w, r.WithContext(WithCaller(r.Context(), Caller{Secret: secret, Name: "anonymous", Policy: fsm.PolicyAdmin})))
+			return
+		}
+		if secret == "" && sdksign.IsSigned(r) {
+			s.authorizeSigned(need, fail, next, w, r)
 			return
 		}
 		if secret == "" {

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+
+	"github.com/ferrysync/ferry/internal/sdksign"
 )
 
 // headerProxied marks a consistent read that one agent already proxied.
@@ -36,6 +38,11 @@ func (s *Server) proxyTo(w http.ResponseWriter, r *http.Request, id, addr string
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
+			if sdksign.IsSigned(r) {
+				// A signature may cover host (the Python SDK signs it): the
+				// agent it is proxied to checks it against the same one.
+				pr.Out.Host = r.Host
+			}
 			pr.Out.Header.Set(HeaderTraceID, TraceID(r.Context()))
 			pr.Out.Header.Set(headerProxied, "1")
 		},

@@ -5,8 +5,10 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/ferrysync/ferry/fsm"
+	"github.com/ferrysync/ferry/internal/sdksign"
 	"github.com/ferrysync/ferry/store"
 	"github.com/julienschmidt/httprouter"
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,20 +17,24 @@ import (
 
 // Server routes Ferry's HTTP API to the services of its Config.
 type Server struct {
-	auth      Auth
-	status    Status
-	tokens    Tokens
-	forwarder Forwarder
-	runs      Runs
-	tasks     Tasks
-	artifacts store.Store
-	log       *slog.Logger
-	metrics   *httpMetrics
-	router    *httprouter.Router
-	unmatched []Unmatched
-	subtrees  []Subtree
-	gatherer  prometheus.Gatherer
-	transport http.RoundTripper
+	auth   Auth
+	status Status
+	tokens Tokens
+	// accessKeys manages the keys; verifier checks the requests signed
+	// with them.
+	accessKeys AccessKeys
+	verifier   sdksign.Verifier
+	forwarder  Forwarder
+	runs       Runs
+	tasks      Tasks
+	artifacts  store.Store
+	log        *slog.Logger
+	metrics    *httpMetrics
+	router     *httprouter.Router
+	unmatched  []Unmatched
+	subtrees   []Subtree
+	gatherer   prometheus.Gatherer
+	transport  http.RoundTripper
 	// bulkTransport carries proxied artifact calls: no response-header
 	// timeout, since a large upload is answered only after its fsync.
 	bulkTransport http.RoundTripper
@@ -36,12 +42,18 @@ type Server struct {
 
 // Config is what a Server serves and how.
 type Config struct {
-	Auth      Auth
-	Status    Status
-	Tokens    Tokens
-	Forwarder Forwarder
-	Runs      Runs
-	Tasks     Tasks
+	Auth   Auth
+	Status Status
+	Tokens Tokens
+	// AccessKeys serves /v1/acl/access-keys. Signed requests are checked
+	// with Auth, when it is an AccessKeyAuth.
+	AccessKeys AccessKeys
+	Forwarder  Forwarder
+	Runs       Runs
+	Tasks      Tasks
+	// Now is the clock signed requests' dates are checked against;
+	// time.Now when nil.
+	Now func() time.Time
 	// Artifacts is this agent's store: the artifact API is region-local and
 	// calls it directly.
 	Artifacts store.Store
@@ -60,7 +72,8 @@ type Config struct {
 func New(c Config) *Server {
 	s := &Server{
 		auth: c.Auth, status: c.Status, tokens: c.Tokens, forwarder: c.Forwarder, runs: redactedRuns{c.Runs}, tasks: c.Tasks, artifacts: c.Artifacts,
-		log: c.Logger, metrics: newHTTPMetrics(c.Registerer),
+		accessKeys: c.AccessKeys,
+		log:        c.Logger, metrics: newHTTPMetrics(c.Registerer),
 		router: httprouter.New(), gatherer: c.Gatherer, transport: c.Transport, bulkTransport: c.BulkTransport,
 	}
 	s.router.NotFound = s.observe("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -83,6 +96,7 @@ func New(c Config) *Server {
 	s.router.RedirectTrailingSlash = false
 	s.router.RedirectFixedPath = false
 	s.router.HandleOPTIONS = false
+	s.verifier = sdksign.Verifier{Secret: s.accessKeySecret, Now: c.Now}
 	s.routes()
 	return s
 }
@@ -165,6 +179,9 @@ func (s *Server) routes() {
 	s.Handle(http.MethodPost, "/v1/acl/tokens", fsm.PolicyAdmin, nil, s.createToken)
 	s.Handle(http.MethodGet, "/v1/acl/tokens", fsm.PolicyAdmin, nil, s.read(s.listTokens))
 	s.Handle(http.MethodDelete, "/v1/acl/tokens/:accessor", fsm.PolicyAdmin, nil, s.deleteToken)
+	s.Handle(http.MethodPost, "/v1/acl/access-keys", fsm.PolicyAdmin, nil, s.createAccessKey)
+	s.Handle(http.MethodGet, "/v1/acl/access-keys", fsm.PolicyAdmin, nil, s.read(s.listAccessKeys))
+	s.Handle(http.MethodDelete, "/v1/acl/access-keys/:accessKey", fsm.PolicyAdmin, nil, s.deleteAccessKey)
 
 	// A follower forwards writes here on its caller's behalf; the command's
 	// own required policy is checked against the caller's token.

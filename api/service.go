@@ -22,6 +22,15 @@ type Auth interface {
 	AuthDisabled() bool
 }
 
+// AccessKeyAuth is the part of Auth that knows access keys, for requests
+// signed with SDK-HMAC-SHA256. It is separate so that an Auth without it
+// still serves: its signed requests are refused.
+type AccessKeyAuth interface {
+	// AuthenticateAccessKey returns who holds the access key ak and its
+	// secret, which the signature is checked with.
+	AuthenticateAccessKey(ak string) (c Caller, secret string, ok bool)
+}
+
 // Status is the cluster as this agent sees it, and where to reach the others.
 type Status interface {
 	Leader() (cluster.Leader, bool)
@@ -52,6 +61,15 @@ type Tokens interface {
 	CreateToken(ctx context.Context, req CreateTokenRequest) (fsm.Token, string, error)
 	ListTokens() []fsm.Token
 	DeleteToken(ctx context.Context, accessorID string) error
+}
+
+// AccessKeys manages the access keys (AK/SK) signed requests use.
+type AccessKeys interface {
+	// CreateAccessKey returns the key with its secret, the only time the
+	// API shows it.
+	CreateAccessKey(ctx context.Context, req CreateAccessKeyRequest) (fsm.AccessKey, error)
+	ListAccessKeys() []fsm.AccessKey
+	DeleteAccessKey(ctx context.Context, accessKey string) error
 }
 
 // Forwarder is the leader's side of a write a follower forwarded.
@@ -113,6 +131,22 @@ type TokenResponse struct {
 	Description string     `json:"description"`
 	Policy      fsm.Policy `json:"policy"`
 	CreateTime  time.Time  `json:"createTime"`
+}
+
+// CreateAccessKeyRequest is the body of POST /v1/acl/access-keys.
+type CreateAccessKeyRequest struct {
+	Description string     `json:"description"`
+	Policy      fsm.Policy `json:"policy"`
+}
+
+// AccessKeyResponse is an access key as the API shows it. SecretKey is set
+// only in the answer to the request that created it.
+type AccessKeyResponse struct {
+	AccessKey   string     `json:"accessKey"`
+	SecretKey   string     `json:"secretKey,omitempty"`
+	Description string     `json:"description"`
+	Policy      fsm.Policy `json:"policy"`
+	CreatedAt   time.Time  `json:"createdAt"`
 }
 
 // ForwardedResult is the answer of POST /v1/internal/apply.

@@ -16,6 +16,8 @@ const (
 	CmdDeregisterCluster  CommandType = "cluster.deregister"
 	CmdCreateToken        CommandType = "token.create"
 	CmdDeleteToken        CommandType = "token.delete"
+	CmdCreateAccessKey    CommandType = "accesskey.create"
+	CmdDeleteAccessKey    CommandType = "accesskey.delete"
 	CmdCreateRun          CommandType = "run.create"
 	CmdCancelRun          CommandType = "run.cancel"
 	CmdStartRun           CommandType = "run.start"

@@ -26,6 +26,8 @@ var handlers = map[CommandType]handler{
 	CmdDeregisterCluster: {version: 1, policy: PolicyAdmin, internal: true, apply: applyDeregisterCluster},
 	CmdCreateToken:       {version: 1, policy: PolicyAdmin, apply: applyCreateToken},
 	CmdDeleteToken:       {version: 1, policy: PolicyAdmin, apply: applyDeleteToken},
+	CmdCreateAccessKey:   {version: 1, policy: PolicyAdmin, apply: applyCreateAccessKey},
+	CmdDeleteAccessKey:   {version: 1, policy: PolicyAdmin, apply: applyDeleteAccessKey},
 	// Runs: clients create and cancel them; the executing agent (with the
 	// management token the agents of a group share) reports on them.
 	CmdCreateRun:   {version: 1, policy: PolicyWrite, apply: applyCreateRun},
@@ -209,6 +211,29 @@ func (f *FSM) TokenBySecret(secret string) (Token, bool) {
 	return f.s.tokens[id], true
 }
 
+// AccessKeys lists access keys, with their secrets, ordered by creation
+// time, then access key.
+func (f *FSM) AccessKeys() []AccessKey {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := slices.Collect(maps.Values(f.s.accessKeys))
+	slices.SortFunc(out, func(a, b AccessKey) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.AccessKey, b.AccessKey)
+	})
+	return out
+}
+
+// AccessKey returns one access key, with its secret, by its id.
+func (f *FSM) AccessKey(ak string) (AccessKey, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	k, ok := f.s.accessKeys[ak]
+	return k, ok
+}
+
 // snapshotFormat is bumped when the persisted layout changes incompatibly.
 const snapshotFormat = 1
 
@@ -222,11 +247,13 @@ type snapshotData struct {
 	Runs     []Run           `json:"runs"`
 	Tasks    []Task          `json:"tasks"`
 	// Pulp's, since they were added: older snapshots have none.
-	PulpRepos     []PulpRepo       `json:"pulpRepos,omitempty"`
-	PulpTasks     []PulpTask       `json:"pulpTasks,omitempty"`
-	PulpSchedules []PulpSchedule   `json:"pulpSchedules,omitempty"`
-	PulpConsumers []PulpConsumer   `json:"pulpConsumers,omitempty"`
-	Applied       []appliedCommand `json:"applied"`
+	PulpRepos     []PulpRepo     `json:"pulpRepos,omitempty"`
+	PulpTasks     []PulpTask     `json:"pulpTasks,omitempty"`
+	PulpSchedules []PulpSchedule `json:"pulpSchedules,omitempty"`
+	PulpConsumers []PulpConsumer `json:"pulpConsumers,omitempty"`
+	// Access keys, since they were added: older snapshots have none.
+	AccessKeys []AccessKey      `json:"accessKeys,omitempty"`
+	Applied    []appliedCommand `json:"applied"`
 }
 
 type snapshot struct {
@@ -248,6 +275,9 @@ func (s *snapshot) data() snapshotData {
 	}
 	for _, id := range slices.Sorted(maps.Keys(s.s.tokens)) {
 		d.Tokens = append(d.Tokens, s.s.tokens[id])
+	}
+	for _, ak := range slices.Sorted(maps.Keys(s.s.accessKeys)) {
+		d.AccessKeys = append(d.AccessKeys, s.s.accessKeys[ak])
 	}
 	d.Runs = sortedRuns(s.s.runs)
 	d.Tasks = sortedTasks(s.s.tasks)
@@ -287,6 +317,9 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	for _, t := range d.Tokens {
 		s.tokens[t.AccessorID] = t
 		s.tokensByHash[t.SecretHash] = t.AccessorID
+	}
+	for _, k := range d.AccessKeys {
+		s.accessKeys[k.AccessKey] = k
 	}
 	for _, r := range d.Runs {
 		s.runs[r.ID] = r

@@ -64,6 +64,12 @@ func populated(t *testing.T) (*FSM, *applier) {
 			t.Fatal(r.Err)
 		}
 	}
+	for i, p := range []Policy{PolicyRead, PolicyAdmin} {
+		k := accessKey(NewAccessKeyID(), p)
+		if r := a.apply(t, command(t, CmdCreateAccessKey, t0.Add(time.Duration(20+i)*time.Second), k)); r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
 	return a.f, a
 }
 
@@ -115,7 +121,7 @@ func TestRestoreReplacesAllState(t *testing.T) {
 	if err := f.Restore(io.NopCloser(bytes.NewReader(empty))); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(f.Clusters()) + len(f.Tokens()); n != 0 {
+	if n := len(f.Clusters()) + len(f.Tokens()) + len(f.AccessKeys()); n != 0 {
 		t.Fatalf("after restoring an empty snapshot %d objects remain", n)
 	}
 }

@@ -26,6 +26,7 @@ type state struct {
 	clusters      map[string]ClusterRecord
 	tokens        map[string]Token
 	tokensByHash  map[string]string // secret hash -> accessor id
+	accessKeys    map[string]AccessKey
 	applied       map[string]appliedCommand
 	appliedOrder  []appliedCommand // oldest first, for pruning by command time
 	runs          map[string]Run
@@ -44,6 +45,7 @@ func newState() *state {
 		clusters:      map[string]ClusterRecord{},
 		tokens:        map[string]Token{},
 		tokensByHash:  map[string]string{},
+		accessKeys:    map[string]AccessKey{},
 		applied:       map[string]appliedCommand{},
 		runs:          map[string]Run{},
 		tasks:         map[string]Task{},
@@ -59,6 +61,7 @@ func (s *state) clone() *state {
 		clusters:      make(map[string]ClusterRecord, len(s.clusters)),
 		tokens:        maps.Clone(s.tokens),
 		tokensByHash:  maps.Clone(s.tokensByHash),
+		accessKeys:    maps.Clone(s.accessKeys),
 		applied:       maps.Clone(s.applied),
 		appliedOrder:  append([]appliedCommand(nil), s.appliedOrder...),
 		runs:          make(map[string]Run, len(s.runs)),

@@ -19,5 +19,6 @@ replicated state through Raft, and answer the whole API on every node.`,
 	root.AddCommand(newPutCmd(), newGetCmd(), newLsCmd())
 	root.AddCommand(newRunCmd())
 	root.AddCommand(newTaskCmd())
+	root.AddCommand(newACLCmd())
 	return root
 }

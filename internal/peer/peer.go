@@ -74,6 +74,9 @@ type Request struct {
 	// Token overrides the client's (a forwarded write carries its caller's).
 	Token   string
 	TraceID string
+	// Sign, when set, authenticates the request last, once every header
+	// is set (a forwarded write of a caller that signed its own).
+	Sign func(*http.Request) error
 }
 
 // Do sends req. A 2xx answer is decoded into out when out is not nil; any
@@ -125,6 +128,11 @@ func (c *Client) Send(ctx context.Context, req Request) (*http.Response, error) 
 	}
 	if req.TraceID != "" {
 		hr.Header.Set(HeaderTraceID, req.TraceID)
+	}
+	if req.Sign != nil {
+		if err := req.Sign(hr); err != nil {
+			return nil, err
+		}
 	}
 	hc := c.HTTP
 	if hc == nil {
