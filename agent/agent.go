@@ -174,7 +174,7 @@ func (a *Agent) startServices() error {
 	bkrepo.Register(srv, bkrepo.Services{Tasks: a, Runs: a, Status: a})                                                                                                                // bk-repo's replication API, translated onto the same services
 	pulp.Register(srv, pulp.Services{Status: a, Repos: a, Tasks: a, Content: a, Syncs: a, Schedules: a, Consumers: a, Publishes: a, Runs: a, CallReports2_4: a.cfg.PulpSyncReports24}) // Pulp 2: this agent is the Pulp server of its region
 	oci.Register(srv, &registry.Registry{Store: a.store}, a.registry, "/v2/manage/")                                                                                                   // every agent is an OCI registry of its store's DOCKER repositories; /v2/manage/ is SWR's
-	swr.Register(srv, swr.Services{Projects: a.store, Images: &registry.Registry{Store: a.store}, Clusters: a})                                                                        // SWR: organizations are this store's projects, repositories its registry's images (a Registry holds no state)
+	swr.Register(srv, swr.Services{Projects: a.store, Images: &registry.Registry{Store: a.store}, Clusters: a, Tasks: a, Runs: a, Regions: a, SyncWait: c.SWRSyncWait})                // SWR: organizations are this store's projects, repositories its registry's images (a Registry holds no state)
 	// The transfer protocol's target side: only the agents of the group
 	// call it, with the management token.
 	a.receiver.Routes(func(method, path string, h http.Handler) {

@@ -69,6 +69,9 @@ type Config struct {
 	// 2.4+'s {"result", "error", "spawned_tasks"} (pulp-admin 2.4+,
 	// pulp-smash) instead of the seed's array of call reports.
 	PulpSyncReports24 bool `yaml:"pulp_sync_reports_24" json:"pulp_sync_reports_24"`
+	// SWRSyncWait bounds how long SWR's sync_images waits for its copy
+	// before it answers the tags still going as failed (0: 60 s).
+	SWRSyncWait time.Duration `yaml:"swr_sync_wait" json:"swr_sync_wait"`
 
 	// checked is set by Validate, so that a configuration is checked once.
 	checked bool

@@ -49,6 +49,7 @@ func BindFlags(fs *pflag.FlagSet, c *Config) {
 	fs.Int64Var(&c.LinkRateLimit, "link-rate-limit", c.LinkRateLimit, "bytes per second this agent sends to each remote cluster, over all runs (0: unlimited)")
 	fs.IntVar(&c.ReplicationParallelism, "replication-parallelism", c.ReplicationParallelism, "concurrent transfers per target of a run")
 	fs.StringVar(&c.TimeZone, "time-zone", c.TimeZone, "zone of cron expressions and of the bk-repo API's times (IANA name)")
+	fs.DurationVar(&c.SWRSyncWait, "swr-sync-wait", c.SWRSyncWait, "how long SWR's sync_images waits for its copy (0: 60s); tags still going are answered as failed")
 	fs.BoolVar(&c.PulpSyncReports24, "pulp-sync-reports-24", c.PulpSyncReports24, "answer Pulp sync actions with Pulp 2.4+'s spawned_tasks object instead of the seed's call report array")
 	fs.IntVar(&c.TaskRunHistory, "task-run-history", c.TaskRunHistory, "ended runs a new task keeps by default")
 	fs.DurationVar(&c.LeaderWait, "leader-wait", c.LeaderWait, "how long a write waits for a leader before failing with 503 (0: 7s on lan, 30s on wan)")

@@ -251,9 +251,10 @@ func TestSWRReposTagsRegions(t *testing.T) {
 		t.Errorf("create agency: %q", r.body)
 	}
 
-	// Unknown URLs and methods under /v2/manage/, and the calls of the
-	// next slice, answer SWR's 404; the registry still owns the rest of /v2/.
-	for _, c := range [][2]string{{"GET", "/v2/manage/nope"}, {"PUT", "/v2/manage/namespaces"}, {"GET", "/v2/manage/namespaces/ferry/repos/app$web/sync_job"}} {
+	// Unknown URLs and methods under /v2/manage/, and the calls not built
+	// (ShowRepository), answer SWR's 404; the registry still owns the rest
+	// of /v2/.
+	for _, c := range [][2]string{{"GET", "/v2/manage/nope"}, {"PUT", "/v2/manage/namespaces"}, {"GET", "/v2/manage/namespaces/ferry/repos/app$web"}, {"PUT", "/v2/manage/namespaces/ferry/repos/app$web/sync_repo"}} {
 		swrFails(t, n, c[0], c[1], mgmtToken, nil, http.StatusNotFound, "SVCSTG.SWR.4040083")
 	}
 	ociOK(t, n, "GET", "/v2/ferry/app/web/tags/list", nil, nil, http.StatusOK)

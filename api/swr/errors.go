@@ -19,6 +19,7 @@ const (
 	CodeInvalidRepo       = "SVCSTG.SWR.4001029"
 	CodeInvalidFilter     = "SVCSTG.SWR.4001035"
 	CodeParametersLost    = "SVCSTG.SWR.4001036"
+	CodeRuleNotFound      = "SVCSTG.SWR.4001158"
 	CodeAuthFailed        = "SVCSTG.SWR.4010000"
 	CodeForbidden         = "SVCSTG.SWR.4039002"
 	CodeNamespaceNotFound = "SVCSTG.SWR.4040058"
@@ -36,6 +37,9 @@ type Error struct {
 	Message string
 	// Detail is Ferry's reason, where SWR's message is a fixed phrase.
 	Detail string
+	// Wrapped answers {"errors":[...]}: the live service's shape where
+	// Terraform reads errors|[0].errorCode (contract §1.4).
+	Wrapped bool
 }
 
 func (e *Error) Error() string { return e.Code + " " + e.Message + ": " + e.Detail }
@@ -47,8 +51,12 @@ type errorItem struct {
 	Detail       string `json:"detail"`
 }
 
-func (e *Error) body() []errorItem {
-	return []errorItem{{ErrorCode: e.Code, ErrorMessage: e.Message, Detail: e.Detail}}
+func (e *Error) body() any {
+	items := []errorItem{{ErrorCode: e.Code, ErrorMessage: e.Message, Detail: e.Detail}}
+	if e.Wrapped {
+		return map[string][]errorItem{"errors": items}
+	}
+	return items
 }
 
 func refuse(status int, code, message, format string, args ...any) *Error {
@@ -69,6 +77,14 @@ func namespaceNotFound(ns string) *Error {
 
 func repoNotFound(ns, repo string) *Error {
 	return refuse(http.StatusNotFound, CodeRepoNotFound, "The image was not found", "repository %s in namespace %s", repo, ns)
+}
+
+// ruleNotFound is what the live service answers a delete of a missing
+// rule (observed by Terraform): 400, in the wrapped shape.
+func ruleNotFound(k ruleKey) *Error {
+	e := refuse(http.StatusBadRequest, CodeRuleNotFound, "The sync rule was not found", "no rule of %s/%s to %s/%s", k.Namespace, k.Repo, k.Region, k.RemoteNamespace)
+	e.Wrapped = true
+	return e
 }
 
 func urlNotFound(r *http.Request) *Error {

@@ -151,12 +151,18 @@ func orderOf[T any](p params, columns map[string]func(a, b T) int, def string) (
 }
 
 // repoGet serves GET /namespaces/{ns}/repos/{repo}/...: the suffix picks
-// the operation (parseRepoPath). Only the tag list is built; the others
-// (ShowRepository, a tag, the sync calls) are an unknown URL for now.
+// the operation (parseRepoPath). ShowRepository and a single tag are an
+// unknown URL for now.
 func (d *dialect) repoGet(r *http.Request, ps httprouter.Params) (reply, error) {
-	rp, ok := parseRepoPath(ps.ByName("rest"))
-	if !ok || rp.Op != opTags {
-		return reply{}, urlNotFound(r)
+	ns, rp, err := repoOp(r, ps, opTags, opSyncRepo, opSyncJob)
+	if err != nil {
+		return reply{}, err
 	}
-	return d.listTags(r, ps.ByName("namespace"), rp.Repo)
+	switch rp.Op {
+	case opSyncRepo:
+		return d.listRules(r, ns, rp.Repo)
+	case opSyncJob:
+		return d.listJobs(r, ns, rp.Repo)
+	}
+	return d.listTags(r, ns, rp.Repo)
 }

@@ -1,12 +1,14 @@
 package swr
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/ferrysync/ferry/api"
 	"github.com/ferrysync/ferry/fsm"
@@ -47,6 +49,12 @@ type Services struct {
 	Projects Projects
 	Images   Images
 	Clusters Clusters
+	// Tasks hold the automatic sync rules, Runs run the syncs.
+	Tasks   api.Tasks
+	Runs    api.Runs
+	Regions Regions
+	// SyncWait bounds sync_images' wait for its run (0: DefaultSyncWait).
+	SyncWait time.Duration
 }
 
 type dialect struct {
@@ -54,13 +62,18 @@ type dialect struct {
 	projects Projects
 	images   Images
 	clusters Clusters
+	tasks    api.Tasks
+	runs     api.Runs
+	peers    Regions
+	syncWait time.Duration
 }
 
 // Register mounts the dialect on srv. Routes take the agent's tokens (and
 // whatever else api's authentication accepts): reads need read, writes
 // write.
 func Register(srv *api.Server, svc Services) {
-	d := &dialect{srv: srv, projects: svc.Projects, images: svc.Images, clusters: svc.Clusters}
+	d := &dialect{srv: srv, projects: svc.Projects, images: svc.Images, clusters: svc.Clusters,
+		tasks: svc.Tasks, runs: svc.Runs, peers: svc.Regions, syncWait: cmp.Or(svc.SyncWait, DefaultSyncWait)}
 	r, w := fsm.PolicyRead, fsm.PolicyWrite
 	d.handle(http.MethodGet, "/namespaces", r, d.listNamespaces)
 	d.handle(http.MethodPost, "/namespaces", w, d.createNamespace)
@@ -69,6 +82,8 @@ func Register(srv *api.Server, svc Services) {
 	// A repository name holds slashes when the client did not send '$':
 	// one catch-all per method, read from the right (parseRepoPath).
 	d.handle(http.MethodGet, "/namespaces/:namespace/repos/*rest", r, d.repoGet)
+	d.handle(http.MethodPost, "/namespaces/:namespace/repos/*rest", w, d.repoPost)
+	d.handle(http.MethodDelete, "/namespaces/:namespace/repos/*rest", w, d.repoDelete)
 	d.handle(http.MethodGet, "/repos", r, d.listRepos)
 	d.handle(http.MethodGet, "/regions", r, d.regions)
 	d.handle(http.MethodGet, "/agency", r, d.checkAgency)
