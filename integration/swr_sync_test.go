@@ -91,6 +91,24 @@ func TestSWRImageSync(t *testing.T) {
 	if rules, _ := swrList[swrRule](t, src, base+"sync_repo"); len(rules) != 0 {
 		t.Fatalf("rules after delete %+v", rules)
 	}
+	// The rule's standing run stops once its executor has seen the delete;
+	// only a push after that is one it must not deliver.
+	eventually(t, 30*time.Second, "the rule's real-time run ended", func() error {
+		var p struct {
+			Records []struct {
+				ID      string `json:"id"`
+				Trigger string `json:"trigger"`
+				State   string `json:"state"`
+			} `json:"records"`
+		}
+		getOK(t, src, "/v1/runs?pageSize=1000", &p)
+		for _, r := range p.Records {
+			if r.Trigger == "REAL_TIME" && !terminal(r.State) {
+				return fmt.Errorf("run %s is %s", r.ID, r.State)
+			}
+		}
+		return nil
+	})
 	ociImage(t, src, "ferry/app/web", "late", []byte("late layer"))
 	proof := ociImage(t, src, "ferry/app/web", "proof", []byte("proof layer"))
 	swrOK(t, src, "POST", base+"sync_images", map[string]any{"imageTag": []string{"proof"}, "remoteNamespace": "mirror", "remoteRegionId": "beijing"}, http.StatusOK, &failed)
