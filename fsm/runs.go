@@ -58,6 +58,10 @@ type ReplicaObject struct {
 	RepoType           string              `json:"repoType"`
 	PackageConstraints []PackageConstraint `json:"packageConstraints,omitempty"`
 	PathConstraints    []PathConstraint    `json:"pathConstraints,omitempty"`
+	// FromSeq, on a REAL_TIME task, is the source repository's change-log
+	// position the task starts after: what happened before it is not the
+	// task's (an SWR rule replicates the pushes made after it exists).
+	FromSeq uint64 `json:"fromSeq,omitempty"`
 }
 
 // PackageConstraint names a package and, optionally, some of its versions.

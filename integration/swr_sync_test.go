@@ -66,9 +66,14 @@ func TestSWRImageSync(t *testing.T) {
 		t.Fatalf("rules %+v", rules)
 	}
 
-	// A push after the rule reaches beijing's mirror organization.
+	// A push after the rule reaches beijing's mirror organization; what was
+	// there before the rule is not the rule's (deliveries are in order, so
+	// once v2 is there, v1 would have been too).
 	v2 := ociImage(t, src, "ferry/app/web", "v2", []byte("web layer 2"))
 	manifestOn(t, dst, "mirror/app/web", "v2", v2)
+	if r := ociCall(t, dst, "GET", "/v2/mirror/app/web/manifests/v1", mgmtToken, nil, nil); r.status != http.StatusNotFound {
+		t.Fatalf("the rule copied v1, pushed before it: %d", r.status)
+	}
 
 	// Manual: two tags answer [] and land with the same digests; an unknown
 	// tag is answered failed.

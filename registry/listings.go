@@ -9,6 +9,16 @@ import (
 	"github.com/ferrysync/ferry/store"
 )
 
+// Head is the change-log position of a DOCKER repository: what is pushed
+// into it from now on comes after it.
+func (g *Registry) Head(ctx context.Context, project, repo string) (uint64, error) {
+	r, err := g.Store.Repository(ctx, project, repo)
+	if err != nil {
+		return 0, err
+	}
+	return r.Head(ctx)
+}
+
 // Tags lists an image's tags in lexical order, after last, at most n (n < 0:
 // all); more says whether a page follows.
 func (g *Registry) Tags(ctx context.Context, name string, n int, last string) (tags []string, more bool, err error) {

@@ -45,6 +45,7 @@ func (t *targetExec) deliver(ctx context.Context, task fsm.Task, i int, o fsm.Re
 	if err != nil {
 		return false, 0, err
 	}
+	cur = max(cur, o.FromSeq) // a task that starts later than the log
 	changes, err := repo.Changes(ctx, cur+1, realTimeBatch)
 	if err != nil || len(changes) == 0 {
 		return false, 0, err

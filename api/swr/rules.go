@@ -156,11 +156,18 @@ func (d *dialect) createRule(r *http.Request, ns, repo string) (reply, error) {
 	if err := d.checkSync(r, k); err != nil {
 		return reply{}, err
 	}
+	dockerRepo, _ := image(k.Repo)
+	head, err := d.images.Head(r.Context(), k.Namespace, dockerRepo)
+	if err != nil {
+		return reply{}, err
+	}
 	req := ruleTask(k, body.SyncAuto, body.Override)
 	for attempt := 0; ; attempt++ {
 		if old, found := d.rule(k); found {
+			req.Objects[0].FromSeq = old.Objects[0].FromSeq // an update keeps where the rule began
 			_, err = d.tasks.UpdateTask(r.Context(), old.Key, req, api.UpdateOptions{})
 		} else {
+			req.Objects[0].FromSeq = head
 			_, err = d.tasks.CreateTask(r.Context(), req)
 		}
 		// A create racing another for the same key loses on the name: it

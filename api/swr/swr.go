@@ -36,6 +36,9 @@ type Projects interface {
 type Images interface {
 	Images(ctx context.Context, project string) ([]registry.ImageSummary, error)
 	TagDetails(ctx context.Context, name string) ([]registry.TagDetail, error)
+	// Head is a DOCKER repository's change-log position: a rule replicates
+	// what is pushed after it.
+	Head(ctx context.Context, project, repo string) (uint64, error)
 }
 
 // Clusters is the group's cluster registry (api.Status has it): SWR's
