@@ -80,11 +80,17 @@ func (s *Server) authorizeSigned(need fsm.Policy, fail AuthFailure, next http.Ha
 		fail(w, r, http.StatusUnauthorized, "unknown access key")
 		return
 	}
+	c.AccessKey = ak
+	admit(c, "access key", need, fail, next, w, r)
+}
+
+// admit lets an authenticated caller through when its policy allows need
+// (403 through fail otherwise); what names the credential in the refusal.
+func admit(c Caller, what string, need fsm.Policy, fail AuthFailure, next http.Handler, w http.ResponseWriter, r *http.Request) {
 	if !c.Policy.Allows(need) {
-		fail(w, r, http.StatusForbidden, fmt.Sprintf("access key policy %q does not allow this; it needs %q", c.Policy, need))
+		fail(w, r, http.StatusForbidden, fmt.Sprintf("%s policy %q does not allow this; it needs %q", what, c.Policy, need))
 		return
 	}
-	c.AccessKey = ak
 	next.ServeHTTP(w, r.WithContext(WithCaller(r.Context(), c)))
 }
 
@@ -139,11 +145,7 @@ func (s *Server) authorizeWith(need fsm.Policy, fail AuthFailure, next http.Hand
 			fail(w, r, http.StatusUnauthorized, "invalid token")
 			return
 		}
-		if !c.Policy.Allows(need) {
-			fail(w, r, http.StatusForbidden, fmt.Sprintf("token policy %q does not allow this; it needs %q", c.Policy, need))
-			return
-		}
 		c.Secret = secret
-		next.ServeHTTP(w, r.WithContext(WithCaller(r.Context(), c)))
+		admit(c, "token", need, fail, next, w, r)
 	})
 }

@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"io"
 	"slices"
 	"strings"
 	"time"
@@ -138,16 +137,7 @@ func (g *Registry) TagDetails(ctx context.Context, name string) ([]TagDetail, er
 }
 
 func (img Image) tagDetail(ctx context.Context, n store.Node) (TagDetail, error) {
-	rd, err := img.repo.Open(ctx, n.Path)
-	if err != nil {
-		return TagDetail{}, err
-	}
-	defer rd.Close()
-	body, err := io.ReadAll(io.LimitReader(rd, oci.MaxManifestSize))
-	if err != nil {
-		return TagDetail{}, err
-	}
-	m, err := oci.ParseManifest(n.Metadata[oci.MetaMediaType], body)
+	body, m, err := ReadManifest(ctx, img.repo, n.Path, n.Metadata[oci.MetaMediaType])
 	if err != nil {
 		return TagDetail{}, err
 	}

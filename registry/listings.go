@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"io"
 	"slices"
 
 	"github.com/ferrysync/ferry/oci"
@@ -117,16 +116,7 @@ func (g *Registry) Referrers(ctx context.Context, name, ref, artifactType string
 // referrer describes a referrer link: the manifest's own type, artifact
 // type and annotations, read from its bytes.
 func (img Image) referrer(ctx context.Context, n store.Node) (oci.Descriptor, error) {
-	rd, err := img.repo.Open(ctx, n.Path)
-	if err != nil {
-		return oci.Descriptor{}, err
-	}
-	defer rd.Close()
-	body, err := io.ReadAll(io.LimitReader(rd, oci.MaxManifestSize))
-	if err != nil {
-		return oci.Descriptor{}, err
-	}
-	m, err := oci.ParseManifest(n.Metadata[oci.MetaMediaType], body)
+	_, m, err := ReadManifest(ctx, img.repo, n.Path, n.Metadata[oci.MetaMediaType])
 	if err != nil {
 		return oci.Descriptor{}, err
 	}

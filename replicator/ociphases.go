@@ -2,9 +2,9 @@ package replicator
 
 import (
 	"context"
-	"io"
 
 	"github.com/ferrysync/ferry/oci"
+	"github.com/ferrysync/ferry/registry"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -53,16 +53,10 @@ func ociPhases(ctx context.Context, repo store.Repository, objs []object) error 
 // parse is replicated as it is, as an image manifest: the source accepted
 // it, and the target's copy must be byte-exact, not judged again.
 func readManifest(ctx context.Context, repo store.Repository, o object) (oci.Manifest, error) {
-	rd, err := repo.Open(ctx, o.Path)
-	if err != nil {
-		return oci.Manifest{}, err
+	body, m, err := registry.ReadManifest(ctx, repo, o.Path, o.Metadata[oci.MetaMediaType])
+	if body == nil {
+		return oci.Manifest{}, err // unreadable, not unparsable
 	}
-	defer rd.Close()
-	body, err := io.ReadAll(io.LimitReader(rd, oci.MaxManifestSize))
-	if err != nil {
-		return oci.Manifest{}, err
-	}
-	m, _ := oci.ParseManifest(o.Metadata[oci.MetaMediaType], body)
 	return m, nil
 }
 
