@@ -21,7 +21,7 @@ func (a *Agent) taskFromRequest(req api.TaskRequest, by string) (fsm.Task, error
 		ReplicaObjectType: req.ReplicaObjectType, Objects: slices.Clone(req.Objects), ReplicaType: req.ReplicaType,
 		Setting: req.Setting, RemoteClusterIDs: req.RemoteClusterIDs, Enabled: req.Enabled, Description: req.Description,
 		ReplicateDeletes: req.ReplicateDeletes, RunHistory: req.RunHistory, CreatedBy: by, LastModifiedBy: by,
-		Record: req.Record, RecordReserveDays: req.RecordReserveDays,
+		Record: req.Record, RecordReserveDays: req.RecordReserveDays, KeepDifferingOnTarget: req.KeepDifferingOnTarget,
 	}
 	a.specDefaults(&t.SourceCluster, t.ProjectID, t.Objects)
 	normalizeTask(&t)

@@ -8,23 +8,24 @@ import (
 )
 
 // TaskRequest creates or updates a task: the bk-repo create body plus
-// sourceClusterId, replicateDeletes and runHistory. Absent fields take the
+// sourceClusterId, replicateDeletes, keepDifferingOnTarget and runHistory. Absent fields take the
 // document's defaults (NewTaskRequest).
 type TaskRequest struct {
-	Name              string              `json:"name"`
-	LocalProjectID    string              `json:"localProjectId"`
-	SourceClusterID   string              `json:"sourceClusterId,omitempty"`
-	ReplicaObjectType string              `json:"replicaObjectType"`
-	Objects           []fsm.ReplicaObject `json:"replicaTaskObjects"`
-	ReplicaType       string              `json:"replicaType"`
-	Setting           fsm.TaskSetting     `json:"setting"`
-	RemoteClusterIDs  []string            `json:"remoteClusterIds"`
-	Enabled           bool                `json:"enabled"`
-	Description       string              `json:"description"`
-	ReplicateDeletes  bool                `json:"replicateDeletes"`
-	RunHistory        int                 `json:"runHistory,omitempty"`
-	Record            *bool               `json:"record,omitempty"`
-	RecordReserveDays int                 `json:"recordReserveDays,omitempty"`
+	Name                  string              `json:"name"`
+	LocalProjectID        string              `json:"localProjectId"`
+	SourceClusterID       string              `json:"sourceClusterId,omitempty"`
+	ReplicaObjectType     string              `json:"replicaObjectType"`
+	Objects               []fsm.ReplicaObject `json:"replicaTaskObjects"`
+	ReplicaType           string              `json:"replicaType"`
+	Setting               fsm.TaskSetting     `json:"setting"`
+	RemoteClusterIDs      []string            `json:"remoteClusterIds"`
+	Enabled               bool                `json:"enabled"`
+	Description           string              `json:"description"`
+	ReplicateDeletes      bool                `json:"replicateDeletes"`
+	KeepDifferingOnTarget bool                `json:"keepDifferingOnTarget,omitempty"`
+	RunHistory            int                 `json:"runHistory,omitempty"`
+	Record                *bool               `json:"record,omitempty"`
+	RecordReserveDays     int                 `json:"recordReserveDays,omitempty"`
 }
 
 // UpdateOptions are the rules a caller asks of an update besides the
@@ -55,7 +56,7 @@ func TaskRequestOf(t fsm.Task) TaskRequest {
 		Name: t.Name, LocalProjectID: t.ProjectID, SourceClusterID: t.SourceCluster, ReplicaObjectType: t.ReplicaObjectType,
 		Objects: slices.Clone(t.Objects), ReplicaType: t.ReplicaType, Setting: t.Setting, RemoteClusterIDs: slices.Clone(t.RemoteClusterIDs),
 		Enabled: t.Enabled, Description: t.Description, ReplicateDeletes: t.ReplicateDeletes, RunHistory: t.RunHistory,
-		Record: t.Record, RecordReserveDays: t.RecordReserveDays,
+		KeepDifferingOnTarget: t.KeepDifferingOnTarget, Record: t.Record, RecordReserveDays: t.RecordReserveDays,
 	}
 }
 

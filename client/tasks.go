@@ -68,6 +68,10 @@ type TaskRequest struct {
 	// ReplicateDeletes makes a REAL_TIME task delete on the targets what is
 	// deleted on the source.
 	ReplicateDeletes bool `json:"replicateDeletes,omitempty"`
+	// KeepDifferingOnTarget makes a REAL_TIME task leave a path the target
+	// holds with other content as it is (a conflict) instead of
+	// overwriting it.
+	KeepDifferingOnTarget bool `json:"keepDifferingOnTarget,omitempty"`
 	// RunHistory is how many of its ended runs the task keeps (default: the
 	// agent's).
 	RunHistory int `json:"runHistory,omitempty"`
@@ -81,23 +85,24 @@ type TaskRequest struct {
 // NextExecutionTime and LastSlot are zero when the agent does not report
 // them (a task that never ran, one that will not fire again).
 type Task struct {
-	Key                string          `json:"key"`
-	ID                 string          `json:"id"`
-	Name               string          `json:"name"`
-	ProjectID          string          `json:"projectId"`
-	SourceClusterID    string          `json:"sourceClusterId"`
-	ReplicaObjectType  string          `json:"replicaObjectType"`
-	ReplicaTaskObjects []ReplicaObject `json:"replicaTaskObjects"`
-	ReplicaType        string          `json:"replicaType"`
-	Setting            TaskSetting     `json:"setting"`
-	RemoteClusterIDs   []string        `json:"remoteClusterIds"`
-	RemoteClusters     []ClusterRef    `json:"remoteClusters"`
-	Enabled            bool            `json:"enabled"`
-	Description        string          `json:"description"`
-	ReplicateDeletes   bool            `json:"replicateDeletes"`
-	RunHistory         int             `json:"runHistory"`
-	Record             *bool           `json:"record,omitempty"`
-	RecordReserveDays  int             `json:"recordReserveDays,omitempty"`
+	Key                   string          `json:"key"`
+	ID                    string          `json:"id"`
+	Name                  string          `json:"name"`
+	ProjectID             string          `json:"projectId"`
+	SourceClusterID       string          `json:"sourceClusterId"`
+	ReplicaObjectType     string          `json:"replicaObjectType"`
+	ReplicaTaskObjects    []ReplicaObject `json:"replicaTaskObjects"`
+	ReplicaType           string          `json:"replicaType"`
+	Setting               TaskSetting     `json:"setting"`
+	RemoteClusterIDs      []string        `json:"remoteClusterIds"`
+	RemoteClusters        []ClusterRef    `json:"remoteClusters"`
+	Enabled               bool            `json:"enabled"`
+	Description           string          `json:"description"`
+	ReplicateDeletes      bool            `json:"replicateDeletes"`
+	KeepDifferingOnTarget bool            `json:"keepDifferingOnTarget,omitempty"`
+	RunHistory            int             `json:"runHistory"`
+	Record                *bool           `json:"record,omitempty"`
+	RecordReserveDays     int             `json:"recordReserveDays,omitempty"`
 
 	// Status is WAITING (for its next run), REPLICATING (a run is going; a
 	// REAL_TIME task always is) or COMPLETED (a one-shot task that ran);
@@ -128,7 +133,7 @@ func (t Task) Request() TaskRequest {
 		Name: t.Name, LocalProjectID: t.ProjectID, SourceClusterID: t.SourceClusterID,
 		ReplicaObjectType: t.ReplicaObjectType, ReplicaTaskObjects: t.ReplicaTaskObjects, ReplicaType: t.ReplicaType,
 		Setting: t.Setting, RemoteClusterIDs: t.RemoteClusterIDs, Enabled: &enabled, Description: t.Description,
-		ReplicateDeletes: t.ReplicateDeletes, RunHistory: t.RunHistory, Record: t.Record, RecordReserveDays: t.RecordReserveDays,
+		ReplicateDeletes: t.ReplicateDeletes, KeepDifferingOnTarget: t.KeepDifferingOnTarget, RunHistory: t.RunHistory, Record: t.Record, RecordReserveDays: t.RecordReserveDays,
 	}
 }
 

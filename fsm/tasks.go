@@ -59,6 +59,10 @@ type Task struct {
 	// ReplicateDeletes makes a REAL_TIME task delete on the targets what is
 	// deleted on the source.
 	ReplicateDeletes bool `json:"replicateDeletes"`
+	// KeepDifferingOnTarget makes a REAL_TIME task leave a path the target
+	// holds with other content as the target has it (a conflict, SWR's
+	// override false); without it a change on the source overwrites.
+	KeepDifferingOnTarget bool `json:"keepDifferingOnTarget,omitempty"`
 	// RunHistory is how many of its ended runs the task keeps.
 	RunHistory int `json:"runHistory"`
 	// Record and RecordReserveDays are bk-repo's: whether the task's runs
@@ -79,6 +83,16 @@ type Task struct {
 	CreatedDate      time.Time `json:"createdDate"`
 	LastModifiedBy   string    `json:"lastModifiedBy"`
 	LastModifiedDate time.Time `json:"lastModifiedDate"`
+}
+
+// RealTimeConflict is the conflict strategy of a REAL_TIME task's
+// deliveries: a change on the source is newer than what the target holds,
+// so it overwrites, unless the task keeps what differs on the target.
+func (t Task) RealTimeConflict() string {
+	if t.KeepDifferingOnTarget {
+		return ConflictSkip
+	}
+	return ConflictOverwrite
 }
 
 func (t Task) clone() Task {

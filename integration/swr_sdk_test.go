@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -30,6 +31,29 @@ func swrClient(t *testing.T, n *node, k accessKey) *swr.SwrClient {
 	return swr.NewSwrClient(hc)
 }
 
+// jobStatuses is each tag's newest job status, through the SDK.
+func jobStatuses(t *testing.T, c *swr.SwrClient) map[string]string {
+	t.Helper()
+	jobs, err := c.ShowSyncJob(&model.ShowSyncJobRequest{Namespace: "ferry", Repository: "app$web", Filter: "limit::100|offset::0|order::desc"})
+	if err != nil || jobs.Body == nil {
+		t.Fatalf("jobs %v %v", jobs, err)
+	}
+	out := map[string]string{}
+	for _, j := range *jobs.Body {
+		if _, seen := out[j.Tag]; !seen {
+			out[j.Tag] = j.Status
+		}
+	}
+	return out
+}
+
+// skopeoDigest is the manifest digest skopeo reads for ref on n.
+func skopeoDigest(t *testing.T, bin string, n *node, ref string) string {
+	t.Helper()
+	host := strings.TrimPrefix(n.url(), "http://")
+	return strings.TrimSpace(skopeo(t, bin, "inspect", "--tls-verify=false", "--creds", "ci:"+mgmtToken, "--format", "{{.Digest}}", "docker://"+host+"/"+ref))
+}
+
 // The official Go SDK drives an image sync between two regions unchanged:
 // organizations, regions, a rule that delivers a later push, a manual sync
 // of two tags, the jobs, the rule's delete; a wrong secret key is refused.
@@ -51,6 +75,7 @@ func TestSWRSyncThroughTheGoSDK(t *testing.T) {
 		t.Fatalf("regions %v %v", regions, err)
 	}
 	v1 := ociImage(t, src, "ferry/app/web", "v1", []byte("sdk layer 1"))
+	ociImage(t, src, "ferry/app/web", "v0", []byte("sdk layer 0"))
 
 	// A rule, listed with an int32 id; a push after it arrives.
 	syncAuto, override := true, false
@@ -65,18 +90,52 @@ func TestSWRSyncThroughTheGoSDK(t *testing.T) {
 	v2 := ociImage(t, src, "ferry/app/web", "v2", []byte("sdk layer 2"))
 	manifestOn(t, dst, "mirror/app/web", "v2", v2)
 
-	// A manual sync of the older tag and one that does not exist.
+	// override false holds for the rule too: beijing's own v5 stays when
+	// shanghai pushes another v5, the job says existed, and the rule goes
+	// on delivering (v6, pushed after, arrives).
+	theirs := ociImage(t, dst, "mirror/app/web", "v5", []byte("beijing's own v5"))
+	ociImage(t, src, "ferry/app/web", "v5", []byte("shanghai's v5"))
+	v6 := ociImage(t, src, "ferry/app/web", "v6", []byte("sdk layer 6"))
+	manifestOn(t, dst, "mirror/app/web", "v6", v6)
+	if r := ociOK(t, dst, "GET", "/v2/mirror/app/web/manifests/v5", nil, nil, 200); !bytes.Equal(r.body, theirs) {
+		t.Fatal("the rule overwrote beijing's different v5 though override is false")
+	}
+	// A run's object records are written at each progress report.
+	eventually(t, 30*time.Second, "the rule's jobs", func() error {
+		if st := jobStatuses(t, c); st["v5"] != "existed" || st["v6"] != "success" {
+			return fmt.Errorf("statuses %v", st)
+		}
+		return nil
+	})
+
+	// A manual sync of two tags pushed before the rule answers [] and
+	// lands them with their digests, as skopeo reads them on both sides;
+	// a tag that does not exist is answered failed.
 	synced, err := c.CreateManualImageSyncRepo(&model.CreateManualImageSyncRepoRequest{Namespace: "ferry", Repository: "app$web",
-		Body: &model.CreateManualImageSyncRepoRequestBody{ImageTag: []string{"v1", "nope"}, Override: &override, RemoteNamespace: "mirror", RemoteRegionId: "beijing"}})
-	if err != nil || synced.Body == nil || !slices.Equal(*synced.Body, []string{"nope"}) {
+		Body: &model.CreateManualImageSyncRepoRequestBody{ImageTag: []string{"v0", "v1"}, Override: &override, RemoteNamespace: "mirror", RemoteRegionId: "beijing"}})
+	if err != nil || synced.Body == nil || len(*synced.Body) != 0 {
 		t.Fatalf("manual sync %v %v", synced, err)
 	}
 	if r := ociOK(t, dst, "GET", "/v2/mirror/app/web/manifests/v1", nil, nil, 200); !bytes.Equal(r.body, v1) {
 		t.Fatal("v1 on beijing differs")
 	}
+	bin := needTool(t, "skopeo", "skopeo")
+	for _, tag := range []string{"v0", "v1"} {
+		if a, b := skopeoDigest(t, bin, src, "ferry/app/web:"+tag), skopeoDigest(t, bin, dst, "mirror/app/web:"+tag); a != b {
+			t.Errorf("%s: %s on shanghai, %s on beijing", tag, a, b)
+		}
+	}
+	synced, err = c.CreateManualImageSyncRepo(&model.CreateManualImageSyncRepoRequest{Namespace: "ferry", Repository: "app$web",
+		Body: &model.CreateManualImageSyncRepoRequestBody{ImageTag: []string{"nope"}, RemoteNamespace: "mirror", RemoteRegionId: "beijing"}})
+	if err != nil || synced.Body == nil || !slices.Equal(*synced.Body, []string{"nope"}) {
+		t.Fatalf("manual sync of a missing tag %v %v", synced, err)
+	}
 	jobs, err := c.ShowSyncJob(&model.ShowSyncJobRequest{Namespace: "ferry", Repository: "app$web", Filter: "limit::10|offset::0|order::desc"})
 	if err != nil || jobs.Body == nil || len(*jobs.Body) == 0 || jobs.ContentRange == nil || !strings.HasPrefix(*jobs.ContentRange, "0-") {
 		t.Fatalf("jobs %v %v", jobs, err)
+	}
+	if st := jobStatuses(t, c); st["v0"] != "success" || st["v1"] != "success" {
+		t.Fatalf("the manual sync's jobs: %v", st)
 	}
 	if _, err := c.DeleteImageSyncRepo(&model.DeleteImageSyncRepoRequest{Namespace: "ferry", Repository: "app$web",
 		Body: &model.DeleteImageSyncRepoRequestBody{RemoteRegionId: "beijing", RemoteNamespace: "mirror"}}); err != nil {

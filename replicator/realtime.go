@@ -59,8 +59,7 @@ func (e *Executor) executeRealTime(ctx context.Context, r fsm.Run) {
 		return
 	}
 	log.Info("real-time replication started", "targets", r.Spec.RemoteClusterIDs)
-	// A change on the source is newer than what the target holds.
-	r.Spec.Setting.ConflictStrategy = fsm.ConflictOverwrite
+	r.Spec.Setting.ConflictStrategy = task.RealTimeConflict()
 	x, ctx := newRunExec(ctx, e, r, log)
 	defer x.fail(nil)
 	x.eachTarget(ctx, func(t *targetExec) { t.realTime(ctx, task) })

@@ -22,7 +22,7 @@ type dockerRound struct {
 	task     fsm.Task
 }
 
-func newDockerRound(t *testing.T) *dockerRound {
+func newDockerRound(t *testing.T, options ...func(*fsm.Task)) *dockerRound {
 	ctx := context.Background()
 	src, dst := twoStores(t)
 	for _, s := range []*store.Local{src, dst} {
@@ -36,6 +36,9 @@ func newDockerRound(t *testing.T) *dockerRound {
 	task := fsm.Task{Key: "task1", ProjectID: "proj", SourceCluster: "shanghai", ReplicaObjectType: fsm.ObjectRepository, ReplicaType: fsm.ReplicaRealTime,
 		ReplicateDeletes: true,
 		Objects:          []fsm.ReplicaObject{{LocalRepoName: "d", RemoteProjectID: "proj", RemoteRepoName: "d"}}, RemoteClusterIDs: []string{"beijing"}}
+	for _, o := range options {
+		o(&task)
+	}
 	r := &dockerRound{t: t, tg: realTimeTarget(e, task), task: task}
 	r.src, _ = src.Repository(ctx, "proj", "d")
 	r.dst, _ = dst.Repository(ctx, "proj", "d")
@@ -49,11 +52,16 @@ func (r *dockerRound) deliver() error {
 
 func (r *dockerRound) put(path string, body []byte, mediaType string) {
 	r.t.Helper()
+	r.putIn(r.src, path, body, mediaType)
+}
+
+func (r *dockerRound) putIn(repo store.Repository, path string, body []byte, mediaType string) {
+	r.t.Helper()
 	meta := map[string]string{}
 	if mediaType != "" {
 		meta[oci.MetaMediaType] = mediaType
 	}
-	if _, err := r.src.Write(context.Background(), path, bytes.NewReader(body), store.WriteOptions{Size: int64(len(body)), Metadata: meta}); err != nil {
+	if _, err := repo.Write(context.Background(), path, bytes.NewReader(body), store.WriteOptions{Size: int64(len(body)), Metadata: meta}); err != nil {
 		r.t.Fatal(err)
 	}
 }
@@ -62,6 +70,10 @@ func (r *dockerRound) put(path string, body []byte, mediaType string) {
 // (an upload of its own on the wire), the manifest, the tag. It returns the
 // manifest's digest.
 func (r *dockerRound) push(tag string, seed uint64) oci.Digest {
+	return r.pushTo(r.src, tag, seed)
+}
+
+func (r *dockerRound) pushTo(repo store.Repository, tag string, seed uint64) oci.Digest {
 	layer := make([]byte, 2<<20)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	for i := range layer {
@@ -70,11 +82,11 @@ func (r *dockerRound) push(tag string, seed uint64) oci.Digest {
 	config := []byte(fmt.Sprintf(`{"seed":%d}`, seed))
 	manifest := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":%q,"size":%d},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":%q,"size":%d}]}`,
 		oci.MediaTypeImageManifest, oci.FromBytes(config), len(config), oci.FromBytes(layer), len(layer)))
-	r.put(oci.BlobPath("web", oci.FromBytes(layer)), layer, "")
-	r.put(oci.BlobPath("web", oci.FromBytes(config)), config, "")
+	r.putIn(repo, oci.BlobPath("web", oci.FromBytes(layer)), layer, "")
+	r.putIn(repo, oci.BlobPath("web", oci.FromBytes(config)), config, "")
 	d := oci.FromBytes(manifest)
-	r.put(oci.ManifestPath("web", d), manifest, oci.MediaTypeImageManifest)
-	r.put(oci.TagPath("web", tag), manifest, oci.MediaTypeImageManifest)
+	r.putIn(repo, oci.ManifestPath("web", d), manifest, oci.MediaTypeImageManifest)
+	r.putIn(repo, oci.TagPath("web", tag), manifest, oci.MediaTypeImageManifest)
 	return d
 }
 
@@ -175,6 +187,39 @@ func TestRealTimeDeletesAManifestAfterMovingItsTag(t *testing.T) {
 	}
 	if _, err := r.dst.Stat(ctx, oci.TagPath("web", "old")); err == nil {
 		t.Fatal("the deleted tag is still on the target")
+	}
+}
+
+// A task that keeps what differs on the target (SWR's override false)
+// leaves the target's own tag where it is, counts it a conflict, and goes
+// on: the round succeeds and a later push still arrives. Without it the
+// source's push moves the tag.
+func TestRealTimeKeepsADifferingTargetTagWhenTheTaskSaysSo(t *testing.T) {
+	ctx := context.Background()
+	for _, keep := range []bool{true, false} {
+		r := newDockerRound(t, func(task *fsm.Task) { task.KeepDifferingOnTarget = keep })
+		theirs := r.pushTo(r.dst, "v1", 20)
+		ours := r.push("v1", 21)
+		if err := r.deliver(); err != nil {
+			t.Fatalf("keep %v: %v", keep, err)
+		}
+		want := ours
+		if keep {
+			want = theirs
+		}
+		if n, err := r.dst.Stat(ctx, oci.TagPath("web", "v1")); err != nil || n.SHA256 != want.Hex {
+			t.Fatalf("keep %v: the target's v1 is %+v %v, want %s", keep, n, err, want)
+		}
+		if keep && r.tg.tally.conflicts.Load() != 1 {
+			t.Fatalf("a kept tag is not a conflict: %d", r.tg.tally.conflicts.Load())
+		}
+		later := r.push("v2", 22)
+		if err := r.deliver(); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := r.dst.Stat(ctx, oci.TagPath("web", "v2")); err != nil || n.SHA256 != later.Hex {
+			t.Fatalf("keep %v: a later push did not arrive: %+v %v", keep, n, err)
+		}
 	}
 }
 

@@ -154,10 +154,10 @@ func newTestExecutor(t *testing.T, src *store.Local, srv *httptest.Server) *Exec
 }
 
 // realTimeTarget is task's delivery to beijing from e, as its standing run
-// makes it (OVERWRITE, errors continuing).
+// makes it (the task's real-time conflict strategy, errors continuing).
 func realTimeTarget(e *Executor, task fsm.Task) *targetExec {
 	spec := task.Spec()
-	spec.Setting = fsm.ReplicaSetting{ConflictStrategy: fsm.ConflictOverwrite, ErrorStrategy: fsm.ErrorContinue}
+	spec.Setting = fsm.ReplicaSetting{ConflictStrategy: task.RealTimeConflict(), ErrorStrategy: fsm.ErrorContinue}
 	x := &runExec{e: e, log: e.log, fail: func(error) {}, run: fsm.Run{ID: "run1", Spec: spec}}
 	return newTargetExec(x, "beijing")
 }

@@ -113,12 +113,9 @@ func (d *dialect) runJobs(ctx context.Context, run fsm.Run, repo string) ([]jobV
 		Override: run.Spec.Setting.ConflictStrategy == fsm.ConflictOverwrite, RemoteNamespace: o.RemoteProjectID, RepoName: repo,
 	}}
 	if run.Trigger == fsm.TriggerRealTime {
-		// A real-time round delivers changes with the target's newest
-		// content (the replicator overwrites): the rule's own override
-		// is what its task says.
-		base.Override = true
+		// A real-time round's strategy is its task's, not its spec's.
 		if t, ok := d.tasks.Task(run.TaskKey); ok {
-			base.Override = t.Setting.ConflictStrategy == fsm.ConflictOverwrite
+			base.Override = t.RealTimeConflict() == fsm.ConflictOverwrite
 		}
 	}
 	var out []jobView

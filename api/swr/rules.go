@@ -66,6 +66,7 @@ func ruleTask(k ruleKey, syncAuto, override bool) api.TaskRequest {
 	}}
 	req.RemoteClusterIDs, req.Enabled = []string{k.Region}, syncAuto
 	req.Setting.ConflictStrategy = conflictStrategy(override)
+	req.KeepDifferingOnTarget = !override
 	return req
 }
 
@@ -107,7 +108,7 @@ type ruleView struct {
 func viewRule(k ruleKey, t fsm.Task) ruleView {
 	return ruleView{SyncAuto: t.Enabled, syncFields: syncFields{
 		ID: id32(t.Key), CreatedAt: formatTime(t.CreatedDate), UpdatedAt: formatTime(t.LastModifiedDate),
-		DomainID: t.CreatedBy, DomainName: t.CreatedBy, Namespace: k.Namespace, Override: t.Setting.ConflictStrategy == fsm.ConflictOverwrite,
+		DomainID: t.CreatedBy, DomainName: t.CreatedBy, Namespace: k.Namespace, Override: t.RealTimeConflict() == fsm.ConflictOverwrite,
 		RemoteNamespace: k.RemoteNamespace, RemoteRegionID: k.Region, RepoName: k.Repo,
 	}}
 }

@@ -59,6 +59,9 @@ func printTask(out io.Writer, t client.Task) error {
 		} else {
 			setting += ", deletes not replicated"
 		}
+		if t.KeepDifferingOnTarget {
+			setting += ", differing target paths kept"
+		}
 	}
 	d.line("Setting", setting)
 	if t.RunHistory > 0 {
