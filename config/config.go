@@ -73,6 +73,31 @@ type Config struct {
 	// before it answers the tags still going as failed (0: 60 s).
 	SWRSyncWait time.Duration `yaml:"swr_sync_wait" json:"swr_sync_wait"`
 
+	// TLS (config/tls.go): with all three the API serves HTTPS only, Raft
+	// and every agent-to-agent call use mutual TLS.
+	TLSCAFile   string `yaml:"tls_ca_file" json:"tls_ca_file"`
+	TLSCertFile string `yaml:"tls_cert_file" json:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file" json:"tls_key_file"`
+
+	// Limits (config/limits.go): what one client may hold of an agent.
+	// Zero takes the default the check derives.
+	HTTPMaxConns          int           `yaml:"http_max_conns" json:"http_max_conns"`
+	HTTPMaxConnsPerClient int           `yaml:"http_max_conns_per_client" json:"http_max_conns_per_client"`
+	HTTPIdleTimeout       time.Duration `yaml:"http_idle_timeout" json:"http_idle_timeout"`
+	HTTPBodyReadTimeout   time.Duration `yaml:"http_body_read_timeout" json:"http_body_read_timeout"`
+
+	// Membership and readiness (config/membership.go).
+	// LeaveOnTerminate makes SIGTERM a graceful leave that removes this
+	// agent from the Raft configuration (Consul's leave_on_terminate).
+	LeaveOnTerminate bool `yaml:"leave_on_terminate" json:"leave_on_terminate"`
+	// RaftDir is where the Raft log and snapshots are kept (default: under
+	// --data-dir), e.g. on a disk of their own.
+	RaftDir string `yaml:"raft_dir" json:"raft_dir"`
+
+	// AuditLog is a file every state-changing call is appended to as a
+	// JSON line (config/audit.go).
+	AuditLog string `yaml:"audit_log" json:"audit_log"`
+
 	// checked is set by Validate, so that a configuration is checked once.
 	checked bool
 }
@@ -174,7 +199,8 @@ func (c *Config) withDefaults() {
 
 // validate checks c without changing it, the first error in flag order.
 func (c Config) validate() error {
-	for _, check := range []func() error{c.checkIdentity, c.checkNetwork, c.checkReplication, c.checkVoters, c.checkAuth, c.checkLogs, c.checkDurations} {
+	for _, check := range []func() error{c.checkIdentity, c.checkNetwork, c.checkReplication, c.checkVoters, c.checkAuth, c.checkLogs, c.checkDurations,
+		c.checkTLS, c.checkLimits, c.checkMembership, c.checkAudit} {
 		if err := check(); err != nil {
 			return err
 		}

@@ -53,6 +53,10 @@ func BindFlags(fs *pflag.FlagSet, c *Config) {
 	fs.BoolVar(&c.PulpSyncReports24, "pulp-sync-reports-24", c.PulpSyncReports24, "answer Pulp sync actions with Pulp 2.4+'s spawned_tasks object instead of the seed's call report array")
 	fs.IntVar(&c.TaskRunHistory, "task-run-history", c.TaskRunHistory, "ended runs a new task keeps by default")
 	fs.DurationVar(&c.LeaderWait, "leader-wait", c.LeaderWait, "how long a write waits for a leader before failing with 503 (0: 7s on lan, 30s on wan)")
+	bindTLSFlags(fs, c)
+	bindLimitFlags(fs, c)
+	bindMembershipFlags(fs, c)
+	bindAuditFlags(fs, c)
 }
 
 // Load builds the configuration from defaults, the file named by --config or
