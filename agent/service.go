@@ -33,7 +33,7 @@ var (
 func (a *Agent) Authenticate(secret string) (api.Caller, bool) {
 	sum := sha256.Sum256([]byte(secret))
 	if a.cfg.Token != "" && subtle.ConstantTimeCompare(sum[:], a.mgmtHash[:]) == 1 {
-		return api.Caller{Name: "management", Policy: fsm.PolicyAdmin}, true
+		return api.Caller{Name: "management", Policy: fsm.PolicyAdmin, Agent: true}, true
 	}
 	t, ok := a.fsm.TokenBySecret(secret)
 	return api.Caller{Name: "token:" + t.AccessorID, Policy: t.Policy}, ok

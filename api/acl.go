@@ -97,9 +97,16 @@ func (s *Server) internalApply(w http.ResponseWriter, r *http.Request, _ httprou
 		writeError(w, http.StatusForbidden, "command %q cannot be proposed through the API", cmd.Type)
 		return
 	}
-	if need := cmd.Type.RequiredPolicy(); !CallerOf(r.Context()).Policy.Allows(need) {
-		writeError(w, http.StatusForbidden, "token policy %q does not allow %s; it needs %q", CallerOf(r.Context()).Policy, cmd.Type, need)
+	caller := CallerOf(r.Context())
+	if need := cmd.Type.RequiredPolicy(); !caller.Policy.Allows(need) {
+		writeError(w, http.StatusForbidden, "token policy %q does not allow %s; it needs %q", caller.Policy, cmd.Type, need)
 		return
+	}
+	if !caller.Agent {
+		if cmd, err = fsm.ForClient(cmd, caller.Name); err != nil {
+			writeError(w, http.StatusForbidden, "%v", err)
+			return
+		}
 	}
 	res, err := s.forwarder.ApplyForwarded(r.Context(), cmd)
 	if err != nil {

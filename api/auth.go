@@ -23,6 +23,10 @@ type Caller struct {
 	// Name is the caller in audit fields (createdBy, the change log's by).
 	Name   string
 	Policy fsm.Policy
+	// Agent is set for an agent of the group (the management token the
+	// agents share): it may propose the agents' own commands
+	// (fsm.ForClient says which are not a client's).
+	Agent bool
 }
 
 // CallerOf is the caller of the request whose context ctx is; the zero
@@ -127,7 +131,9 @@ func (s *Server) authorizeWith(need fsm.Policy, fail AuthFailure, next http.Hand
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		secret := secretFrom(r)
 		if need == "" || s.auth.AuthDisabled() {
-			next.ServeHTTP(w, r.WithContext(WithCaller(r.Context(), Caller{Secret: secret, Name: "anonymous", Policy: fsm.PolicyAdmin})))
+			// Without auth every caller could be an agent of the group.
+			anonymous := Caller{Secret: secret, Name: "anonymous", Policy: fsm.PolicyAdmin, Agent: s.auth.AuthDisabled()}
+			next.ServeHTTP(w, r.WithContext(WithCaller(r.Context(), anonymous)))
 			return
 		}
 		if secret == "" && sdksign.IsSigned(r) {

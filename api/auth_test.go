@@ -107,7 +107,7 @@ func TestTheTokenCheckPutsTheCallerOnTheContext(t *testing.T) {
 		"unknown token":                {false, fsm.PolicyRead, "nope", http.StatusUnauthorized, Caller{}},
 		"no token":                     {false, fsm.PolicyRead, "", http.StatusUnauthorized, Caller{}},
 		"open route":                   {false, "", "read", http.StatusOK, Caller{Secret: "read", Name: "anonymous", Policy: fsm.PolicyAdmin}},
-		"auth disabled":                {true, fsm.PolicyAdmin, "", http.StatusOK, Caller{Name: "anonymous", Policy: fsm.PolicyAdmin}},
+		"auth disabled":                {true, fsm.PolicyAdmin, "", http.StatusOK, Caller{Name: "anonymous", Policy: fsm.PolicyAdmin, Agent: true}},
 	} {
 		srv := New(Config{Auth: fakeAuth{c.disabled}, Logger: slog.New(slog.DiscardHandler), Registerer: prometheus.NewRegistry()})
 		var got Caller

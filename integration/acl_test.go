@@ -167,3 +167,54 @@ func TestNoAuthServesWithoutTokens(t *testing.T) {
 		t.Fatalf("write without a token under --no-auth: %d %s", r.status, r.body)
 	}
 }
+
+// A write token reaches no scheduler internals through the forwarding
+// route: a forged firing of a cron task's far slot (which would stop it
+// firing) and a forged run report are refused; a forged author is
+// replaced by the caller's identity.
+func TestAUserTokenCannotForgeAgentCommands(t *testing.T) {
+	nodes := replicationGroup(t)
+	sh := nodes[0]
+	makeRepo(t, sh.url(), "", "proj", "r", "GENERIC")
+	cron := createTask(t, sh, taskBody("cron", "CRON_EXPRESSION", map[string]any{"cronExpression": "0 0 * * * ?"}, "beijing"))
+	writer := createToken(t, sh, mgmtToken, "write")
+	leader := sameLeader(t, 30*time.Second, nodes...)
+	var ln *node
+	for _, n := range nodes {
+		if n.id() == leader.ID {
+			ln = n
+		}
+	}
+	forge := func(typ string, payload any) response {
+		return call(t, "POST", ln.url()+"/v1/internal/apply", writer.Secret, map[string]any{"type": typ, "v": 1, "id": "forged-" + typ, "payload": payload})
+	}
+	if r := forge("task.fire", map[string]any{"key": cron.Key, "runId": "forged", "trigger": "SCHEDULED", "slot": "9999-01-01T00:00:00Z", "by": "scheduler"}); r.status != http.StatusForbidden {
+		t.Errorf("a forged scheduler firing: %d %s", r.status, r.body)
+	}
+	if r := forge("run.finish", map[string]any{"id": "x", "executor": "shanghai", "state": "SUCCESS"}); r.status != http.StatusForbidden {
+		t.Errorf("a forged run report: %d %s", r.status, r.body)
+	}
+	var v struct {
+		LastSlot time.Time `json:"lastSlot"`
+	}
+	getOK(t, sh, "/v1/tasks/"+cron.Key, &v)
+	if v.LastSlot.Year() == 9999 {
+		t.Fatal("the forged slot stopped the cron task")
+	}
+	spec := repoSpec("proj", "r", "GENERIC", "beijing")
+	r := forge("run.create", map[string]any{"id": "forged-run", "trigger": "MANUAL", "spec": spec, "createdBy": "management"})
+	mustStatus(t, r, http.StatusOK, "a run created through the forwarding route")
+	var run struct {
+		CreatedBy string `json:"createdBy"`
+	}
+	eventually(t, 10*time.Second, "the run on shanghai", func() error {
+		if r := call(t, "GET", sh.url()+"/v1/runs/forged-run", mgmtToken, nil); r.status != http.StatusOK {
+			return fmt.Errorf("%d", r.status)
+		}
+		return nil
+	})
+	getOK(t, sh, "/v1/runs/forged-run", &run)
+	if run.CreatedBy != "token:"+writer.AccessorID {
+		t.Errorf("the run's createdBy is %q, want the caller's token:%s", run.CreatedBy, writer.AccessorID)
+	}
+}
