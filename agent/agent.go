@@ -167,14 +167,14 @@ func (a *Agent) startServices() error {
 	}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &stateCollector{a: a})
 	srv := api.New(api.Config{
-		Auth: a, Status: a, Tokens: a, AccessKeys: a, Forwarder: a, Runs: a, Tasks: a, Artifacts: a.store,
+		Auth: a, Status: a, Tokens: a, AccessKeys: a, Forwarder: a, Runs: a, Tasks: a, Artifacts: scopedStore{a.store},
 		Logger: a.log, Registerer: a.registry, Gatherer: prometheus.Gatherers{a.registry, raftMetrics()},
 		Transport: a.client.Transport, BulkTransport: a.bulk,
 	})
-	bkrepo.Register(srv, bkrepo.Services{Tasks: a, Runs: a, Status: a})                                                                                                                // bk-repo's replication API, translated onto the same services
-	pulp.Register(srv, pulp.Services{Status: a, Repos: a, Tasks: a, Content: a, Syncs: a, Schedules: a, Consumers: a, Publishes: a, Runs: a, CallReports2_4: a.cfg.PulpSyncReports24}) // Pulp 2: this agent is the Pulp server of its region
-	oci.Register(srv, &registry.Registry{Store: a.store}, a.registry, "/v2/manage/")                                                                                                   // every agent is an OCI registry of its store's DOCKER repositories; /v2/manage/ is SWR's
-	swr.Register(srv, swr.Services{Projects: a.store, Images: &registry.Registry{Store: a.store}, Clusters: a, Tasks: a, Runs: a, Regions: a, SyncWait: c.SWRSyncWait})                // SWR: organizations are this store's projects, repositories its registry's images (a Registry holds no state)
+	bkrepo.Register(srv, bkrepo.Services{Tasks: a, Runs: a, Status: a})                                                                                                                           // bk-repo's replication API, translated onto the same services
+	pulp.Register(srv, pulp.Services{Status: a, Repos: a, Tasks: a, Content: a, Syncs: a, Schedules: a, Consumers: a, Publishes: a, Runs: a, CallReports2_4: a.cfg.PulpSyncReports24})            // Pulp 2: this agent is the Pulp server of its region
+	oci.Register(srv, &registry.Registry{Store: scopedStore{a.store}}, a.registry, "/v2/manage/")                                                                                                 // every agent is an OCI registry of its store's DOCKER repositories; /v2/manage/ is SWR's
+	swr.Register(srv, swr.Services{Projects: scopedStore{a.store}, Images: &registry.Registry{Store: scopedStore{a.store}}, Clusters: a, Tasks: a, Runs: a, Regions: a, SyncWait: c.SWRSyncWait}) // SWR: organizations are this store's projects, repositories its registry's images (a Registry holds no state)
 	// The transfer protocol's target side: only the agents of the group
 	// call it, with the management token.
 	a.receiver.Routes(func(method, path string, h http.Handler) {

@@ -84,10 +84,14 @@ func (a *Agent) leaderLoop(ctx context.Context) {
 	a.consistentReady.Store(true)
 	defer a.consistentReady.Store(false)
 	var loops sync.WaitGroup
-	loops.Add(4)
+	loops.Add(5)
 	go func() {
 		defer loops.Done()
 		a.watchExecutors(ctx)
+	}()
+	go func() {
+		defer loops.Done()
+		a.pruneCredentials(ctx)
 	}()
 	go func() {
 		defer loops.Done()

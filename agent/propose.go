@@ -49,7 +49,28 @@ func retryable(err error) bool {
 // known it holds the write for up to LeaderWait, then fails with 503.
 // A refusal by the state comes back as a *fsm.Error.
 func (a *Agent) propose(ctx context.Context, secret string, cmd fsm.Command) error {
+	if err := a.checkScope(ctx, cmd); err != nil {
+		return err
+	}
 	return a.proposeUntil(ctx, secret, cmd, time.Now().Add(a.cfg.LeaderWait))
+}
+
+// checkScope refuses a command that reaches a project the caller's
+// credential is not limited to: here, so that it costs no Raft entry, and
+// on the leader again for a forwarded one (ApplyForwarded).
+func (a *Agent) checkScope(ctx context.Context, cmd fsm.Command) error {
+	caller := api.CallerOf(ctx)
+	if len(caller.Projects) == 0 {
+		return nil
+	}
+	sc, err := a.fsm.ScopeOf(cmd)
+	if err != nil {
+		return err
+	}
+	if !(fsm.Limits{Projects: caller.Projects}).Covers(sc) {
+		return &api.ScopeError{Caller: caller.Name, Allowed: caller.Projects, Wanted: sc.Projects, All: sc.All}
+	}
+	return nil
 }
 
 // proposeAsAgent proposes a command of this agent's own (the executor's run
@@ -162,9 +183,12 @@ func (a *Agent) applyLocal(cmd fsm.Command) (fsm.Result, error) {
 }
 
 // ApplyForwarded implements api.Forwarder: the leader's side of forwarding.
-func (a *Agent) ApplyForwarded(_ context.Context, cmd fsm.Command) (fsm.Result, error) {
+func (a *Agent) ApplyForwarded(ctx context.Context, cmd fsm.Command) (fsm.Result, error) {
 	if !a.node.IsLeader() {
 		return fsm.Result{}, &statusError{http.StatusServiceUnavailable, "this agent is not the leader"}
+	}
+	if err := a.checkScope(ctx, cmd); err != nil {
+		return fsm.Result{}, err
 	}
 	res, err := a.applyLocal(cmd)
 	if err != nil {

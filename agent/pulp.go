@@ -16,7 +16,7 @@ import (
 // PulpProject is the store project that holds this agent's Pulp
 // repositories: a Pulp repository's content is the store repository of
 // the same id.
-const PulpProject = "pulp"
+const PulpProject = fsm.PulpProject
 
 // The Pulp 2 dialect's services (api/pulp.Repos): this agent is the Pulp
 // server of its region, so every call is about this agent's cluster.

@@ -36,13 +36,19 @@ func (a *Agent) Authenticate(secret string) (api.Caller, bool) {
 		return api.Caller{Name: "management", Policy: fsm.PolicyAdmin, Agent: true}, true
 	}
 	t, ok := a.fsm.TokenBySecret(secret)
-	return api.Caller{Name: "token:" + t.AccessorID, Policy: t.Policy}, ok
+	if !ok || t.Expired(time.Now()) {
+		return api.Caller{}, false
+	}
+	return api.Caller{Name: "token:" + t.AccessorID, Policy: t.Policy, Projects: t.Projects}, true
 }
 
 // AuthenticateAccessKey implements api.AccessKeyAuth.
 func (a *Agent) AuthenticateAccessKey(ak string) (api.Caller, string, bool) {
 	k, ok := a.fsm.AccessKey(ak)
-	return api.Caller{Name: "ak:" + k.AccessKey, Policy: k.Policy}, k.Secret, ok
+	if !ok || k.Expired(time.Now()) {
+		return api.Caller{}, "", false
+	}
+	return api.Caller{Name: "ak:" + k.AccessKey, Policy: k.Policy, Projects: k.Projects}, k.Secret, true
 }
 
 // ClusterID implements api.Status.
@@ -150,7 +156,11 @@ func (a *Agent) ReadState() api.ReadState {
 func (a *Agent) CreateToken(ctx context.Context, req api.CreateTokenRequest) (fsm.Token, string, error) {
 	secret := fsm.RandomHex(32)
 	accessor := fsm.NewID()
-	tok := fsm.Token{AccessorID: accessor, SecretHash: fsm.HashSecret(secret), Description: req.Description, Policy: req.Policy}
+	limits, err := credentialLimits(req.CredentialLimits)
+	if err != nil {
+		return fsm.Token{}, "", err
+	}
+	tok := fsm.Token{AccessorID: accessor, SecretHash: fsm.HashSecret(secret), Description: req.Description, Policy: req.Policy, Limits: limits}
 	// Checked here too, so that a bad request costs no Raft entry.
 	if err := fsm.ValidateToken(tok); err != nil {
 		return fsm.Token{}, "", err
@@ -185,7 +195,11 @@ func (a *Agent) DeleteToken(ctx context.Context, accessorID string) error {
 // CreateAccessKey implements api.AccessKeys. The pair is made here, on the
 // agent that took the request, so a retried proposal carries the same one.
 func (a *Agent) CreateAccessKey(ctx context.Context, req api.CreateAccessKeyRequest) (fsm.AccessKey, error) {
-	k := fsm.AccessKey{AccessKey: fsm.NewAccessKeyID(), Secret: fsm.NewAccessKeySecret(), Description: req.Description, Policy: req.Policy}
+	limits, err := credentialLimits(req.CredentialLimits)
+	if err != nil {
+		return fsm.AccessKey{}, err
+	}
+	k := fsm.AccessKey{AccessKey: fsm.NewAccessKeyID(), Secret: fsm.NewAccessKeySecret(), Description: req.Description, Policy: req.Policy, Limits: limits}
 	// Checked here too, so that a bad request costs no Raft entry.
 	if err := fsm.ValidateAccessKey(k); err != nil {
 		return fsm.AccessKey{}, err

@@ -213,7 +213,8 @@ func taskStatus(t fsm.Task, runs []fsm.Run) api.TaskStatus {
 func (a *Agent) ListTasks(f api.TaskFilter) []api.TaskView {
 	var out []api.TaskView
 	for _, t := range a.fsm.Tasks() {
-		if (f.ProjectID != "" && t.ProjectID != f.ProjectID) || !strings.HasPrefix(t.Name, f.NamePrefix) ||
+		if (f.ProjectID != "" && t.ProjectID != f.ProjectID) || (len(f.Projects) > 0 && !slices.Contains(f.Projects, t.ProjectID)) ||
+			!strings.HasPrefix(t.Name, f.NamePrefix) ||
 			(f.LastExecutionStatus != "" && t.LastExecutionStatus != f.LastExecutionStatus) ||
 			(f.Enabled != nil && t.Enabled != *f.Enabled) {
 			continue

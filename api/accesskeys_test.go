@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -74,7 +75,7 @@ func TestSignedRequestsAuthenticateAsTheirAccessKey(t *testing.T) {
 		})
 		w := httptest.NewRecorder()
 		srv.ServeHTTP(w, signed(t, http.MethodPost, "http://agent/t/app$web?filter", `{"a":1}`+"\n", c.ak, c.sk, c.at))
-		if w.Code != c.status || got != c.want {
+		if w.Code != c.status || !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s: %d %+v, want %d %+v", name, w.Code, got, c.status, c.want)
 		}
 		if c.status == http.StatusOK && body != `{"a":1}`+"\n" {
@@ -151,7 +152,7 @@ func TestAccessKeyRoutes(t *testing.T) {
 	w := do("POST", "/v1/acl/access-keys", "admin", `{"description":"ci","policy":"write"}`)
 	var got AccessKeyResponse
 	want := AccessKeyResponse{AccessKey: "AK1", SecretKey: "SK1", Description: "ci", Policy: fsm.PolicyWrite, CreatedAt: signedAt}
-	if w.Code != http.StatusCreated || json.Unmarshal(w.Body.Bytes(), &got) != nil || got != want || !strings.Contains(w.Body.String(), `"secretKey"`) {
+	if w.Code != http.StatusCreated || json.Unmarshal(w.Body.Bytes(), &got) != nil || !reflect.DeepEqual(got, want) || !strings.Contains(w.Body.String(), `"secretKey"`) {
 		t.Fatalf("create: %d %s", w.Code, w.Body.String())
 	}
 	if w := do("GET", "/v1/acl/access-keys", "admin", ""); w.Code != http.StatusOK || strings.Contains(w.Body.String(), "SK1") || !strings.Contains(w.Body.String(), `"AK1"`) {

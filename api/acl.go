@@ -10,7 +10,7 @@ import (
 )
 
 func tokenResponse(t fsm.Token, secret string) TokenResponse {
-	return TokenResponse{AccessorID: t.AccessorID, Secret: secret, Description: t.Description, Policy: t.Policy, CreateTime: t.CreateTime}
+	return TokenResponse{AccessorID: t.AccessorID, Secret: secret, Description: t.Description, Policy: t.Policy, CreateTime: t.CreateTime, CredentialView: viewLimits(t.Limits)}
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
@@ -45,7 +45,7 @@ func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request, ps httprout
 }
 
 func accessKeyResponse(k fsm.AccessKey, withSecret bool) AccessKeyResponse {
-	out := AccessKeyResponse{AccessKey: k.AccessKey, Description: k.Description, Policy: k.Policy, CreatedAt: k.CreatedAt}
+	out := AccessKeyResponse{AccessKey: k.AccessKey, Description: k.Description, Policy: k.Policy, CreatedAt: k.CreatedAt, CredentialView: viewLimits(k.Limits)}
 	if withSecret {
 		out.SecretKey = k.Secret
 	}

@@ -23,6 +23,9 @@ type Caller struct {
 	// Name is the caller in audit fields (createdBy, the change log's by).
 	Name   string
 	Policy fsm.Policy
+	// Projects, when set, are the only projects the caller may read or
+	// write (its credential's limits).
+	Projects []string
 	// Agent is set for an agent of the group (the management token the
 	// agents share): it may propose the agents' own commands
 	// (fsm.ForClient says which are not a client's).

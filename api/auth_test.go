@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -120,7 +121,7 @@ func TestTheTokenCheckPutsTheCallerOnTheContext(t *testing.T) {
 			r.Header.Set(HeaderAuthToken, c.secret)
 		}
 		srv.ServeHTTP(w, r)
-		if w.Code != c.status || got != c.want {
+		if w.Code != c.status || !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s: %d %+v, want %d %+v", name, w.Code, got, c.status, c.want)
 		}
 	}

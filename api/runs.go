@@ -88,7 +88,7 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	if !ok {
 		return
 	}
-	filter := fsm.RunFilter{State: fsm.RunState(q.Get("state")), TaskKey: q.Get("taskKey")}
+	filter := fsm.RunFilter{State: fsm.RunState(q.Get("state")), TaskKey: q.Get("taskKey"), Projects: ScopeOf(r.Context())}
 	switch filter.State {
 	case "", fsm.RunWaiting, fsm.RunRunning, fsm.RunSuccess, fsm.RunFailed, fsm.RunCanceled, fsm.RunSkipped:
 	default:
@@ -98,13 +98,27 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	writeJSON(w, http.StatusOK, store.Paginate(s.runs.Runs(filter), page))
 }
 
-func (s *Server) getRun(w http.ResponseWriter, _ *http.Request, ps httprouter.Params) {
-	run, ok := s.runs.Run(ps.ByName("id"))
+func (s *Server) getRun(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	run, ok := s.runFor(w, r, ps.ByName("id"))
 	if !ok {
-		writeError(w, http.StatusNotFound, "run %s not found", ps.ByName("id"))
 		return
 	}
 	writeJSON(w, http.StatusOK, run)
+}
+
+// runFor is the run the request names, or false once it answered 404 (no
+// such run) or 403 (the caller's credential does not reach its projects).
+func (s *Server) runFor(w http.ResponseWriter, r *http.Request, id string) (fsm.Run, bool) {
+	run, ok := s.runs.Run(id)
+	if !ok {
+		writeError(w, http.StatusNotFound, "run %s not found", id)
+		return fsm.Run{}, false
+	}
+	if err := CheckScope(r.Context(), run.Spec.LocalProjectID); err != nil {
+		writeServiceError(w, err)
+		return fsm.Run{}, false
+	}
+	return run, true
 }
 
 func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
@@ -120,9 +134,8 @@ func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request, ps httprouter
 // runObjects is served by the agent that executed the run: the detail is in
 // its local store.
 func (s *Server) runObjects(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	run, ok := s.runs.Run(ps.ByName("id"))
+	run, ok := s.runFor(w, r, ps.ByName("id"))
 	if !ok {
-		writeError(w, http.StatusNotFound, "run %s not found", ps.ByName("id"))
 		return
 	}
 	if run.Executor != s.status.ClusterID() {
@@ -176,9 +189,8 @@ const ssePing = 15 * time.Second
 // runEvents streams a run's changes as Server-Sent Events until it ends.
 func (s *Server) runEvents(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 	id := ps.ByName("id")
-	run, ok := s.runs.Run(id)
+	run, ok := s.runFor(w, r, id)
 	if !ok {
-		writeError(w, http.StatusNotFound, "run %s not found", id)
 		return
 	}
 	rc := http.NewResponseController(w)

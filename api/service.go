@@ -121,6 +121,30 @@ type ReadState struct {
 type CreateTokenRequest struct {
 	Description string     `json:"description"`
 	Policy      fsm.Policy `json:"policy"`
+	CredentialLimits
+}
+
+// CredentialLimits are what a create request may narrow a credential to:
+// Projects (none: all) and ExpirationTTL, a Go duration as Consul takes it
+// ("24h"; none: never expires).
+type CredentialLimits struct {
+	Projects      []string `json:"projects,omitempty"`
+	ExpirationTTL string   `json:"expirationTTL,omitempty"`
+}
+
+// CredentialView is how a credential's limits are shown.
+type CredentialView struct {
+	Projects       []string  `json:"projects,omitempty"`
+	ExpirationTTL  string    `json:"expirationTTL,omitempty"`
+	ExpirationTime time.Time `json:"expirationTime,omitzero"`
+}
+
+func viewLimits(l fsm.Limits) CredentialView {
+	v := CredentialView{Projects: l.Projects, ExpirationTime: l.ExpirationTime}
+	if l.ExpirationTTL > 0 {
+		v.ExpirationTTL = l.ExpirationTTL.String()
+	}
+	return v
 }
 
 // TokenResponse is a token as the API shows it. Secret is set only in the
@@ -131,12 +155,14 @@ type TokenResponse struct {
 	Description string     `json:"description"`
 	Policy      fsm.Policy `json:"policy"`
 	CreateTime  time.Time  `json:"createTime"`
+	CredentialView
 }
 
 // CreateAccessKeyRequest is the body of POST /v1/acl/access-keys.
 type CreateAccessKeyRequest struct {
 	Description string     `json:"description"`
 	Policy      fsm.Policy `json:"policy"`
+	CredentialLimits
 }
 
 // AccessKeyResponse is an access key as the API shows it. SecretKey is set
@@ -147,6 +173,7 @@ type AccessKeyResponse struct {
 	Description string     `json:"description"`
 	Policy      fsm.Policy `json:"policy"`
 	CreatedAt   time.Time  `json:"createdAt"`
+	CredentialView
 }
 
 // ForwardedResult is the answer of POST /v1/internal/apply.

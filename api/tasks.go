@@ -88,13 +88,27 @@ func (s *Server) answerWrite(w http.ResponseWriter, status int, v any, err error
 	writeJSON(w, status, v)
 }
 
-func (s *Server) getTask(w http.ResponseWriter, _ *http.Request, ps httprouter.Params) {
-	v, ok := s.tasks.Task(ps.ByName("key"))
+func (s *Server) getTask(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	v, ok := s.taskFor(w, r, ps.ByName("key"))
 	if !ok {
-		writeError(w, http.StatusNotFound, "task %s not found", ps.ByName("key"))
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
+}
+
+// taskFor is the task the request names, or false once it answered 404 or
+// 403 (the caller's credential does not reach its project).
+func (s *Server) taskFor(w http.ResponseWriter, r *http.Request, key string) (TaskView, bool) {
+	v, ok := s.tasks.Task(key)
+	if !ok {
+		writeError(w, http.StatusNotFound, "task %s not found", key)
+		return TaskView{}, false
+	}
+	if err := CheckScope(r.Context(), v.ProjectID); err != nil {
+		writeServiceError(w, err)
+		return TaskView{}, false
+	}
+	return v, true
 }
 
 // ParseTaskFilter reads the list filters both dialects share; a bad one is
@@ -134,6 +148,7 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, _ httprouter.
 		writeServiceError(w, err)
 		return
 	}
+	f.Projects = ScopeOf(r.Context())
 	page, ok := pageOf(w, r.URL.Query().Get("pageNumber"), r.URL.Query().Get("pageSize"))
 	if !ok {
 		return
@@ -142,8 +157,7 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, _ httprouter.
 }
 
 func (s *Server) taskRuns(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	if _, ok := s.tasks.Task(ps.ByName("key")); !ok {
-		writeError(w, http.StatusNotFound, "task %s not found", ps.ByName("key"))
+	if _, ok := s.taskFor(w, r, ps.ByName("key")); !ok {
 		return
 	}
 	page, ok := pageOf(w, r.URL.Query().Get("pageNumber"), r.URL.Query().Get("pageSize"))

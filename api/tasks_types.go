@@ -94,7 +94,10 @@ const (
 
 // TaskFilter selects and orders tasks (bk-repo's page query).
 type TaskFilter struct {
-	ProjectID           string
+	ProjectID string
+	// Projects, when set, keeps the tasks of those projects only (the
+	// caller's scope).
+	Projects            []string
 	NamePrefix          string
 	LastExecutionStatus string
 	Enabled             *bool

@@ -15,13 +15,14 @@ type AccessKey struct {
 	Description string    `json:"description"`
 	Policy      string    `json:"policy"`
 	CreatedAt   time.Time `json:"createdAt"`
+	Limits
 }
 
 // CreateAccessKey creates an access key; the answer holds its secret key,
 // shown only once.
-func (c *Client) CreateAccessKey(ctx context.Context, description, policy string) (AccessKey, error) {
+func (c *Client) CreateAccessKey(ctx context.Context, req CredentialRequest) (AccessKey, error) {
 	var out AccessKey
-	_, err := c.do(ctx, http.MethodPost, "/v1/acl/access-keys", map[string]string{"description": description, "policy": policy}, &out)
+	_, err := c.do(ctx, http.MethodPost, "/v1/acl/access-keys", req, &out)
 	return out, err
 }
 

@@ -21,6 +21,7 @@ type AccessKey struct {
 	Description string    `json:"description"`
 	Policy      Policy    `json:"policy"`
 	CreatedAt   time.Time `json:"createdAt"`
+	Limits
 }
 
 // DeleteAccessKey is the payload of CmdDeleteAccessKey.
@@ -89,7 +90,7 @@ func ValidateAccessKey(k AccessKey) error {
 	case len(k.Description) > MaxTokenDescription:
 		return errorf(KindInvalid, "description is longer than %d bytes", MaxTokenDescription)
 	}
-	return nil
+	return validateLimits(k.Limits)
 }
 
 func applyCreateAccessKey(s *state, cmd Command) (any, error) {
@@ -104,6 +105,7 @@ func applyCreateAccessKey(s *state, cmd Command) (any, error) {
 		return nil, errorf(KindConflict, "access key %q already exists", k.AccessKey)
 	}
 	k.CreatedAt = cmd.Time
+	k.stamp(cmd.Time)
 	s.accessKeys[k.AccessKey] = k
 	return k, nil
 }

@@ -3,6 +3,7 @@ package fsm
 import (
 	"bytes"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -105,7 +106,7 @@ func TestAccessKeysSurviveSnapshot(t *testing.T) {
 	}
 	want := f.AccessKeys()
 	got := g.AccessKeys()
-	if len(want) != 2 || len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+	if len(want) != 2 || !reflect.DeepEqual(got, want) {
 		t.Fatalf("restored access keys %+v, want %+v", got, want)
 	}
 }

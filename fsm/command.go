@@ -18,6 +18,7 @@ const (
 	CmdDeleteToken        CommandType = "token.delete"
 	CmdCreateAccessKey    CommandType = "accesskey.create"
 	CmdDeleteAccessKey    CommandType = "accesskey.delete"
+	CmdPruneCredentials   CommandType = "credentials.prune"
 	CmdCreateRun          CommandType = "run.create"
 	CmdCancelRun          CommandType = "run.cancel"
 	CmdStartRun           CommandType = "run.start"

@@ -28,6 +28,7 @@ var handlers = map[CommandType]handler{
 	CmdDeleteToken:       {version: 1, policy: PolicyAdmin, apply: applyDeleteToken},
 	CmdCreateAccessKey:   {version: 1, policy: PolicyAdmin, apply: applyCreateAccessKey},
 	CmdDeleteAccessKey:   {version: 1, policy: PolicyAdmin, apply: applyDeleteAccessKey},
+	CmdPruneCredentials:  {version: 1, policy: PolicyAdmin, internal: true, apply: applyPruneCredentials},
 	// Runs: clients create and cancel them; the executing agent (with the
 	// management token the agents of a group share) reports on them.
 	CmdCreateRun:   {version: 1, policy: PolicyWrite, apply: applyCreateRun},

@@ -434,6 +434,8 @@ type RunFilter struct {
 	State    RunState
 	TaskKey  string
 	Executor string
+	// Projects, when set, keeps the runs of those source projects only.
+	Projects []string
 }
 
 // Runs lists the runs that match, newest first.
@@ -443,6 +445,7 @@ func (f *FSM) Runs(filter RunFilter) []Run {
 	var out []Run
 	for _, r := range f.s.runs {
 		if (filter.State == "" || r.State == filter.State) && (filter.TaskKey == "" || r.TaskKey == filter.TaskKey) &&
+			(len(filter.Projects) == 0 || slices.Contains(filter.Projects, r.Spec.LocalProjectID)) &&
 			(filter.Executor == "" || r.Executor == filter.Executor) {
 			out = append(out, r.clone())
 		}

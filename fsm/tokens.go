@@ -42,6 +42,7 @@ type Token struct {
 	Description string    `json:"description"`
 	Policy      Policy    `json:"policy"`
 	CreateTime  time.Time `json:"createTime"`
+	Limits
 }
 
 // DeleteToken is the payload of CmdDeleteToken.
@@ -70,7 +71,7 @@ func ValidateToken(t Token) error {
 	case len(t.Description) > MaxTokenDescription:
 		return errorf(KindInvalid, "description is longer than %d bytes", MaxTokenDescription)
 	}
-	return nil
+	return validateLimits(t.Limits)
 }
 
 func applyCreateToken(s *state, cmd Command) (any, error) {
@@ -88,6 +89,7 @@ func applyCreateToken(s *state, cmd Command) (any, error) {
 		return nil, errorf(KindConflict, "a token with that secret already exists")
 	}
 	t.CreateTime = cmd.Time
+	t.stamp(cmd.Time)
 	s.tokens[t.AccessorID] = t
 	s.tokensByHash[t.SecretHash] = t.AccessorID
 	return t, nil

@@ -30,6 +30,9 @@ import (
 //	GET /task/record/overview/{recordId}        ReplicaOverview
 func (d *dialect) record(r *http.Request, ps httprouter.Params) (any, error) {
 	p1, p2, p3 := ps.ByName("p1"), ps.ByName("p2"), ps.ByName("p3")
+	if err := d.scoped(r, d.recordTask(p1, p2, p3)); err != nil {
+		return nil, err
+	}
 	switch {
 	case p2 == "":
 		return d.recordByID(r, p1)
@@ -49,6 +52,22 @@ func (d *dialect) record(r *http.Request, ps httprouter.Params) (any, error) {
 		return d.details(r, p3, true)
 	}
 	return nil, &Error{http.StatusNotFound, CodeResourceUnknown, fmt.Sprintf("Request url[%s] not found", r.URL.Path)}
+}
+
+// recordTask is the task a record path is about: the key of a list or a
+// page, else the task of the record (run) named.
+func (d *dialect) recordTask(p1, p2, p3 string) string {
+	id := p1
+	switch {
+	case p3 == "" && (p1 == "list" || p1 == "page"):
+		return p2
+	case p3 == "" && p1 == "overview":
+		id = p2
+	case p1 == "detail" && p3 != "":
+		id = p3
+	}
+	run, _ := d.runs.Run(id)
+	return run.TaskKey
 }
 
 // records are a task's records (its runs), newest first.

@@ -21,6 +21,18 @@ func (d *dialect) task(key string) (fsm.Task, bool) {
 	return v.Task, ok
 }
 
+// scoped refuses a read of a task (or of its records) whose project the
+// caller's credential does not reach, as bk-repo refuses access: 403
+// REQUEST_DENIED 250113 (serviceError).
+func (d *dialect) scoped(r *http.Request, key string) error {
+	if v, ok := d.tasks.Task(key); ok {
+		if err := api.CheckScope(r.Context(), v.ProjectID); err != nil {
+			return serviceError(err, key, "")
+		}
+	}
+	return nil
+}
+
 func (d *dialect) createTask(r *http.Request, _ httprouter.Params) (any, error) {
 	body, e := readBody(r)
 	if e != nil {
@@ -95,6 +107,9 @@ func (d *dialect) executeTask(r *http.Request, ps httprouter.Params) (any, error
 }
 
 func (d *dialect) taskInfo(r *http.Request, ps httprouter.Params) (any, error) {
+	if err := d.scoped(r, ps.ByName("key")); err != nil {
+		return nil, err
+	}
 	v, ok := d.tasks.Task(ps.ByName("key"))
 	if !ok {
 		return nil, taskNotFound(ps.ByName("key"))
@@ -103,6 +118,9 @@ func (d *dialect) taskInfo(r *http.Request, ps httprouter.Params) (any, error) {
 }
 
 func (d *dialect) taskDetail(r *http.Request, ps httprouter.Params) (any, error) {
+	if err := d.scoped(r, ps.ByName("key")); err != nil {
+		return nil, err
+	}
 	v, ok := d.tasks.Task(ps.ByName("key"))
 	if !ok {
 		return nil, taskNotFound(ps.ByName("key"))
@@ -128,6 +146,7 @@ func (d *dialect) taskPage(r *http.Request, ps httprouter.Params) (any, error) {
 	if e != nil {
 		return nil, e
 	}
+	f.Projects = api.ScopeOf(r.Context())
 	loc := zoneOf(r.Context())
 	var infos []TaskInfo
 	for _, v := range d.tasks.ListTasks(f) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/ferrysync/ferry/api"
 	"github.com/ferrysync/ferry/registry"
 	"github.com/ferrysync/ferry/store"
 )
@@ -54,6 +55,8 @@ func writeError(w http.ResponseWriter, err error) {
 		status, e = http.StatusInsufficientStorage, &registry.Error{Code: "UNKNOWN", Message: err.Error()}
 	case errors.Is(err, store.ErrInvalid):
 		status, e = http.StatusBadRequest, &registry.Error{Code: registry.CodeNameInvalid, Message: err.Error()}
+	case api.StatusOf(err) == http.StatusForbidden: // a credential limited to other projects
+		status, e = http.StatusForbidden, &registry.Error{Code: "DENIED", Message: err.Error()}
 	default:
 		e = &registry.Error{Code: "UNKNOWN", Message: err.Error()}
 	}

@@ -103,6 +103,12 @@ var errWrongMethod = errors.New("method not allowed")
 // that POST; Ferry takes both.
 func (d *dialect) handle(method, path string, need fsm.Policy, h handler) {
 	serve := func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+		// Every Pulp repository is in one project of the store: a
+		// credential limited to others reaches none of Pulp.
+		if need != "" && api.CheckScope(r.Context(), fsm.PulpProject) != nil {
+			writeError(w, r, permissionDenied(basicUser(r), r.Method+" "+r.URL.Path))
+			return
+		}
 		r = r.WithContext(context.WithValue(r.Context(), headersKey{}, w.Header()))
 		status, body, err := h(r, ps)
 		if errors.Is(err, errBadRequest) {
