@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/ferrysync/ferry/internal/sdksign"
+	"github.com/ferrysync/ferry/internal/tlsutil"
 )
 
 // headerProxied marks a consistent read that one agent already proxied.
@@ -34,10 +35,11 @@ func (s *Server) proxyTo(w http.ResponseWriter, r *http.Request, id, addr string
 		writeError(w, http.StatusBadGateway, "request for cluster %s was proxied to agent %s, which is not it", id, s.status.ClusterID())
 		return
 	}
-	target := &url.URL{Scheme: "http", Host: addr}
+	target := &url.URL{Scheme: s.scheme, Host: addr}
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
+			pr.Out = pr.Out.WithContext(tlsutil.ExpectAgent(pr.Out.Context(), id))
 			if sdksign.IsSigned(r) {
 				// A signature may cover host (the Python SDK signs it): the
 				// agent it is proxied to checks it against the same one.

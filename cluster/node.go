@@ -29,6 +29,8 @@ type Config struct {
 	// GossipKey encrypts and authenticates gossip (memberlist's keyring);
 	// nil leaves gossip in the clear.
 	GossipKey []byte
+	// RaftTLS runs Raft over mutual TLS; nil leaves it in the clear.
+	RaftTLS *RaftTLS
 
 	BootstrapExpect         int
 	MaxVoters               int
