@@ -188,6 +188,7 @@ func (a *Agent) startServices() error {
 	a.receiver.Routes(func(method, path string, h http.Handler) {
 		srv.MountForAgents(method, path, fsm.PolicyAdmin, withCallerName(h))
 	})
+	a.keyringRoutes(srv)
 	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	return nil
 }

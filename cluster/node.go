@@ -51,6 +51,7 @@ type Node struct {
 	stores  *raftStores
 	trans   *raft.NetworkTransport
 	ml      *memberlist.Memberlist
+	keyring *memberlist.Keyring // nil without a gossip key
 	members *memberTable
 
 	raftAddr   string

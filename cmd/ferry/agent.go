@@ -35,6 +35,8 @@ leaves the gossip pool.`,
 			if err != nil {
 				return err
 			}
+			stopReload := reloadOnSIGHUP(a)
+			defer stopReload()
 			select {
 			case <-cmd.Context().Done():
 				ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
