@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,6 +46,9 @@ type keyringAnswer struct {
 	PrimaryKeys map[string]int `json:"primaryKeys"`
 	NumMembers  int            `json:"numMembers"`
 	Members     []memberKeys   `json:"members"`
+	// Error names the members that failed, when any did (the answer is
+	// then a 500 that still lists every member's result).
+	Error string `json:"error,omitempty"`
 }
 
 // keyringRoutes mounts the operator's routes and the agents' local one.
@@ -73,10 +78,15 @@ func (a *Agent) serveKeyring(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	ans := a.fanOutKeyring(ctx, r.Method, req)
 	status := http.StatusOK
+	var failed []string
 	for _, m := range ans.Members {
 		if m.Error != "" {
-			status = http.StatusInternalServerError
+			failed = append(failed, m.ID+": "+m.Error)
 		}
+	}
+	if len(failed) > 0 {
+		status = http.StatusInternalServerError
+		ans.Error = fmt.Sprintf("%d of %d members failed (run the step again once they are back): %s", len(failed), ans.NumMembers, strings.Join(failed, "; "))
 	}
 	writeKeyringJSON(w, status, ans)
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -49,6 +50,10 @@ func (s *Server) proxyTo(w http.ResponseWriter, r *http.Request, id, addr string
 			pr.Out.Header.Set(headerProxied, "1")
 		},
 		ModifyResponse: func(resp *http.Response) error {
+			if resp.TLS != nil && !tlsutil.PeerIs(resp.TLS, id) {
+				// A pooled connection, verified for the agent that opened it.
+				return fmt.Errorf("the answer's certificate is not the agent of %s", id)
+			}
 			resp.Header.Del(HeaderTraceID) // ours is already set
 			return nil
 		},

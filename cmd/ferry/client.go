@@ -28,19 +28,13 @@ func (f *clientFlags) bind(cmd *cobra.Command) {
 }
 
 // client is the addressed agent's client; with --ca-file it speaks https
-// and checks the agent's certificate. An unreadable CA file is fatal: the
-// CLI must not fall back to plain HTTP with the token.
+// and checks the agent's certificate.
 func (f *clientFlags) client() *client.Client {
 	c := client.New(f.address, f.token)
 	if f.caFile == "" {
 		return c
 	}
-	tc, err := c.WithCA(f.caFile)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ferry:", err)
-		os.Exit(1)
-	}
-	return tc
+	return c.WithCA(f.caFile)
 }
 
 func newMembersCmd() *cobra.Command {

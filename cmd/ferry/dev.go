@@ -92,9 +92,7 @@ func runDev(ctx context.Context, out, logOut io.Writer, o devOptions) (err error
 	first := fmt.Sprintf("127.0.0.1:%d", basePort)
 	c := client.New(first, token)
 	if tlsDir != "" {
-		if c, err = c.WithCA(filepath.Join(tlsDir, "ca.pem")); err != nil {
-			return err
-		}
+		c = c.WithCA(filepath.Join(tlsDir, "ca.pem"))
 	}
 	if err := c.WaitForLeader(waitCtx); err != nil {
 		return err

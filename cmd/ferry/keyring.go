@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strconv"
 
 	"github.com/spf13/cobra"
 )
@@ -46,16 +45,12 @@ func newKeyringOpCmd(use, short, method string) *cobra.Command {
 				keys = append(keys, k)
 			}
 			sort.Strings(keys)
-			rows := make([]string, 0, len(keys)+len(kr.Members))
+			rows := make([]string, 0, len(keys))
 			for _, k := range keys {
-				rows = append(rows, fmt.Sprintf("%s\t%d/%d\t%s", k, kr.Keys[k], kr.NumMembers, strconv.Itoa(kr.PrimaryKeys[k])))
+				rows = append(rows, fmt.Sprintf("%s\t%d/%d\t%d", k, kr.Keys[k], kr.NumMembers, kr.PrimaryKeys[k]))
 			}
-			for _, m := range kr.Members {
-				if m.Error != "" {
-					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s\n", m.ID, m.Error)
-				}
-			}
-			return writeTable(cmd.OutOrStdout(), "KEY\tMEMBERS\tPRIMARY ON", rows)
+			// A member's failure is an error answer, which names it.
+			return writeTable(cmd.OutOrStdout(), "KEY\tHELD BY\tPRIMARY ON", rows)
 		},
 	}
 	f.bind(cmd)
