@@ -55,7 +55,9 @@ func (a *Agent) raftTLS() *cluster.RaftTLS {
 // connections, on every port, use them; open ones keep theirs.
 func (a *Agent) ReloadTLS() error {
 	if a.tls == nil {
-		return errors.New("this agent runs without TLS: nothing to reload")
+		err := errors.New("this agent runs without TLS: nothing to reload")
+		a.log.Warn("tls reload", "err", err)
+		return err
 	}
 	if err := a.tls.Reload(); err != nil {
 		a.log.Error("tls reload failed; keeping the certificates loaded before", "err", err)

@@ -25,6 +25,10 @@ func (s *Server) agentsOnly(h httprouter.Handle) httprouter.Handle {
 	}
 }
 
+// AgentScheme is the scheme of the agents' APIs, for the dialects that show
+// an agent's URL: https with TLS, else http.
+func (s *Server) AgentScheme() string { return s.scheme }
+
 // MountForAgents is Mount for a route only agents call (agentsOnly).
 func (s *Server) MountForAgents(method, path string, policy fsm.Policy, h http.Handler) {
 	s.Handle(method, path, policy, nil, s.agentsOnly(mounted(h)))
