@@ -94,7 +94,8 @@ func handshake(addr string, cfg *tls.Config) (*tls.ConnectionState, error) {
 
 func TestTLSGroupReplicatesAndRefusesStrangers(t *testing.T) {
 	dir := tlsDir(t, regions...)
-	nodes := replicationGroup(t, withTLS(dir))
+	key := newGossipKey(t)
+	nodes := replicationGroup(t, withTLS(dir), withEncrypt(key))
 	sh := nodes[0]
 
 	t.Run("replicates a repository", func(t *testing.T) {
@@ -158,6 +159,14 @@ func TestTLSGroupReplicatesAndRefusesStrangers(t *testing.T) {
 		if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized {
 			t.Fatalf("agent certificate and token refused: %d %s", resp.StatusCode, b)
 		}
+	})
+
+	t.Run("keyring calls fan out over mutual TLS", func(t *testing.T) {
+		ans := keyring(t, nodes[1], "GET", "", http.StatusOK)
+		if ans.NumMembers != 3 || ans.Keys[key] != 3 {
+			t.Fatalf("keyring: %+v", ans)
+		}
+		mustStatus(t, call(t, "GET", sh.url()+"/v1/internal/keyring", mgmtToken, nil), http.StatusForbidden, "/v1/internal/keyring without an agent certificate")
 	})
 
 	t.Run("a reloaded certificate serves new connections", func(t *testing.T) {
