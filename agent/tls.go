@@ -2,6 +2,7 @@ package agent
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -23,7 +24,7 @@ func (a *Agent) setupTLS() error {
 		return err
 	}
 	if id := h.ID(); id != a.cfg.ClusterID {
-		return errors.New("tls certificate " + a.cfg.TLSCertFile + " is agent " + id + "'s, not " + a.cfg.ClusterID + "'s")
+		return fmt.Errorf("tls certificate %s is agent %s's, not %s's (create one with `ferry tls cert create --cluster-id %s`)", a.cfg.TLSCertFile, id, a.cfg.ClusterID, a.cfg.ClusterID)
 	}
 	a.tls, a.scheme = h, "https"
 	a.peers.Scheme = a.scheme

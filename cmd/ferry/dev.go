@@ -205,9 +205,6 @@ Ctrl-C stops all three.
 // devCerts creates, unless they exist from an earlier start, the CA and
 // each region's certificate (for 127.0.0.1) in dir.
 func devCerts(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
 	if _, err := os.Stat(filepath.Join(dir, "ca.pem")); err != nil {
 		if err := createCA(dir); err != nil {
 			return err

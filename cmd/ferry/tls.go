@@ -4,11 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
-
-	"github.com/ferrysync/ferry/agent"
 
 	"github.com/ferrysync/ferry/internal/tlsutil"
 	"github.com/spf13/cobra"
@@ -66,7 +62,11 @@ func newTLSCertCreateCmd() *cobra.Command {
 	return cmd
 }
 
+// createCA writes a new CA in dir, creating dir (0700: it holds the key).
 func createCA(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
 	ca, err := tlsutil.CreateCA("Ferry CA")
 	if err != nil {
 		return err
@@ -84,24 +84,4 @@ func createAgentCert(dir string, c tlsutil.AgentCert) error {
 		return err
 	}
 	return tlsutil.WritePair(p, filepath.Join(dir, c.ClusterID+".pem"), filepath.Join(dir, c.ClusterID+"-key.pem"))
-}
-
-// reloadOnSIGHUP reloads a's certificates on every SIGHUP until the
-// returned stop is called; a failed reload keeps the old ones (the agent
-// logs why).
-func reloadOnSIGHUP(a *agent.Agent) (stop func()) {
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGHUP)
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-ch:
-				_ = a.ReloadTLS()
-			case <-done:
-				return
-			}
-		}
-	}()
-	return func() { signal.Stop(ch); close(done) }
 }

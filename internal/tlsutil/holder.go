@@ -3,7 +3,6 @@ package tlsutil
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -88,6 +87,3 @@ func (h *Holder) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) 
 func (h *Holder) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 	return h.current(), nil
 }
-
-// errNotAgent refuses a verified certificate that names no agent.
-var errNotAgent = errors.New("tls: the peer's certificate is not an agent certificate")

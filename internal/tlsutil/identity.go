@@ -3,8 +3,12 @@ package tlsutil
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"strings"
 )
+
+// errNotAgent refuses a verified certificate that names no agent.
+var errNotAgent = errors.New("tls: the peer's certificate is not an agent certificate")
 
 // agentSuffix ends every agent identity name.
 const agentSuffix = ".agent.ferry"
