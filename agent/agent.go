@@ -26,6 +26,7 @@ import (
 	"github.com/ferrysync/ferry/config"
 	"github.com/ferrysync/ferry/fsm"
 	"github.com/ferrysync/ferry/internal/peer"
+	"github.com/ferrysync/ferry/internal/tlsutil"
 	"github.com/ferrysync/ferry/registry"
 	"github.com/ferrysync/ferry/replicator"
 	"github.com/ferrysync/ferry/scheduler"
@@ -53,6 +54,8 @@ type Agent struct {
 	client           *http.Client // forwards writes to the leader
 	peers            *peer.Client // over client
 	bulk             *http.Transport
+	tls              *tlsutil.Holder // nil without TLS (agent/tls.go)
+	scheme           string          // of the agents' APIs: http or https
 	registry         *prometheus.Registry
 	mgmtHash         [sha256.Size]byte
 	startedAt        time.Time
@@ -102,6 +105,10 @@ func Start(cfg config.Config, logger *slog.Logger) (_ *Agent, err error) {
 		ctx: ctx, cancel: cancel, errCh: make(chan error, 1),
 	}
 	a.peers = &peer.Client{HTTP: a.client}
+	if err := a.setupTLS(); err != nil {
+		cancel()
+		return nil, err
+	}
 	var undo []func()
 	defer func() {
 		if err != nil {
@@ -122,6 +129,7 @@ func Start(cfg config.Config, logger *slog.Logger) (_ *Agent, err error) {
 		return nil, fmt.Errorf("http listener: %w", err)
 	}
 	undo = append(undo, func() { ln.Close() })
+	ln = a.tlsListener(ln)
 	a.httpAddr = net.JoinHostPort(cfg.Advertise, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 	if a.node, err = cluster.Start(a.clusterConfig(gossipKey)); err != nil {
 		return nil, err
@@ -139,8 +147,8 @@ func Start(cfg config.Config, logger *slog.Logger) (_ *Agent, err error) {
 func (a *Agent) clusterConfig(gossipKey []byte) cluster.Config {
 	c := a.cfg
 	return cluster.Config{
-		GossipKey: gossipKey,
-		ID:        c.ClusterID, Name: c.Name, Labels: c.Labels, Version: Version,
+		GossipKey: gossipKey, RaftTLS: a.raftTLS(),
+		ID: c.ClusterID, Name: c.Name, Labels: c.Labels, Version: Version,
 		BindAddr: c.Bind, AdvertiseAddr: c.Advertise, GossipPort: c.GossipPort, RaftPort: c.RaftPort,
 		APIAddr: a.httpAddr, DataDir: c.DataDir, Join: c.Join,
 		BootstrapExpect: c.BootstrapExpect, MaxVoters: c.MaxVoters, Profile: c.Profile,
@@ -159,7 +167,7 @@ func (a *Agent) startServices() error {
 	var err error
 	a.executor, err = replicator.New(replicator.Config{
 		ClusterID: c.ClusterID, Dir: filepath.Join(c.DataDir, "replicator"), Store: a.store, FSM: a.fsm,
-		Propose: a.proposeAsAgent, APIAddr: a.ClusterAPIAddr, Token: c.Token, Transport: a.bulk,
+		Propose: a.proposeAsAgent, APIAddr: a.ClusterAPIAddr, Token: c.Token, Transport: a.bulk, Scheme: a.scheme,
 		Logger: a.log, Registry: a.registry, Parallelism: c.ReplicationParallelism, LinkRateLimit: c.LinkRateLimit,
 	})
 	if err != nil {
@@ -169,17 +177,18 @@ func (a *Agent) startServices() error {
 	srv := api.New(api.Config{
 		Auth: a, Status: a, Tokens: a, AccessKeys: a, Forwarder: a, Runs: a, Tasks: a, Artifacts: scopedStore{a.store},
 		Logger: a.log, Registerer: a.registry, Gatherer: prometheus.Gatherers{a.registry, raftMetrics()},
-		Transport: a.client.Transport, BulkTransport: a.bulk,
+		Transport: a.client.Transport, BulkTransport: a.bulk, TLS: a.tls != nil,
 	})
 	bkrepo.Register(srv, bkrepo.Services{Tasks: a, Runs: a, Status: a})                                                                                                                           // bk-repo's replication API, translated onto the same services
 	pulp.Register(srv, pulp.Services{Status: a, Repos: a, Tasks: a, Content: a, Syncs: a, Schedules: a, Consumers: a, Publishes: a, Runs: a, CallReports2_4: a.cfg.PulpSyncReports24})            // Pulp 2: this agent is the Pulp server of its region
 	oci.Register(srv, &registry.Registry{Store: scopedStore{a.store}}, a.registry, "/v2/manage/")                                                                                                 // every agent is an OCI registry of its store's DOCKER repositories; /v2/manage/ is SWR's
 	swr.Register(srv, swr.Services{Projects: scopedStore{a.store}, Images: &registry.Registry{Store: scopedStore{a.store}}, Clusters: a, Tasks: a, Runs: a, Regions: a, SyncWait: c.SWRSyncWait}) // SWR: organizations are this store's projects, repositories its registry's images (a Registry holds no state)
 	// The transfer protocol's target side: only the agents of the group
-	// call it, with the management token.
+	// call it, with the management token (and their certificate with TLS).
 	a.receiver.Routes(func(method, path string, h http.Handler) {
-		srv.Mount(method, path, fsm.PolicyAdmin, withCallerName(h))
+		srv.MountForAgents(method, path, fsm.PolicyAdmin, withCallerName(h))
 	})
+	a.keyringRoutes(srv)
 	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	return nil
 }
@@ -261,7 +270,7 @@ func (a *Agent) removedByLeader(ctx context.Context) bool {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	var peers []cluster.Peer
-	if err := a.peers.Do(ctx, peer.Request{Method: http.MethodGet, Addr: l.APIAddr, Path: "/v1/status/peers", Token: a.cfg.Token}, &peers); err != nil || len(peers) == 0 {
+	if err := a.peers.Do(ctx, peer.Request{Method: http.MethodGet, Addr: l.APIAddr, Cluster: l.ID, Path: "/v1/status/peers", Token: a.cfg.Token}, &peers); err != nil || len(peers) == 0 {
 		return false
 	}
 	return !slices.ContainsFunc(peers, func(p cluster.Peer) bool { return p.ID == a.cfg.ClusterID })

@@ -228,7 +228,7 @@ func (a *Agent) forward(ctx context.Context, leader cluster.Leader, secret strin
 	}
 	var out api.ForwardedResult
 	err = a.peers.Do(ctx, peer.Request{
-		Method: http.MethodPost, Addr: leader.APIAddr, Path: "/v1/internal/apply",
+		Method: http.MethodPost, Addr: leader.APIAddr, Cluster: leader.ID, Path: "/v1/internal/apply",
 		Body: bytes.NewReader(body), Token: secret, TraceID: api.TraceID(ctx),
 		Sign: a.signAsCaller(ctx, secret),
 	}, &out)

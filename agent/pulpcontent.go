@@ -225,7 +225,7 @@ func (a *Agent) callRegion(ctx context.Context, region string, req peer.Request,
 	if !ok {
 		return fmt.Errorf("region %s has no known API address", region)
 	}
-	req.Addr, req.Token, req.TraceID = addr, a.cfg.Token, api.TraceID(ctx)
+	req.Addr, req.Cluster, req.Token, req.TraceID = addr, region, a.cfg.Token, api.TraceID(ctx)
 	err := a.peers.Do(ctx, req, out)
 	var se *peer.StatusError
 	if errors.As(err, &se) && se.Code == http.StatusNotFound {

@@ -99,7 +99,7 @@ func (a *Agent) RunObjects(ctx context.Context, runID string, f fsm.ObjectFilter
 	q.Set("pageNumber", strconv.Itoa(page.Number))
 	q.Set("pageSize", strconv.Itoa(page.Size))
 	var out store.Page[fsm.ObjectRecord]
-	err := a.peers.Do(ctx, peer.Request{Method: http.MethodGet, Addr: addr, Path: "/v1/runs/" + url.PathEscape(runID) + "/objects", Query: q,
+	err := a.peers.Do(ctx, peer.Request{Method: http.MethodGet, Addr: addr, Cluster: run.Executor, Path: "/v1/runs/" + url.PathEscape(runID) + "/objects", Query: q,
 		Token: a.cfg.Token, TraceID: api.TraceID(ctx)}, &out)
 	return out, err
 }

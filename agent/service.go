@@ -65,7 +65,7 @@ func (a *Agent) ProbeCluster(ctx context.Context, id string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	return a.peers.Do(ctx, peer.Request{Method: http.MethodGet, Addr: addr, Path: "/v1/health", TraceID: api.TraceID(ctx)}, nil)
+	return a.peers.Do(ctx, peer.Request{Method: http.MethodGet, Addr: addr, Cluster: id, Path: "/v1/health", TraceID: api.TraceID(ctx)}, nil)
 }
 
 // ClusterAPIAddr implements api.Status: from gossip, else the registry.

@@ -27,7 +27,7 @@ func (a *Agent) ProjectInRegion(ctx context.Context, region, project string) (bo
 	if !ok {
 		return false, fmt.Errorf("region %s has no known API address", region)
 	}
-	req := peer.Request{Method: http.MethodGet, Addr: addr, Path: "/v1/projects/" + url.PathEscape(project), Token: a.cfg.Token, TraceID: api.TraceID(ctx)}
+	req := peer.Request{Method: http.MethodGet, Addr: addr, Cluster: region, Path: "/v1/projects/" + url.PathEscape(project), Token: a.cfg.Token, TraceID: api.TraceID(ctx)}
 	err := a.peers.Do(ctx, req, nil)
 	var se *peer.StatusError
 	if errors.As(err, &se) && se.Code == http.StatusNotFound {

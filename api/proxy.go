@@ -1,11 +1,13 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 
 	"github.com/ferrysync/ferry/internal/sdksign"
+	"github.com/ferrysync/ferry/internal/tlsutil"
 )
 
 // headerProxied marks a consistent read that one agent already proxied.
@@ -34,10 +36,11 @@ func (s *Server) proxyTo(w http.ResponseWriter, r *http.Request, id, addr string
 		writeError(w, http.StatusBadGateway, "request for cluster %s was proxied to agent %s, which is not it", id, s.status.ClusterID())
 		return
 	}
-	target := &url.URL{Scheme: "http", Host: addr}
+	target := &url.URL{Scheme: s.scheme, Host: addr}
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
+			pr.Out = pr.Out.WithContext(tlsutil.ExpectAgent(pr.Out.Context(), id))
 			if sdksign.IsSigned(r) {
 				// A signature may cover host (the Python SDK signs it): the
 				// agent it is proxied to checks it against the same one.
@@ -47,6 +50,10 @@ func (s *Server) proxyTo(w http.ResponseWriter, r *http.Request, id, addr string
 			pr.Out.Header.Set(headerProxied, "1")
 		},
 		ModifyResponse: func(resp *http.Response) error {
+			if resp.TLS != nil && !tlsutil.PeerIs(resp.TLS, id) {
+				// A pooled connection, verified for the agent that opened it.
+				return fmt.Errorf("the answer's certificate is not the agent of %s", id)
+			}
 			resp.Header.Del(HeaderTraceID) // ours is already set
 			return nil
 		},

@@ -38,6 +38,8 @@ type Server struct {
 	// bulkTransport carries proxied artifact calls: no response-header
 	// timeout, since a large upload is answered only after its fsync.
 	bulkTransport http.RoundTripper
+	scheme        string // of other agents' APIs
+	agentCert     bool   // routes for agents only want an agent certificate
 }
 
 // Config is what a Server serves and how.
@@ -66,6 +68,10 @@ type Config struct {
 	// artifact calls proxied to another cluster's agent.
 	Transport     http.RoundTripper
 	BulkTransport http.RoundTripper
+	// TLS: other agents' APIs are https, and the routes for agents only
+	// (/v1/internal/*, mounted /v1/replica/*) take only a caller with a
+	// verified agent certificate (api/agentcert.go).
+	TLS bool
 }
 
 // New builds the router with every route and its middleware.
@@ -75,6 +81,10 @@ func New(c Config) *Server {
 		accessKeys: c.AccessKeys,
 		log:        c.Logger, metrics: newHTTPMetrics(c.Registerer),
 		router: httprouter.New(), gatherer: c.Gatherer, transport: c.Transport, bulkTransport: c.BulkTransport,
+		scheme: "http", agentCert: c.TLS,
+	}
+	if c.TLS {
+		s.scheme = "https"
 	}
 	s.router.NotFound = s.observe("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u, ok := s.unmatchedFor(r.URL.Path); ok {
@@ -185,7 +195,7 @@ func (s *Server) routes() {
 
 	// A follower forwards writes here on its caller's behalf; the command's
 	// own required policy is checked against the caller's token.
-	s.Handle(http.MethodPost, "/v1/internal/apply", fsm.PolicyRead, nil, s.internalApply)
+	s.Handle(http.MethodPost, "/v1/internal/apply", fsm.PolicyRead, nil, s.agentsOnly(s.internalApply))
 
 	s.artifactRoutes()
 	s.runRoutes()
@@ -219,7 +229,12 @@ func (s *Server) unmatchedFor(path string) (Unmatched, bool) {
 // native token check against policy. h finds the path parameters with
 // httprouter.ParamsFromContext and the caller with CallerOf.
 func (s *Server) Mount(method, path string, policy fsm.Policy, h http.Handler) {
-	s.Handle(method, path, policy, nil, func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	s.Handle(method, path, policy, nil, mounted(h))
+}
+
+// mounted hands a mounted handler its path parameters in the context.
+func mounted(h http.Handler) httprouter.Handle {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), httprouter.ParamsKey, ps)))
-	})
+	}
 }

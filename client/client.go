@@ -27,6 +27,9 @@ type Client struct {
 	base  string
 	token string
 	http  *http.Client
+	// err fails every call: a client that could not be set up as asked
+	// (an unreadable CA) must not fall back to plain HTTP with the token.
+	err error
 }
 
 // New returns a client for the agent at addr ("host:port" or a URL).
@@ -133,6 +136,9 @@ func checkStatus(resp *http.Response) error {
 }
 
 func (c *Client) newRequest(ctx context.Context, method, u string, body io.Reader) (*http.Request, error) {
+	if c.err != nil {
+		return nil, c.err
+	}
 	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
 		return nil, err

@@ -28,7 +28,12 @@ func (n *Node) startGossip() error {
 	mc.AdvertisePort = n.cfg.GossipPort
 	mc.Delegate, mc.Events, mc.Merge, mc.Ping = d, d, d, d
 	if n.cfg.GossipKey != nil {
-		mc.SecretKey = n.cfg.GossipKey
+		kr, err := newKeyring(n.cfg.GossipKey)
+		if err != nil {
+			return fmt.Errorf("gossip key: %w", err)
+		}
+		// Our own keyring, kept, so that keys rotate without a restart.
+		mc.Keyring, n.keyring = kr, kr
 		mc.GossipVerifyIncoming, mc.GossipVerifyOutgoing = true, true
 	} else if ip := net.ParseIP(n.cfg.BindAddr); ip == nil || !ip.IsLoopback() {
 		n.log.Warn("gossip is not encrypted on a non-loopback address: any host that reaches the gossip port can join; set --encrypt")

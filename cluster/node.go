@@ -29,6 +29,8 @@ type Config struct {
 	// GossipKey encrypts and authenticates gossip (memberlist's keyring);
 	// nil leaves gossip in the clear.
 	GossipKey []byte
+	// RaftTLS runs Raft over mutual TLS; nil leaves it in the clear.
+	RaftTLS *RaftTLS
 
 	BootstrapExpect         int
 	MaxVoters               int
@@ -49,6 +51,7 @@ type Node struct {
 	stores  *raftStores
 	trans   *raft.NetworkTransport
 	ml      *memberlist.Memberlist
+	keyring *memberlist.Keyring // nil without a gossip key
 	members *memberTable
 
 	raftAddr   string

@@ -113,7 +113,7 @@ func (n *Node) startRaft() error {
 	}
 	n.stores = stores
 	n.raftAddr = layer.Addr().String()
-	n.trans = raft.NewNetworkTransportWithLogger(layer, raftTransportPool, raftTransportWait, hclogFor(n.log, "raft-net"))
+	n.trans = raft.NewNetworkTransportWithLogger(raftLayer(layer, n.cfg.RaftTLS), raftTransportPool, raftTransportWait, hclogFor(n.log, "raft-net"))
 	has, err := raft.HasExistingState(stores.logs, stores.bolt, stores.snapshots)
 	if err != nil {
 		n.closeRaft()

@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -134,8 +135,13 @@ func (n *node) restart(opts ...nodeOption) {
 	n.start()
 }
 
-func (n *node) id() string  { return n.cfg.ClusterID }
-func (n *node) url() string { return "http://" + n.a.HTTPAddr() }
+func (n *node) id() string { return n.cfg.ClusterID }
+func (n *node) url() string {
+	if n.cfg.TLSEnabled() {
+		return "https://" + n.a.HTTPAddr()
+	}
+	return "http://" + n.a.HTTPAddr()
+}
 
 func port(t testing.TB, addr string) int {
 	_, p, err := net.SplitHostPort(addr)
@@ -168,7 +174,10 @@ func (r response) errorMessage() string {
 	return e.Error
 }
 
-var httpClient = &http.Client{Timeout: 30 * time.Second}
+// httpClient is the tests' API client. It does not check an agent's server
+// certificate: the helpers talk to agents the test itself started, and
+// tls_test.go checks certificates with clients of its own.
+var httpClient = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 
 // call sends a request with the token in X-Auth-Token (none if token is "").
 func call(t testing.TB, method, url, token string, body any) response {

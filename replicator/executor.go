@@ -30,8 +30,10 @@ type Config struct {
 	// Token authenticates this agent to the others (the shared management token).
 	Token     string
 	Transport http.RoundTripper
-	Logger    *slog.Logger
-	Registry  prometheus.Registerer
+	// Scheme of the agents' APIs: "https" with TLS, else "http".
+	Scheme   string
+	Logger   *slog.Logger
+	Registry prometheus.Registerer
 
 	// Parallelism is the concurrent transfers per target of a run.
 	Parallelism int

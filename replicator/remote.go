@@ -19,6 +19,7 @@ type remote struct {
 	cluster string
 	addr    func() (string, bool) // the target's API address, looked up per call
 	token   string
+	scheme  string // of the target's API; "http" when empty
 	http    *http.Client
 	retry   retryPolicy
 }
@@ -76,14 +77,14 @@ func (r *remote) once(ctx context.Context, req peer.Request, body func() (io.Rea
 	if !ok {
 		return fmt.Errorf("no API address is known for cluster %q", r.cluster)
 	}
-	req.Addr = addr
+	req.Addr, req.Cluster = addr, r.cluster
 	if body != nil {
 		var err error
 		if req.Body, err = body(); err != nil {
 			return err
 		}
 	}
-	c := peer.Client{HTTP: r.http, Token: r.token}
+	c := peer.Client{HTTP: r.http, Token: r.token, Scheme: r.scheme}
 	err := c.Do(ctx, req, out)
 	if err != nil && out != nil {
 		if se := (*peer.StatusError)(nil); errors.As(err, &se) && se.Code == http.StatusConflict {

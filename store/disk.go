@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"github.com/ferrysync/ferry/internal/fsutil"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -35,11 +36,5 @@ func (s *Local) makeBlobDir(dir string) error {
 	return nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
+// syncDir is fsutil.SyncDir, under the name the store's files use.
+var syncDir = fsutil.SyncDir

@@ -56,7 +56,7 @@ func (d *dialect) clusterInfos(loc *time.Location) []ClusterNodeInfo {
 		if m, ok := members[c.ID]; ok {
 			mp = &m
 		}
-		out = append(out, clusterInfo(c, d.status.ClusterID(), mp, loc))
+		out = append(out, clusterInfo(c, d.status.ClusterID(), d.srv.AgentScheme(), mp, loc))
 	}
 	return out
 }

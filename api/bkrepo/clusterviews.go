@@ -53,11 +53,11 @@ const (
 
 var clusterTypes = []string{ClusterCenter, ClusterEdge, ClusterStandalone, ClusterRemote}
 
-// clusterInfo shows a registered cluster to the agent of cluster self;
-// member is its gossip view, if any. Only an alive member is HEALTHY;
+// clusterInfo shows a registered cluster to the agent of cluster self,
+// its URL in the agents' scheme; member is its gossip view, if any. Only an alive member is HEALTHY;
 // suspect, failed and left ones, and those gossip does not know, are
 // UNHEALTHY with the reason.
-func clusterInfo(c fsm.ClusterRecord, self string, m *cluster.MemberView, loc *time.Location) ClusterNodeInfo {
+func clusterInfo(c fsm.ClusterRecord, self, scheme string, m *cluster.MemberView, loc *time.Location) ClusterNodeInfo {
 	ci := ClusterNodeInfo{
 		ID: c.ID, Name: c.Name, Status: ClusterHealthy, Type: ClusterStandalone, DetectType: detectPing,
 		CreatedBy: "system", CreatedDate: FormatTime(c.CreatedAt, loc),
@@ -67,7 +67,7 @@ func clusterInfo(c fsm.ClusterRecord, self string, m *cluster.MemberView, loc *t
 		ci.Type = ClusterCenter
 	}
 	if c.APIAddr != "" {
-		ci.URL = "http://" + c.APIAddr
+		ci.URL = scheme + "://" + c.APIAddr
 	}
 	switch {
 	case m == nil:

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/ferrysync/ferry/agent"
@@ -35,6 +37,8 @@ leaves the gossip pool.`,
 			if err != nil {
 				return err
 			}
+			stopReload := reloadOnSIGHUP(a)
+			defer stopReload()
 			select {
 			case <-cmd.Context().Done():
 				ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
@@ -48,4 +52,24 @@ leaves the gossip pool.`,
 	}
 	config.BindFlags(cmd.Flags(), &flags)
 	return cmd
+}
+
+// reloadOnSIGHUP reloads a's certificates on every SIGHUP until the
+// returned stop is called; a failed reload keeps the old ones (the agent
+// logs why).
+func reloadOnSIGHUP(a *agent.Agent) (stop func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-ch:
+				_ = a.ReloadTLS()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { signal.Stop(ch); close(done) }
 }

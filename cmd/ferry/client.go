@@ -14,6 +14,7 @@ import (
 type clientFlags struct {
 	address string
 	token   string
+	caFile  string
 }
 
 func (f *clientFlags) bind(cmd *cobra.Command) {
@@ -23,9 +24,18 @@ func (f *clientFlags) bind(cmd *cobra.Command) {
 	}
 	cmd.Flags().StringVar(&f.address, "address", addr, "agent API address (env FERRY_ADDR)")
 	cmd.Flags().StringVar(&f.token, "token", os.Getenv("FERRY_TOKEN"), "API token (env FERRY_TOKEN)")
+	cmd.Flags().StringVar(&f.caFile, "ca-file", os.Getenv("FERRY_CACERT"), "PEM CA of the agents' certificates: talk https to them (env FERRY_CACERT)")
 }
 
-func (f *clientFlags) client() *client.Client { return client.New(f.address, f.token) }
+// client is the addressed agent's client; with --ca-file it speaks https
+// and checks the agent's certificate.
+func (f *clientFlags) client() *client.Client {
+	c := client.New(f.address, f.token)
+	if f.caFile == "" {
+		return c
+	}
+	return c.WithCA(f.caFile)
+}
 
 func newMembersCmd() *cobra.Command {
 	var f clientFlags

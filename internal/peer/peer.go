@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+
+	"github.com/ferrysync/ferry/internal/tlsutil"
 )
 
 // HeaderAuthToken carries the caller's token; HeaderTraceID the request's
@@ -60,15 +62,20 @@ func ErrorMessage(body []byte) string {
 type Client struct {
 	HTTP  *http.Client
 	Token string // sent when a Request names none
+	// Scheme is "https" when the agents run with TLS; "http" when empty.
+	Scheme string
 }
 
 // Request is one call to an agent.
 type Request struct {
 	Method string
 	Addr   string // host:port of the agent's API
-	Path   string
-	Query  url.Values
-	Body   io.Reader
+	// Cluster is whose agent Addr is, when the caller knows: with TLS the
+	// answer must come from that agent's certificate.
+	Cluster string
+	Path    string
+	Query   url.Values
+	Body    io.Reader
 	// ContentType of Body; application/json when empty and Body is set.
 	ContentType string
 	// Token overrides the client's (a forwarded write carries its caller's).
@@ -106,9 +113,16 @@ func (c *Client) Do(ctx context.Context, req Request, out any) error {
 // Send sends req and returns the response unread, for callers that stream
 // it; the caller closes its body.
 func (c *Client) Send(ctx context.Context, req Request) (*http.Response, error) {
-	u := "http://" + req.Addr + req.Path
+	scheme := c.Scheme
+	if scheme == "" {
+		scheme = "http"
+	}
+	u := scheme + "://" + req.Addr + req.Path
 	if len(req.Query) > 0 {
 		u += "?" + req.Query.Encode()
+	}
+	if req.Cluster != "" {
+		ctx = tlsutil.ExpectAgent(ctx, req.Cluster)
 	}
 	hr, err := http.NewRequestWithContext(ctx, req.Method, u, req.Body)
 	if err != nil {
@@ -138,7 +152,14 @@ func (c *Client) Send(ctx context.Context, req Request) (*http.Response, error) 
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return hc.Do(hr)
+	resp, err := hc.Do(hr)
+	if err == nil && req.Cluster != "" && resp.TLS != nil && !tlsutil.PeerIs(resp.TLS, req.Cluster) {
+		// A pooled connection verified for the agent that opened it: the
+		// address now belongs to another.
+		resp.Body.Close()
+		return nil, fmt.Errorf("%s answered with a certificate that is not %s's agent", req.Addr, req.Cluster)
+	}
+	return resp, err
 }
 
 // JSON is v encoded as a request body.
