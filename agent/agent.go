@@ -30,6 +30,7 @@ import (
 	"github.com/ferrysync/ferry/replicator"
 	"github.com/ferrysync/ferry/scheduler"
 	"github.com/ferrysync/ferry/store"
+	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -58,6 +59,8 @@ type Agent struct {
 	startedAt        time.Time
 	// consistentReady is set while this agent leads and has passed its barrier.
 	consistentReady atomic.Bool
+	ready           *readiness // whether the API may answer from this agent's state
+	leave           leaveState // PUT /v1/agent/leave
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -131,6 +134,7 @@ func Start(cfg config.Config, logger *slog.Logger) (_ *Agent, err error) {
 		return nil, err
 	}
 	a.serve(ln)
+	a.watchReadiness()
 	a.log.Info("agent started", "name", cfg.Name, "http", a.httpAddr, "raft", a.node.RaftAddr(), "gossip", a.node.GossipAddr(),
 		"profile", cfg.Profile, "bootstrap_expect", cfg.BootstrapExpect, "auth", !cfg.NoAuth)
 	return a, nil
@@ -142,11 +146,11 @@ func (a *Agent) clusterConfig(gossipKey []byte) cluster.Config {
 		GossipKey: gossipKey,
 		ID:        c.ClusterID, Name: c.Name, Labels: c.Labels, Version: Version,
 		BindAddr: c.Bind, AdvertiseAddr: c.Advertise, GossipPort: c.GossipPort, RaftPort: c.RaftPort,
-		APIAddr: a.httpAddr, DataDir: c.DataDir, Join: c.Join,
+		APIAddr: a.httpAddr, DataDir: c.DataDir, RaftDir: c.RaftDir, Join: c.Join,
 		BootstrapExpect: c.BootstrapExpect, MaxVoters: c.MaxVoters, Profile: c.Profile,
 		ServerStabilizationTime: c.ServerStabilizationTime, DeadServerTimeout: c.DeadServerTimeout,
 		ReconcileInterval: c.ReconcileInterval,
-		FSM:               a.fsm, Logger: a.log,
+		FSM:               a.fsm, RecoveryFSM: func() raft.FSM { return fsm.New() }, Logger: a.log,
 	}
 }
 
@@ -155,6 +159,7 @@ func (a *Agent) clusterConfig(gossipKey []byte) cluster.Config {
 func (a *Agent) startServices() error {
 	c := a.cfg
 	a.schedulerMetrics = scheduler.NewMetrics(a.registry)
+	a.ready = newReadiness(a.registry)
 	a.receiver = &replicator.Receiver{Store: a.store}
 	var err error
 	a.executor, err = replicator.New(replicator.Config{
@@ -167,7 +172,7 @@ func (a *Agent) startServices() error {
 	}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &stateCollector{a: a})
 	srv := api.New(api.Config{
-		Auth: a, Status: a, Tokens: a, AccessKeys: a, Forwarder: a, Runs: a, Tasks: a, Artifacts: a.store,
+		Auth: a, Status: a, Readiness: a, Leaver: a, Tokens: a, AccessKeys: a, Forwarder: a, Runs: a, Tasks: a, Artifacts: a.store,
 		Logger: a.log, Registerer: a.registry, Gatherer: prometheus.Gatherers{a.registry, raftMetrics()},
 		Transport: a.client.Transport, BulkTransport: a.bulk,
 	})

@@ -17,9 +17,11 @@ import (
 
 // Server routes Ferry's HTTP API to the services of its Config.
 type Server struct {
-	auth   Auth
-	status Status
-	tokens Tokens
+	auth      Auth
+	status    Status
+	readiness Readiness
+	leaver    Leaver
+	tokens    Tokens
 	// accessKeys manages the keys; verifier checks the requests signed
 	// with them.
 	accessKeys AccessKeys
@@ -44,7 +46,11 @@ type Server struct {
 type Config struct {
 	Auth   Auth
 	Status Status
-	Tokens Tokens
+	// Readiness, when set, refuses the calls that need state while the
+	// agent is not ready; Leaver serves PUT /v1/agent/leave.
+	Readiness Readiness
+	Leaver    Leaver
+	Tokens    Tokens
 	// AccessKeys serves /v1/acl/access-keys. Signed requests are checked
 	// with Auth, when it is an AccessKeyAuth.
 	AccessKeys AccessKeys
@@ -72,8 +78,8 @@ type Config struct {
 func New(c Config) *Server {
 	s := &Server{
 		auth: c.Auth, status: c.Status, tokens: c.Tokens, forwarder: c.Forwarder, runs: redactedRuns{c.Runs}, tasks: c.Tasks, artifacts: c.Artifacts,
-		accessKeys: c.AccessKeys,
-		log:        c.Logger, metrics: newHTTPMetrics(c.Registerer),
+		accessKeys: c.AccessKeys, readiness: c.Readiness, leaver: c.Leaver,
+		log: c.Logger, metrics: newHTTPMetrics(c.Registerer),
 		router: httprouter.New(), gatherer: c.Gatherer, transport: c.Transport, bulkTransport: c.BulkTransport,
 	}
 	s.router.NotFound = s.observe("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -175,6 +181,7 @@ func (s *Server) routes() {
 	s.Handle(http.MethodGet, "/v1/members", fsm.PolicyRead, nil, s.read(s.members))
 	s.Handle(http.MethodGet, "/v1/clusters", fsm.PolicyRead, nil, s.read(s.clusters))
 	s.Handle(http.MethodGet, "/v1/agent/self", fsm.PolicyRead, nil, s.read(s.agentSelf))
+	s.Handle(http.MethodPut, "/v1/agent/leave", fsm.PolicyAdmin, nil, s.agentLeave)
 
 	s.Handle(http.MethodPost, "/v1/acl/tokens", fsm.PolicyAdmin, nil, s.createToken)
 	s.Handle(http.MethodGet, "/v1/acl/tokens", fsm.PolicyAdmin, nil, s.read(s.listTokens))

@@ -117,10 +117,23 @@ func (n *node) stop() {
 // leave leaves the group gracefully.
 func (n *node) leave() {
 	n.t.Helper()
+	n.stopWith("leave", n.a.Leave)
+}
+
+// terminate stops the agent as SIGTERM does (agent.Terminate): without
+// leaving, unless it runs with LeaveOnTerminate.
+func (n *node) terminate() {
+	n.t.Helper()
+	n.stopWith("terminate", n.a.Terminate)
+}
+
+// stopWith stops the agent through stop, bounded, failing the test on error.
+func (n *node) stopWith(what string, stop func(context.Context) error) {
+	n.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := n.a.Leave(ctx); err != nil {
-		n.t.Fatalf("leave %s: %v", n.cfg.ClusterID, err)
+	if err := stop(ctx); err != nil {
+		n.t.Fatalf("%s %s: %v", what, n.cfg.ClusterID, err)
 	}
 	n.a = nil
 }
