@@ -94,6 +94,7 @@ func judgeReadiness(in readyInput) readyVerdict {
 // readiness is the agent's latest verdict, read by every API request.
 type readiness struct {
 	mu      sync.Mutex
+	input   readyInput // what verdict was judged from
 	verdict readyVerdict
 	target  uint64
 	learned bool
@@ -112,9 +113,9 @@ func newReadiness(reg prometheus.Registerer) *readiness {
 	return r
 }
 
-func (r *readiness) set(v readyVerdict) {
+func (r *readiness) set(in readyInput, v readyVerdict) {
 	r.mu.Lock()
-	r.verdict = v
+	r.input, r.verdict = in, v
 	r.mu.Unlock()
 	r.publish()
 }
@@ -144,10 +145,26 @@ func boolGauge(b bool) float64 {
 // state now, or "" when it may.
 func (a *Agent) NotReady() (string, time.Duration) {
 	v := a.ready.get()
+	if v.reason == reasonDiskFull {
+		v = a.rejudgeDisk() // space freed since the last look answers at once
+	}
 	if v.reason == reasonNone {
 		return "", 0
 	}
 	return "agent not ready (" + v.reason + "): " + v.detail, readyRetryAfter
+}
+
+// rejudgeDisk is the last verdict with the disks looked at again: cheap
+// (two statfs), so a request need not wait for the next interval after a
+// refused upload has freed its space.
+func (a *Agent) rejudgeDisk() readyVerdict {
+	a.ready.mu.Lock()
+	in := a.ready.input
+	a.ready.mu.Unlock()
+	in.diskLow = a.diskBelowFloor()
+	v := judgeReadiness(in)
+	a.ready.set(in, v)
+	return v
 }
 
 // watchReadiness re-judges readiness every interval until the agent stops.
@@ -190,7 +207,7 @@ func (a *Agent) judgeReadinessNow() {
 			a.log.Warn("agent not ready", "reason", v.reason, "detail", v.detail)
 		}
 	}
-	a.ready.set(v)
+	a.ready.set(in, v)
 }
 
 // learnLeaderIndex is the leader's applied index, from its /v1/health (an

@@ -382,7 +382,27 @@ func startGroup(t testing.TB, ids []string, opts ...nodeOption) []*node {
 	for _, id := range ids[1:] {
 		nodes = append(nodes, startNode(t, id, append(base, withJoin(first))...))
 	}
+	waitReady(t, 30*time.Second, nodes...)
 	return nodes
+}
+
+// waitReady waits until every node's /v1/health says ready: an agent
+// answers no call that needs its state before it has caught up with a
+// leader, which a new group has a second or two after it starts.
+func waitReady(t testing.TB, within time.Duration, nodes ...*node) {
+	t.Helper()
+	for _, n := range nodes {
+		eventually(t, within, n.id()+" ready", func() error {
+			r, err := tryCall("GET", n.url()+"/v1/health", func(http.Header) {}, nil)
+			if err != nil {
+				return err
+			}
+			if r.status != http.StatusOK {
+				return fmt.Errorf("health %d %s", r.status, r.body)
+			}
+			return nil
+		})
+	}
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

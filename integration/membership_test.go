@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -58,6 +59,12 @@ func TestMembershipFullStopKeepsVoters(t *testing.T) {
 		t.Fatalf("voters after the restart = %v, want all three (the down one stays until the dead-server timeout)", v)
 	}
 	createToken(t, back[0], mgmtToken, "read") // the group writes
+	// The third comes back as the voter it was.
+	nodes[0].restart()
+	sameLeader(t, electionBound, nodes...)
+	if v := voterIDs(t, nodes[0]); len(v) != 3 {
+		t.Fatalf("voters after the full restart = %v", v)
+	}
 }
 
 // TestMembershipPeersJSONRecovery: with a majority lost for good, the
@@ -217,6 +224,85 @@ func TestReadyFullRaftDisk(t *testing.T) {
 	eventually(t, 20*time.Second, "follower ready again", func() error {
 		createToken(t, leader, mgmtToken, "read")
 		if r := call(t, "GET", f.url()+"/v1/health", "", nil); r.status != http.StatusOK {
+			return fmt.Errorf("health %d %s", r.status, r.body)
+		}
+		return nil
+	})
+}
+
+// mountTmpfs mounts a tmpfs of size bytes on a new directory for the test,
+// unmounted after everything the test starts later has stopped; it skips the
+// test where it cannot (not root, no mount).
+func mountTmpfs(t *testing.T, size int) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("mount tmpfs: %v %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v %s", dir, err, out)
+		}
+	})
+	return dir
+}
+
+// fill writes zeros to a file in dir until its disk is full.
+func fill(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "filler")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunk := make([]byte, 1<<20)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			return path // ENOSPC: full
+		}
+	}
+}
+
+// TestReadyRaftDirOnAFullDisk: --raft-dir puts the Raft log on a disk of
+// its own (a small tmpfs here); filled up, that agent is not ready, and
+// ready again once space is freed.
+func TestReadyRaftDirOnAFullDisk(t *testing.T) {
+	raftDir := mountTmpfs(t, 16<<20)
+	first := startNode(t, regions[0], withBootstrapExpect(3))
+	nodes := []*node{first, startNode(t, regions[1], withBootstrapExpect(3), withJoin(first)),
+		startNode(t, regions[2], withBootstrapExpect(3), withJoin(first), configure(func(c *config.Config) { c.RaftDir = raftDir }))}
+	l := sameLeader(t, 30*time.Second, nodes...)
+	leader := nodeByID(nodes, l.ID)
+	small := nodes[2]
+	if _, err := os.Stat(filepath.Join(raftDir, "raft.db")); err != nil {
+		t.Fatalf("raft log not in --raft-dir: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(small.cfg.DataDir, "raft")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a raft dir under the data dir as well: %v", err)
+	}
+	filler := fill(t, raftDir)
+	eventually(t, 20*time.Second, "agent on the full disk not ready", func() error {
+		r := call(t, "GET", small.url()+"/v1/health", "", nil)
+		if r.status != http.StatusServiceUnavailable || !strings.Contains(string(r.body), "disk_full") {
+			return fmt.Errorf("health %d %s", r.status, r.body)
+		}
+		return nil
+	})
+	if r := call(t, "GET", small.url()+"/v1/clusters", mgmtToken, nil); r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" {
+		t.Fatalf("authenticated call to the agent on the full disk: %d %v", r.status, r.header)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "ready again with space freed", func() error {
+		if leader != small {
+			createToken(t, leader, mgmtToken, "read") // an append to heal a failed one
+		}
+		if r := call(t, "GET", small.url()+"/v1/health", "", nil); r.status != http.StatusOK {
 			return fmt.Errorf("health %d %s", r.status, r.body)
 		}
 		return nil
