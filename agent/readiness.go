@@ -41,6 +41,10 @@ const (
 	// disk is more than the agent needs; 256 MiB is most of a small one).
 	diskFloorBytes    = 256 << 20
 	diskFloorFraction = 0.01
+	// minContactBound is the least a caught-up follower may go without
+	// hearing from a leader (else the leader wait) before it must catch up
+	// again: a loaded host's late heartbeat is not an outage.
+	minContactBound = 5 * time.Second
 	// RetryAfter is the hint a not-ready agent gives with its 503.
 	readyRetryAfter = time.Second
 )
@@ -50,7 +54,7 @@ type readyInput struct {
 	caughtUp      bool // reached the leader's index once since start (latched)
 	leader        bool // this agent leads...
 	leaderBarrier bool // ...and has applied everything its predecessor committed
-	contact       bool // a follower that has heard from a leader since start
+	contact       bool // a follower that has heard from a leader lately (within LeaderWait)
 	targetKnown   bool // the leader's applied index has been learned since start
 	target        uint64
 	applied       uint64
@@ -67,22 +71,26 @@ type readyVerdict struct {
 // judgeReadiness is the readiness policy. A broken disk outweighs
 // everything; then a started agent must first catch up with a leader once:
 // before that its state may be from before it stopped, and it would refuse
-// valid tokens or show an old cluster list. Once caught up it stays so for
-// the life of the process (later lag is raft's ordinary replication).
+// valid tokens or show an old cluster list. Once caught up it stays so
+// (later lag is raft's ordinary replication) while it hears from a leader;
+// a follower cut off for longer than a write waits for a leader may have
+// missed any amount, so it catches up again as after a restart.
 func judgeReadiness(in readyInput) readyVerdict {
 	switch {
 	case in.diskLow != "":
 		return readyVerdict{reasonDiskFull, "free space on the disk of " + in.diskLow + " is below the floor", in.caughtUp}
 	case in.appendErr != nil:
 		return readyVerdict{reasonLogAppend, "the Raft log cannot be appended: " + in.appendErr.Error(), in.caughtUp}
-	case in.caughtUp:
+	case in.caughtUp && (in.leader || in.contact):
 		return readyVerdict{caughtUp: true}
+	case in.caughtUp:
+		return readyVerdict{reasonNoLeader, "no contact with a cluster leader for longer than the leader wait", false}
 	case in.leader && in.leaderBarrier:
 		return readyVerdict{caughtUp: true}
 	case in.leader:
 		return readyVerdict{reasonCatchingUp, "this new leader has not applied its predecessor's entries yet", false}
 	case !in.contact:
-		return readyVerdict{reasonNoLeader, "no cluster leader heard from since this agent started", false}
+		return readyVerdict{reasonNoLeader, "no cluster leader heard from since this agent started or lately", false}
 	case !in.targetKnown:
 		return readyVerdict{reasonCatchingUp, "learning the leader's index", false}
 	case in.applied+readyMaxLag < in.target:
@@ -118,6 +126,12 @@ func (r *readiness) set(in readyInput, v readyVerdict) {
 	r.input, r.verdict = in, v
 	r.mu.Unlock()
 	r.publish()
+}
+
+func (r *readiness) forgetTarget() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.target, r.learned = 0, false
 }
 
 func (r *readiness) get() readyVerdict {
@@ -192,14 +206,19 @@ func (a *Agent) judgeReadinessNow() {
 		applied: a.fsm.AppliedIndex(), diskLow: a.diskBelowFloor(),
 	}
 	in.appendErr, _ = a.node.LogAppendFailure()
-	if !in.caughtUp && !in.leader {
-		_, known := a.node.Leader()
-		in.contact = known && !a.node.LastContact().IsZero()
-		if in.contact {
+	if !in.leader {
+		// Not whether a leader is known now: an election clears that for
+		// a second or so, which is no reason to catch up again.
+		last := a.node.LastContact()
+		in.contact = !last.IsZero() && time.Since(last) <= max(a.cfg.LeaderWait, minContactBound)
+		if in.contact && !in.caughtUp {
 			in.target, in.targetKnown = a.learnLeaderIndex()
 		}
 	}
 	v := judgeReadiness(in)
+	if in.caughtUp && !v.caughtUp {
+		a.ready.forgetTarget() // cut off: the next catch-up needs the leader's index of then
+	}
 	if v.reason != prev.reason {
 		if v.reason == reasonNone {
 			a.log.Info("agent ready", "applied_index", in.applied)

@@ -18,11 +18,13 @@ func TestJudgeReadiness(t *testing.T) {
 		{"far behind the leader's index", readyInput{contact: true, targetKnown: true, target: 1000, applied: 10}, reasonCatchingUp, false},
 		{"within the lag bound of the leader's index", readyInput{contact: true, targetKnown: true, target: 1000, applied: 1000 - readyMaxLag}, reasonNone, true},
 		{"leader index 0 (a new group) is reached at once", readyInput{contact: true, targetKnown: true}, reasonNone, true},
-		{"caught up once stays ready without a leader", readyInput{caughtUp: true}, reasonNone, true},
+		{"caught up stays ready while it hears from a leader", readyInput{caughtUp: true, contact: true}, reasonNone, true},
+		{"caught up but cut off from any leader catches up again", readyInput{caughtUp: true}, reasonNoLeader, false},
+		{"a caught-up leader needs no contact", readyInput{caughtUp: true, leader: true}, reasonNone, true},
 		{"new leader before its barrier", readyInput{leader: true}, reasonCatchingUp, false},
 		{"leader after its barrier (a single agent just bootstrapped)", readyInput{leader: true, leaderBarrier: true}, reasonNone, true},
-		{"failing log append outweighs being caught up, keeps the latch", readyInput{caughtUp: true, appendErr: full}, reasonLogAppend, true},
-		{"full disk outweighs a failing append", readyInput{caughtUp: true, appendErr: full, diskLow: "/d/raft"}, reasonDiskFull, true},
+		{"failing log append outweighs being caught up, keeps the latch", readyInput{caughtUp: true, contact: true, appendErr: full}, reasonLogAppend, true},
+		{"full disk outweighs a failing append", readyInput{caughtUp: true, contact: true, appendErr: full, diskLow: "/d/raft"}, reasonDiskFull, true},
 		{"full disk on a leader", readyInput{leader: true, leaderBarrier: true, diskLow: "/d/store"}, reasonDiskFull, false},
 	}
 	for _, c := range cases {

@@ -195,6 +195,33 @@ func TestReadyRestartedFollowerNeverAnswersFromOldState(t *testing.T) {
 	t.Logf("while catching up: %d refused with 503, %d answered", refused, answered)
 }
 
+// TestReadyFollowerCutOffCatchesUpAgain: a follower that has heard from no
+// leader for longer than the leader wait is not ready until it has caught
+// up again.
+func TestReadyFollowerCutOffCatchesUpAgain(t *testing.T) {
+	nodes := startGroup(t, regions, withLeaderWait(time.Second))
+	l := sameLeader(t, 30*time.Second, nodes...)
+	alone := followerOf(nodes, l.ID)
+	var others []*node
+	for _, n := range nodes {
+		if n != alone {
+			n.terminate()
+			others = append(others, n)
+		}
+	}
+	eventually(t, 30*time.Second, "the cut-off follower not ready", func() error {
+		r := call(t, "GET", alone.url()+"/v1/health", "", nil)
+		if r.status != http.StatusServiceUnavailable || !strings.Contains(string(r.body), "no_leader") {
+			return fmt.Errorf("health %d %s", r.status, r.body)
+		}
+		return nil
+	})
+	for _, n := range others {
+		n.restart()
+	}
+	sameLeader(t, electionBound, nodes...) // every agent ready again
+}
+
 // TestReadyFullRaftDisk: a follower whose Raft log cannot be appended is not
 // ready (health 503 with the reason, authenticated calls 503, metric 0)
 // while /metrics stays open, and is ready again once appends succeed.
