@@ -146,11 +146,12 @@ func (a *Agent) clusterConfig(gossipKey []byte) cluster.Config {
 		GossipKey: gossipKey,
 		ID:        c.ClusterID, Name: c.Name, Labels: c.Labels, Version: Version,
 		BindAddr: c.Bind, AdvertiseAddr: c.Advertise, GossipPort: c.GossipPort, RaftPort: c.RaftPort,
-		APIAddr: a.httpAddr, DataDir: c.DataDir, RaftDir: c.RaftDir, Join: c.Join,
+		APIAddr: a.httpAddr, DataDir: c.DataDir, Join: c.Join,
 		BootstrapExpect: c.BootstrapExpect, MaxVoters: c.MaxVoters, Profile: c.Profile,
 		ServerStabilizationTime: c.ServerStabilizationTime, DeadServerTimeout: c.DeadServerTimeout,
 		ReconcileInterval: c.ReconcileInterval,
-		FSM:               a.fsm, RecoveryFSM: func() raft.FSM { return fsm.New() }, Logger: a.log,
+		FSM:               a.fsm, Logger: a.log,
+		RaftDir: c.RaftDir, RecoveryFSM: func() raft.FSM { return fsm.New() },
 	}
 }
 
@@ -172,9 +173,10 @@ func (a *Agent) startServices() error {
 	}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &stateCollector{a: a})
 	srv := api.New(api.Config{
-		Auth: a, Status: a, Readiness: a, Leaver: a, Tokens: a, AccessKeys: a, Forwarder: a, Runs: a, Tasks: a, Artifacts: a.store,
+		Auth: a, Status: a, Tokens: a, AccessKeys: a, Forwarder: a, Runs: a, Tasks: a, Artifacts: a.store,
 		Logger: a.log, Registerer: a.registry, Gatherer: prometheus.Gatherers{a.registry, raftMetrics()},
 		Transport: a.client.Transport, BulkTransport: a.bulk,
+		Readiness: a, Leaver: a,
 	})
 	bkrepo.Register(srv, bkrepo.Services{Tasks: a, Runs: a, Status: a})                                                                                                                // bk-repo's replication API, translated onto the same services
 	pulp.Register(srv, pulp.Services{Status: a, Repos: a, Tasks: a, Content: a, Syncs: a, Schedules: a, Consumers: a, Publishes: a, Runs: a, CallReports2_4: a.cfg.PulpSyncReports24}) // Pulp 2: this agent is the Pulp server of its region

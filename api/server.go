@@ -17,11 +17,9 @@ import (
 
 // Server routes Ferry's HTTP API to the services of its Config.
 type Server struct {
-	auth      Auth
-	status    Status
-	readiness Readiness
-	leaver    Leaver
-	tokens    Tokens
+	auth   Auth
+	status Status
+	tokens Tokens
 	// accessKeys manages the keys; verifier checks the requests signed
 	// with them.
 	accessKeys AccessKeys
@@ -40,17 +38,16 @@ type Server struct {
 	// bulkTransport carries proxied artifact calls: no response-header
 	// timeout, since a large upload is answered only after its fsync.
 	bulkTransport http.RoundTripper
+
+	readiness Readiness
+	leaver    Leaver
 }
 
 // Config is what a Server serves and how.
 type Config struct {
 	Auth   Auth
 	Status Status
-	// Readiness, when set, refuses the calls that need state while the
-	// agent is not ready; Leaver serves PUT /v1/agent/leave.
-	Readiness Readiness
-	Leaver    Leaver
-	Tokens    Tokens
+	Tokens Tokens
 	// AccessKeys serves /v1/acl/access-keys. Signed requests are checked
 	// with Auth, when it is an AccessKeyAuth.
 	AccessKeys AccessKeys
@@ -72,16 +69,22 @@ type Config struct {
 	// artifact calls proxied to another cluster's agent.
 	Transport     http.RoundTripper
 	BulkTransport http.RoundTripper
+
+	// Readiness, when set, refuses the calls that need state while the
+	// agent is not ready; Leaver serves PUT /v1/agent/leave.
+	Readiness Readiness
+	Leaver    Leaver
 }
 
 // New builds the router with every route and its middleware.
 func New(c Config) *Server {
 	s := &Server{
 		auth: c.Auth, status: c.Status, tokens: c.Tokens, forwarder: c.Forwarder, runs: redactedRuns{c.Runs}, tasks: c.Tasks, artifacts: c.Artifacts,
-		accessKeys: c.AccessKeys, readiness: c.Readiness, leaver: c.Leaver,
-		log: c.Logger, metrics: newHTTPMetrics(c.Registerer),
+		accessKeys: c.AccessKeys,
+		log:        c.Logger, metrics: newHTTPMetrics(c.Registerer),
 		router: httprouter.New(), gatherer: c.Gatherer, transport: c.Transport, bulkTransport: c.BulkTransport,
 	}
+	s.readiness, s.leaver = c.Readiness, c.Leaver
 	s.router.NotFound = s.observe("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u, ok := s.unmatchedFor(r.URL.Path); ok {
 			u.NotFound.ServeHTTP(w, r)

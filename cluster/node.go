@@ -39,11 +39,12 @@ type Config struct {
 	DeadServerTimeout       time.Duration
 	ReconcileInterval       time.Duration
 
-	FSM raft.FSM
+	FSM    raft.FSM
+	Logger *slog.Logger
+
 	// RecoveryFSM makes a fresh FSM for a peers.json recovery, which leaves
 	// the FSM it replays into unusable; nil uses FSM (raft restores it after).
 	RecoveryFSM func() raft.FSM
-	Logger      *slog.Logger
 }
 
 // Node is this agent's seat in the group: its gossip membership and its Raft node.

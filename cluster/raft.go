@@ -45,7 +45,7 @@ func raftConfig(id, profile string, log *slog.Logger, notify chan bool) *raft.Co
 	return c
 }
 
-// raftStores are the durable parts of the Raft node under the data dir.
+// raftStores are the durable parts of the Raft node, in the Raft dir.
 type raftStores struct {
 	bolt      *raftboltdb.BoltStore
 	logs      *watchedLogs
