@@ -31,6 +31,7 @@ import (
 	"github.com/ferrysync/ferry/replicator"
 	"github.com/ferrysync/ferry/scheduler"
 	"github.com/ferrysync/ferry/store"
+	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -61,6 +62,8 @@ type Agent struct {
 	startedAt        time.Time
 	// consistentReady is set while this agent leads and has passed its barrier.
 	consistentReady atomic.Bool
+	ready           *readiness // whether the API may answer from this agent's state
+	leave           leaveState // PUT /v1/agent/leave
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -139,6 +142,7 @@ func Start(cfg config.Config, logger *slog.Logger) (_ *Agent, err error) {
 		return nil, err
 	}
 	a.serve(ln)
+	a.watchReadiness()
 	a.log.Info("agent started", "name", cfg.Name, "http", a.httpAddr, "raft", a.node.RaftAddr(), "gossip", a.node.GossipAddr(),
 		"profile", cfg.Profile, "bootstrap_expect", cfg.BootstrapExpect, "auth", !cfg.NoAuth)
 	return a, nil
@@ -155,6 +159,7 @@ func (a *Agent) clusterConfig(gossipKey []byte) cluster.Config {
 		ServerStabilizationTime: c.ServerStabilizationTime, DeadServerTimeout: c.DeadServerTimeout,
 		ReconcileInterval: c.ReconcileInterval,
 		FSM:               a.fsm, Logger: a.log,
+		RaftDir: c.RaftDir, RecoveryFSM: func() raft.FSM { return fsm.New() },
 	}
 }
 
@@ -163,6 +168,7 @@ func (a *Agent) clusterConfig(gossipKey []byte) cluster.Config {
 func (a *Agent) startServices() error {
 	c := a.cfg
 	a.schedulerMetrics = scheduler.NewMetrics(a.registry)
+	a.ready = newReadiness(a.registry)
 	a.receiver = &replicator.Receiver{Store: a.store}
 	var err error
 	a.executor, err = replicator.New(replicator.Config{
@@ -178,6 +184,7 @@ func (a *Agent) startServices() error {
 		Auth: a, Status: a, Tokens: a, AccessKeys: a, Forwarder: a, Runs: a, Tasks: a, Artifacts: scopedStore{a.store},
 		Logger: a.log, Registerer: a.registry, Gatherer: prometheus.Gatherers{a.registry, raftMetrics()},
 		Transport: a.client.Transport, BulkTransport: a.bulk, TLS: a.tls != nil,
+		Readiness: a, Leaver: a,
 	})
 	bkrepo.Register(srv, bkrepo.Services{Tasks: a, Runs: a, Status: a})                                                                                                                           // bk-repo's replication API, translated onto the same services
 	pulp.Register(srv, pulp.Services{Status: a, Repos: a, Tasks: a, Content: a, Syncs: a, Schedules: a, Consumers: a, Publishes: a, Runs: a, CallReports2_4: a.cfg.PulpSyncReports24})            // Pulp 2: this agent is the Pulp server of its region

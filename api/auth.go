@@ -132,6 +132,9 @@ func nativeAuthFailure(w http.ResponseWriter, _ *http.Request, status int, messa
 // anyone. fail writes the refusals.
 func (s *Server) authorizeWith(need fsm.Policy, fail AuthFailure, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if need != "" && s.refuseNotReady(w, r) {
+			return // before the token check: a behind agent may not know a valid token yet
+		}
 		secret := secretFrom(r)
 		if need == "" || s.auth.AuthDisabled() {
 			// Without auth every caller could be an agent of the group.

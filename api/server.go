@@ -40,6 +40,9 @@ type Server struct {
 	bulkTransport http.RoundTripper
 	scheme        string // of other agents' APIs
 	agentCert     bool   // routes for agents only want an agent certificate
+
+	readiness Readiness
+	leaver    Leaver
 }
 
 // Config is what a Server serves and how.
@@ -72,6 +75,11 @@ type Config struct {
 	// (/v1/internal/*, mounted /v1/replica/*) take only a caller with a
 	// verified agent certificate (api/agentcert.go).
 	TLS bool
+
+	// Readiness, when set, refuses the calls that need state while the
+	// agent is not ready; Leaver serves PUT /v1/agent/leave.
+	Readiness Readiness
+	Leaver    Leaver
 }
 
 // New builds the router with every route and its middleware.
@@ -86,6 +94,7 @@ func New(c Config) *Server {
 	if c.TLS {
 		s.scheme = "https"
 	}
+	s.readiness, s.leaver = c.Readiness, c.Leaver
 	s.router.NotFound = s.observe("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u, ok := s.unmatchedFor(r.URL.Path); ok {
 			u.NotFound.ServeHTTP(w, r)
@@ -185,6 +194,7 @@ func (s *Server) routes() {
 	s.Handle(http.MethodGet, "/v1/members", fsm.PolicyRead, nil, s.read(s.members))
 	s.Handle(http.MethodGet, "/v1/clusters", fsm.PolicyRead, nil, s.read(s.clusters))
 	s.Handle(http.MethodGet, "/v1/agent/self", fsm.PolicyRead, nil, s.read(s.agentSelf))
+	s.Handle(http.MethodPut, "/v1/agent/leave", fsm.PolicyAdmin, nil, s.agentLeave)
 
 	s.Handle(http.MethodPost, "/v1/acl/tokens", fsm.PolicyAdmin, nil, s.createToken)
 	s.Handle(http.MethodGet, "/v1/acl/tokens", fsm.PolicyAdmin, nil, s.read(s.listTokens))

@@ -11,11 +11,23 @@ type HealthResponse struct {
 	Status      string `json:"status"`
 	KnownLeader bool   `json:"knownLeader"`
 	Index       uint64 `json:"index"`
+	// Reason is why the agent is not ready (status "not ready", 503).
+	Reason string `json:"reason,omitempty"`
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	rs := s.status.ReadState()
 	body := HealthResponse{Status: "ok", KnownLeader: rs.KnownLeader, Index: rs.Index}
+	if s.readiness != nil {
+		if reason, retry := s.readiness.NotReady(); reason != "" {
+			// The index goes out too: a restarting follower learns from
+			// its leader's health how far it has to catch up.
+			body.Status, body.Reason = "not ready", reason
+			setRetryAfter(w, retry)
+			writeJSON(w, http.StatusServiceUnavailable, body)
+			return
+		}
+	}
 	if _, wantLeader := r.URL.Query()["leader"]; wantLeader && !rs.KnownLeader {
 		body.Status = "no leader"
 		writeJSON(w, http.StatusServiceUnavailable, body)

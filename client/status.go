@@ -92,3 +92,11 @@ func (c *Client) WaitForLeader(ctx context.Context) error {
 		}
 	}
 }
+
+// Leave makes the agent leave the group gracefully and stop
+// (PUT /v1/agent/leave); it returns once the agent is out of the Raft
+// configuration.
+func (c *Client) Leave(ctx context.Context) error {
+	_, err := c.do(ctx, http.MethodPut, "/v1/agent/leave", nil, nil)
+	return err
+}

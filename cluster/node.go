@@ -25,6 +25,8 @@ type Config struct {
 	// APIAddr is the advertised host:port of this agent's HTTP API.
 	APIAddr string
 	DataDir string
+	// RaftDir holds the Raft log and snapshots; "" is DataDir/raft.
+	RaftDir string
 	Join    []string
 	// GossipKey encrypts and authenticates gossip (memberlist's keyring);
 	// nil leaves gossip in the clear.
@@ -41,6 +43,10 @@ type Config struct {
 
 	FSM    raft.FSM
 	Logger *slog.Logger
+
+	// RecoveryFSM makes a fresh FSM for a peers.json recovery, which leaves
+	// the FSM it replays into unusable; nil uses FSM (raft restores it after).
+	RecoveryFSM func() raft.FSM
 }
 
 // Node is this agent's seat in the group: its gossip membership and its Raft node.

@@ -45,10 +45,10 @@ func raftConfig(id, profile string, log *slog.Logger, notify chan bool) *raft.Co
 	return c
 }
 
-// raftStores are the durable parts of the Raft node under the data dir.
+// raftStores are the durable parts of the Raft node, in the Raft dir.
 type raftStores struct {
 	bolt      *raftboltdb.BoltStore
-	logs      raft.LogStore
+	logs      *watchedLogs
 	snapshots raft.SnapshotStore
 }
 
@@ -70,7 +70,7 @@ func openRaftStores(dir string, log *slog.Logger) (*raftStores, error) {
 		bolt.Close()
 		return nil, fmt.Errorf("raft snapshots: %w", err)
 	}
-	return &raftStores{bolt: bolt, logs: logs, snapshots: snaps}, nil
+	return &raftStores{bolt: bolt, logs: &watchedLogs{LogStore: logs}, snapshots: snaps}, nil
 }
 
 // streamLayer is raft's TCP stream layer, on a listener we open ourselves so
@@ -102,7 +102,8 @@ func (s *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.
 // startRaft opens the stores and the transport and starts the Raft node; on
 // failure it closes what it opened.
 func (n *Node) startRaft() error {
-	stores, err := openRaftStores(filepath.Join(n.cfg.DataDir, "raft"), n.log)
+	dir := n.RaftDir()
+	stores, err := openRaftStores(dir, n.log)
 	if err != nil {
 		return err
 	}
@@ -114,19 +115,32 @@ func (n *Node) startRaft() error {
 	n.stores = stores
 	n.raftAddr = layer.Addr().String()
 	n.trans = raft.NewNetworkTransportWithLogger(raftLayer(layer, n.cfg.RaftTLS), raftTransportPool, raftTransportWait, hclogFor(n.log, "raft-net"))
+	rc := raftConfig(n.cfg.ID, n.cfg.Profile, n.log, n.leaderCh)
+	if err := n.recoverFromPeersFile(dir, rc, stores); err != nil {
+		n.closeRaft()
+		return err
+	}
 	has, err := raft.HasExistingState(stores.logs, stores.bolt, stores.snapshots)
 	if err != nil {
 		n.closeRaft()
 		return fmt.Errorf("raft: read existing state: %w", err)
 	}
 	n.hasState.Store(has)
-	rc := raftConfig(n.cfg.ID, n.cfg.Profile, n.log, n.leaderCh)
 	n.raft, err = raft.NewRaft(rc, n.cfg.FSM, stores.logs, stores.bolt, stores.snapshots, n.trans)
 	if err != nil {
 		n.closeRaft()
 		return fmt.Errorf("raft: %w", err)
 	}
 	return nil
+}
+
+// RaftDir is where the Raft log and snapshots live: RaftDir, else under
+// the data dir.
+func (n *Node) RaftDir() string {
+	if n.cfg.RaftDir != "" {
+		return n.cfg.RaftDir
+	}
+	return filepath.Join(n.cfg.DataDir, "raft")
 }
 
 // closeRaft stops what startRaft started, whatever of it there is.

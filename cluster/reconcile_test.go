@@ -177,6 +177,15 @@ func TestReconcilePlan(t *testing.T) {
 			wantWake: 40 * time.Second,
 		},
 		{
+			// Two of three back after a full stop (SIGTERM keeps voters):
+			// the third, unseen by gossip since, keeps its seat for now.
+			name:     "voter unseen since a full restart stays until the dead-server timeout",
+			servers:  []raft.Server{sv, voter("v1", "v1:8300"), voter("v2", "v2:8300")},
+			members:  []Member{self, mem("v1", StatusAlive, time.Second)},
+			missing:  map[string]time.Time{"v2": planNow},
+			wantWake: dead,
+		},
+		{
 			name:    "failed voter removed after the dead-server timeout",
 			servers: []raft.Server{sv, voter("v1", "v1:8300"), voter("v2", "v2:8300")},
 			members: []Member{self, mem("v1", StatusFailed, dead), mem("v2", StatusAlive, long)},

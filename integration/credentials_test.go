@@ -25,7 +25,7 @@ func TestScopedAndExpiringCredentials(t *testing.T) {
 	}
 	theirs := createTask(t, sh, map[string]any{"name": "theirs", "localProjectId": "other", "sourceClusterId": "shanghai", "replicaObjectType": "REPOSITORY",
 		"replicaTaskObjects": []map[string]any{{"localRepoName": "r", "remoteProjectId": "other", "remoteRepoName": "r", "repoType": "GENERIC"}},
-		"replicaType": "SCHEDULED", "remoteClusterIds": []string{"beijing"},
+		"replicaType":        "SCHEDULED", "remoteClusterIds": []string{"beijing"},
 		"setting": map[string]any{"executionStrategy": "CRON_EXPRESSION", "executionPlan": map[string]any{"cronExpression": "0 0 0 1 1 ?"}}})
 	ociImage(t, sh, "other/app", "v1", []byte("their layer"))
 

@@ -118,10 +118,23 @@ func (n *node) stop() {
 // leave leaves the group gracefully.
 func (n *node) leave() {
 	n.t.Helper()
+	n.stopWith("leave", n.a.Leave)
+}
+
+// terminate stops the agent as SIGTERM does (agent.Terminate): without
+// leaving, unless it runs with LeaveOnTerminate.
+func (n *node) terminate() {
+	n.t.Helper()
+	n.stopWith("terminate", n.a.Terminate)
+}
+
+// stopWith stops the agent through stop, bounded, failing the test on error.
+func (n *node) stopWith(what string, stop func(context.Context) error) {
+	n.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := n.a.Leave(ctx); err != nil {
-		n.t.Fatalf("leave %s: %v", n.cfg.ClusterID, err)
+	if err := stop(ctx); err != nil {
+		n.t.Fatalf("%s %s: %v", what, n.cfg.ClusterID, err)
 	}
 	n.a = nil
 }
@@ -378,7 +391,27 @@ func startGroup(t testing.TB, ids []string, opts ...nodeOption) []*node {
 	for _, id := range ids[1:] {
 		nodes = append(nodes, startNode(t, id, append(base, withJoin(first))...))
 	}
+	waitReady(t, 30*time.Second, nodes...)
 	return nodes
+}
+
+// waitReady waits until every node's /v1/health says ready: an agent
+// answers no call that needs its state before it has caught up with a
+// leader, which a new group has a second or two after it starts.
+func waitReady(t testing.TB, within time.Duration, nodes ...*node) {
+	t.Helper()
+	for _, n := range nodes {
+		eventually(t, within, n.id()+" ready", func() error {
+			r, err := tryCall("GET", n.url()+"/v1/health", func(http.Header) {}, nil)
+			if err != nil {
+				return err
+			}
+			if r.status != http.StatusOK {
+				return fmt.Errorf("health %d %s", r.status, r.body)
+			}
+			return nil
+		})
+	}
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -27,6 +27,7 @@ func TestOCILayerResumesAfterTheTargetWasKilled(t *testing.T) {
 		t.Fatalf("run with its target gone: %s %q", r.State, r.Error)
 	}
 	b.restart()
+	sameLeader(t, 30*time.Second, nodes...) // and b ready: caught up with the leader
 	if err := pullable(t, b, "team/app/big"); err != nil {
 		t.Fatal(err)
 	}

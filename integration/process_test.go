@@ -141,7 +141,7 @@ func TestWriteSucceedsWhileLeaderHangs(t *testing.T) {
 		return nil
 	})
 
-	// SIGTERM to all: each leaves gracefully and exits 0 (and, built with
+	// SIGTERM to all: each stops, staying a voter, and exits 0 (and, built with
 	// -race, a race anywhere would make it exit 66).
 	for _, p := range agents {
 		_ = p.cmd.Process.Signal(syscall.SIGTERM)

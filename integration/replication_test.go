@@ -547,6 +547,7 @@ func TestTargetKilledMidRunKeepsNothingPartialAndTheNextRunResumes(t *testing.T)
 		t.Fatalf("run with its target gone: %s %q %+v", r.State, r.Error, r.Targets)
 	}
 	bj.restart()
+	sameLeader(t, 30*time.Second, nodes...) // and bj ready: caught up with the leader
 	noPartialFiles(t, want, tree(t, bj, "proj", "r"))
 
 	delete(spec["setting"].(map[string]any), "rateLimit")

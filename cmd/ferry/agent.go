@@ -12,8 +12,9 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// leaveTimeout bounds a graceful leave on SIGINT/SIGTERM.
-const leaveTimeout = 30 * time.Second
+// terminateTimeout bounds what SIGINT/SIGTERM do before the agent stops: a
+// leadership transfer, or a graceful leave with --leave-on-terminate.
+const terminateTimeout = 30 * time.Second
 
 func newAgentCmd() *cobra.Command {
 	flags := config.Default()
@@ -23,9 +24,11 @@ func newAgentCmd() *cobra.Command {
 		Long: `Run a Ferry agent. Configuration comes from --config (YAML), FERRY_* environment
 variables and flags; flags win over the environment, which wins over the file.
 
-On SIGINT or SIGTERM the agent leaves the group gracefully: it hands over
-leadership if it holds it, waits to be removed from the Raft configuration and
-leaves the gossip pool.`,
+On SIGINT or SIGTERM the agent hands over leadership if it holds it and
+stops, staying in the Raft configuration: the others see it fail, and it comes
+back as the same voter from its data dir. With --leave-on-terminate it leaves
+the group gracefully instead (waits to be removed from the Raft configuration
+and leaves the gossip pool), as "ferry leave" does at any time.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load(cmd.Flags(), os.Getenv)
@@ -41,9 +44,11 @@ leaves the gossip pool.`,
 			defer stopReload()
 			select {
 			case <-cmd.Context().Done():
-				ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
+				ctx, cancel := context.WithTimeout(context.Background(), terminateTimeout)
 				defer cancel()
-				return a.Leave(ctx)
+				return a.Terminate(ctx)
+			case <-a.Left():
+				return nil
 			case err := <-a.Err():
 				_ = a.Shutdown()
 				return err

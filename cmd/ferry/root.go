@@ -20,6 +20,6 @@ replicated state through Raft, and answer the whole API on every node.`,
 	root.AddCommand(newRunCmd())
 	root.AddCommand(newTaskCmd())
 	root.AddCommand(newACLCmd())
-	root.AddCommand(newTLSCmd(), newKeyringCmd())
+	root.AddCommand(newTLSCmd(), newKeyringCmd(), newLeaveCmd())
 	return root
 }
