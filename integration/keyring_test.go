@@ -75,6 +75,7 @@ func TestKeyringRotationWithoutDowntime(t *testing.T) {
 
 func TestKeyringWithoutEncryptionIsABadRequest(t *testing.T) {
 	n := startNode(t, "solo", withBootstrapExpect(1))
+	waitReady(t, 30*time.Second, n)
 	keyring(t, n, "GET", "", http.StatusBadRequest)
 	mustStatus(t, call(t, "GET", n.url()+"/v1/operator/keyring", "", nil), http.StatusUnauthorized, "keyring without a token")
 }
