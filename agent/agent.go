@@ -70,6 +70,8 @@ type Agent struct {
 	wg     sync.WaitGroup
 	errCh  chan error
 	once   sync.Once
+
+	auditFile io.Closer // --audit-log, closed at shutdown
 }
 
 // DefaultGCPercent is the garbage collector's target for an agent process
@@ -180,11 +182,16 @@ func (a *Agent) startServices() error {
 		return err
 	}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &stateCollector{a: a})
+	audit, auditFile, err := a.openAudit()
+	if err != nil {
+		return err
+	}
+	a.auditFile = auditFile
 	srv := api.New(api.Config{
 		Auth: a, Status: a, Tokens: a, AccessKeys: a, Forwarder: a, Runs: a, Tasks: a, Artifacts: scopedStore{a.store},
 		Logger: a.log, Registerer: a.registry, Gatherer: prometheus.Gatherers{a.registry, raftMetrics()},
 		Transport: a.client.Transport, BulkTransport: a.bulk, TLS: a.tls != nil,
-		Readiness: a, Leaver: a,
+		Readiness: a, Leaver: a, Audit: audit,
 	})
 	bkrepo.Register(srv, bkrepo.Services{Tasks: a, Runs: a, Status: a})                                                                                                                           // bk-repo's replication API, translated onto the same services
 	pulp.Register(srv, pulp.Services{Status: a, Repos: a, Tasks: a, Content: a, Syncs: a, Schedules: a, Consumers: a, Publishes: a, Runs: a, CallReports2_4: a.cfg.PulpSyncReports24})            // Pulp 2: this agent is the Pulp server of its region
@@ -290,7 +297,7 @@ func (a *Agent) Shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := a.stopHTTP(ctx)
-	return errors.Join(a.executor.Stop(), a.node.Shutdown(), err, a.store.Close())
+	return errors.Join(a.executor.Stop(), a.node.Shutdown(), err, a.store.Close(), a.auditFile.Close())
 }
 
 // controlTransport carries the agent's small calls to other agents

@@ -94,6 +94,7 @@ func (s *Server) authorizeSigned(need fsm.Policy, fail AuthFailure, next http.Ha
 // admit lets an authenticated caller through when its policy allows need
 // (403 through fail otherwise); what names the credential in the refusal.
 func admit(c Caller, what string, need fsm.Policy, fail AuthFailure, next http.Handler, w http.ResponseWriter, r *http.Request) {
+	noteCaller(r.Context(), c)
 	if !c.Policy.Allows(need) {
 		fail(w, r, http.StatusForbidden, fmt.Sprintf("%s policy %q does not allow this; it needs %q", what, c.Policy, need))
 		return
@@ -139,6 +140,7 @@ func (s *Server) authorizeWith(need fsm.Policy, fail AuthFailure, next http.Hand
 		if need == "" || s.auth.AuthDisabled() {
 			// Without auth every caller could be an agent of the group.
 			anonymous := Caller{Secret: secret, Name: "anonymous", Policy: fsm.PolicyAdmin, Agent: s.auth.AuthDisabled()}
+			noteCaller(r.Context(), anonymous)
 			next.ServeHTTP(w, r.WithContext(WithCaller(r.Context(), anonymous)))
 			return
 		}

@@ -134,6 +134,7 @@ func (s *Server) observe(route string, next http.Handler) http.Handler {
 		w.Header().Set(HeaderTraceID, trace)
 		rec := &statusRecorder{ResponseWriter: w}
 		r = r.WithContext(context.WithValue(r.Context(), traceKey, trace))
+		r, slot := withAuditSlot(r)
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler { // a proxied stream cut short: net/http's to handle
@@ -157,6 +158,7 @@ func (s *Server) observe(route string, next http.Handler) http.Handler {
 			}
 			s.log.Log(r.Context(), level, "http request", "method", r.Method, "path", r.URL.Path, "route", route,
 				"code", code, "duration", elapsed, "trace", trace, "remote", r.RemoteAddr)
+			s.audit(r, route, code, slot)
 		}()
 		next.ServeHTTP(rec, r)
 	})

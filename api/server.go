@@ -43,6 +43,7 @@ type Server struct {
 
 	readiness Readiness
 	leaver    Leaver
+	auditLog  *slog.Logger
 }
 
 // Config is what a Server serves and how.
@@ -80,6 +81,9 @@ type Config struct {
 	// agent is not ready; Leaver serves PUT /v1/agent/leave.
 	Readiness Readiness
 	Leaver    Leaver
+
+	// Audit receives the audit trail (api/audit.go); nil: none.
+	Audit *slog.Logger
 }
 
 // New builds the router with every route and its middleware.
@@ -95,6 +99,7 @@ func New(c Config) *Server {
 		s.scheme = "https"
 	}
 	s.readiness, s.leaver = c.Readiness, c.Leaver
+	s.auditLog = c.Audit
 	s.router.NotFound = s.observe("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u, ok := s.unmatchedFor(r.URL.Path); ok {
 			u.NotFound.ServeHTTP(w, r)
