@@ -169,7 +169,7 @@ func (a *Agent) startServices() error {
 	srv := api.New(api.Config{
 		Auth: a, Status: a, Tokens: a, AccessKeys: a, Forwarder: a, Runs: a, Tasks: a, Artifacts: a.store,
 		Logger: a.log, Registerer: a.registry, Gatherer: prometheus.Gatherers{a.registry, raftMetrics()},
-		Transport: a.client.Transport, BulkTransport: a.bulk,
+		Transport: a.client.Transport, BulkTransport: a.bulk, BodyReadTimeout: c.EffectiveHTTPBodyReadTimeout(),
 	})
 	bkrepo.Register(srv, bkrepo.Services{Tasks: a, Runs: a, Status: a})                                                                                                                // bk-repo's replication API, translated onto the same services
 	pulp.Register(srv, pulp.Services{Status: a, Repos: a, Tasks: a, Content: a, Syncs: a, Schedules: a, Consumers: a, Publishes: a, Runs: a, CallReports2_4: a.cfg.PulpSyncReports24}) // Pulp 2: this agent is the Pulp server of its region
@@ -180,7 +180,7 @@ func (a *Agent) startServices() error {
 	a.receiver.Routes(func(method, path string, h http.Handler) {
 		srv.Mount(method, path, fsm.PolicyAdmin, withCallerName(h))
 	})
-	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	a.http = a.httpServer(srv) // agent/limits.go
 	return nil
 }
 
@@ -203,7 +203,7 @@ func (a *Agent) serve(ln net.Listener) {
 	}()
 	go func() {
 		defer a.wg.Done()
-		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := a.http.Serve(a.limitConns(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.fail(fmt.Errorf("http server: %w", err))
 		}
 	}()

@@ -158,7 +158,7 @@ func (s *Server) observe(route string, next http.Handler) http.Handler {
 			s.log.Log(r.Context(), level, "http request", "method", r.Method, "path", r.URL.Path, "route", route,
 				"code", code, "duration", elapsed, "trace", trace, "remote", r.RemoteAddr)
 		}()
-		next.ServeHTTP(rec, r)
+		withBodyReadTimeout(next, s.bodyReadTimeout).ServeHTTP(rec, r)
 	})
 }
 

@@ -38,6 +38,10 @@ type Server struct {
 	// bulkTransport carries proxied artifact calls: no response-header
 	// timeout, since a large upload is answered only after its fsync.
 	bulkTransport http.RoundTripper
+	// bodyReadTimeout and authFailures are the limits of api/bodyread.go
+	// and api/authlimit.go.
+	bodyReadTimeout time.Duration
+	authFailures    *authLimiter
 }
 
 // Config is what a Server serves and how.
@@ -66,6 +70,11 @@ type Config struct {
 	// artifact calls proxied to another cluster's agent.
 	Transport     http.RoundTripper
 	BulkTransport http.RoundTripper
+	// BodyReadTimeout cuts a request body that sends nothing for so long
+	// with 408 (0: never). AuthFailures bounds the failed authentications
+	// from one address (api/authlimit.go; the zero value is its default).
+	BodyReadTimeout time.Duration
+	AuthFailures    AuthFailureLimit
 }
 
 // New builds the router with every route and its middleware.
@@ -75,6 +84,7 @@ func New(c Config) *Server {
 		accessKeys: c.AccessKeys,
 		log:        c.Logger, metrics: newHTTPMetrics(c.Registerer),
 		router: httprouter.New(), gatherer: c.Gatherer, transport: c.Transport, bulkTransport: c.BulkTransport,
+		bodyReadTimeout: c.BodyReadTimeout, authFailures: newAuthLimiter(c.AuthFailures, c.Registerer),
 	}
 	s.router.NotFound = s.observe("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u, ok := s.unmatchedFor(r.URL.Path); ok {

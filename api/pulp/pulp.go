@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -211,8 +212,13 @@ const maxBody = 1 << 20
 // object where Pulp allows one (allowEmpty).
 func readObject(r *http.Request, allowEmpty bool) (map[string]json.RawMessage, *Error) {
 	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil || len(b) > maxBody {
+	if err != nil {
 		return nil, notJSON()
+	}
+	if len(b) > maxBody {
+		e := notJSON()
+		e.Status, e.Message = http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d bytes", maxBody)
+		return nil, e
 	}
 	if len(bytes.TrimSpace(b)) == 0 && allowEmpty {
 		return map[string]json.RawMessage{}, nil
