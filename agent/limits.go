@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ferrysync/ferry/api"
 	"github.com/ferrysync/ferry/internal/connlimit"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -63,4 +64,12 @@ func (m *connMetrics) Closed() { m.open.Dec() }
 func (m *connMetrics) Refused(reason string) {
 	m.refused.WithLabelValues(reason).Inc()
 	m.log.Debug("http connection refused", "reason", reason)
+}
+
+// Routes are the API's routes (api.Server.Routes), for the HTTP fuzzer.
+func (a *Agent) Routes() []api.Route {
+	if s, ok := a.http.Handler.(*api.Server); ok {
+		return s.Routes()
+	}
+	return nil
 }

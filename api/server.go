@@ -42,6 +42,7 @@ type Server struct {
 	// and api/authlimit.go.
 	bodyReadTimeout time.Duration
 	authFailures    *authLimiter
+	routeList       []Route // api/routes.go
 }
 
 // Config is what a Server serves and how.
@@ -167,6 +168,7 @@ func (s *Server) Handle(method, path string, need fsm.Policy, fail AuthFailure, 
 	if fail == nil {
 		fail = nativeAuthFailure
 	}
+	s.routeList = append(s.routeList, Route{Method: method, Path: path})
 	s.router.Handle(method, path, func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 		inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h(w, r, ps) })
 		s.observe(path, s.authorizeWith(need, fail, inner)).ServeHTTP(w, r)
