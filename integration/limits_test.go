@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -201,4 +203,44 @@ func TestLimitRepeatedBadTokensAre429(t *testing.T) {
 		t.Fatalf("Retry-After %q", last.header.Get("Retry-After"))
 	}
 	mustStatus(t, call(t, "GET", n.url()+"/v1/tasks", mgmtToken, nil), http.StatusOK, "the management token from the limited address")
+}
+
+// A target whose store disk is full answers 507, and the run fails that
+// target at once with that reason, without sending the set again (a
+// 200 MiB set once sent 388 MB before failing, issue 15 defect 7).
+func TestLimitAFullTargetFailsItsRunWithoutResending(t *testing.T) {
+	dir := t.TempDir()
+	store := filepath.Join(dir, "beijing", "store")
+	if err := os.MkdirAll(store, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", store).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small tmpfs here (needs root): %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", "-l", store).Run() })
+	sh := startNode(t, "shanghai", withBootstrapExpect(2))
+	bj := startNode(t, "beijing", withBootstrapExpect(2), withJoin(sh), configure(func(c *config.Config) { c.DataDir = filepath.Join(dir, "beijing") }))
+	sameLeader(t, 30*time.Second, sh, bj)
+	eventually(t, 30*time.Second, "shanghai knows beijing", func() error {
+		var cs []struct{}
+		getOK(t, sh, "/v1/clusters", &cs)
+		if len(cs) != 2 {
+			return fmt.Errorf("%d clusters", len(cs))
+		}
+		return nil
+	})
+	makeRepo(t, sh.url(), "", "proj", "big", "GENERIC")
+	makeRepo(t, bj.url(), "", "proj", "big", "GENERIC")
+	const files, size = 12, 2 << 20
+	for i := range files {
+		putFile(t, sh, "proj", "big", fmt.Sprintf("/f%02d.bin", i), readAllPatterned(uint64(i), size), nil)
+	}
+	r := waitRun(t, sh, startRun(t, sh, repoSpec("proj", "big", "GENERIC", "beijing")).ID, 2*time.Minute)
+	bjt := r.target(t, "beijing")
+	if r.State != "FAILED" || bjt.State != "FAILED" || !strings.Contains(strings.ToLower(bjt.Error+r.Error), "insufficient storage") {
+		t.Fatalf("run to a full target: %s %q, beijing %+v; want FAILED for insufficient storage", r.State, r.Error, bjt)
+	}
+	if bjt.BytesSent >= files*size {
+		t.Fatalf("%d bytes sent to a target with 8 MiB for a %d-byte set: resent", bjt.BytesSent, files*size)
+	}
 }
