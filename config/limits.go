@@ -9,10 +9,10 @@ import (
 )
 
 func bindLimitFlags(fs *pflag.FlagSet, c *Config) {
-	fs.IntVar(&c.HTTPMaxConns, "http-max-conns", c.HTTPMaxConns, "most open API connections (0: derived from the open-file limit)")
-	fs.IntVar(&c.HTTPMaxConnsPerClient, "http-max-conns-per-client", c.HTTPMaxConnsPerClient, "most open API connections from one client address (0: the default)")
-	fs.DurationVar(&c.HTTPIdleTimeout, "http-idle-timeout", c.HTTPIdleTimeout, "how long an idle keep-alive API connection stays open (0: the default)")
-	fs.DurationVar(&c.HTTPBodyReadTimeout, "http-body-read-timeout", c.HTTPBodyReadTimeout, "how long a request body may send nothing before it is cut with 408 (0: the default)")
+	fs.IntVar(&c.HTTPMaxConns, "http-max-conns", c.HTTPMaxConns, "most open API connections (0: the open-file limit, ulimit -n, less 512)")
+	fs.IntVar(&c.HTTPMaxConnsPerClient, "http-max-conns-per-client", c.HTTPMaxConnsPerClient, "most open API connections from one client address (0: 256)")
+	fs.DurationVar(&c.HTTPIdleTimeout, "http-idle-timeout", c.HTTPIdleTimeout, "how long an idle keep-alive API connection stays open (0: 2m)")
+	fs.DurationVar(&c.HTTPBodyReadTimeout, "http-body-read-timeout", c.HTTPBodyReadTimeout, "how long a request body may send nothing before it is cut with 408 (0: 30s)")
 }
 
 func (c Config) checkLimits() error {
