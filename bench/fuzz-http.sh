@@ -10,4 +10,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 export FERRY_FUZZ_REQUESTS="${FERRY_FUZZ_REQUESTS:-1000000}"
-go test -count=1 -timeout 0 -run '^TestFuzzHTTPEveryRoute$' -v ./integration/ 2>&1 | grep -E 'fuzz|FAIL|PASS|ok|Error|panic'
+go test -count=1 -timeout 0 -run '^TestFuzzHTTPEveryRoute$' -v ./integration/ 2>&1 | grep --line-buffered -E 'fuzz|FAIL|PASS|ok|Error|panic'

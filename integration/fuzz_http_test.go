@@ -45,6 +45,9 @@ func TestFuzzHTTPEveryRoute(t *testing.T) {
 	start := time.Now()
 	for i := range total {
 		f.one(routes[i%len(routes)])
+		if (i+1)%100_000 == 0 {
+			t.Logf("fuzz: %d requests, %.0f requests/s; by status: %s", i+1, float64(i+1)/time.Since(start).Seconds(), f.byStatus())
+		}
 		if t.Failed() && f.failures > 20 {
 			break
 		}
