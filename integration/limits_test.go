@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -214,10 +213,10 @@ func TestLimitAFullTargetFailsItsRunWithoutResending(t *testing.T) {
 	if err := os.MkdirAll(store, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", store).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a small tmpfs here (needs root): %v %s", err, out)
+	if err := syscall.Mount("tmpfs", store, "tmpfs", 0, "size=8m"); err != nil {
+		t.Skipf("cannot mount a small tmpfs here (needs root): %v", err)
 	}
-	t.Cleanup(func() { _ = exec.Command("umount", "-l", store).Run() })
+	t.Cleanup(func() { _ = syscall.Unmount(store, syscall.MNT_DETACH) })
 	sh := startNode(t, "shanghai", withBootstrapExpect(2))
 	bj := startNode(t, "beijing", withBootstrapExpect(2), withJoin(sh), configure(func(c *config.Config) { c.DataDir = filepath.Join(dir, "beijing") }))
 	sameLeader(t, 30*time.Second, sh, bj)
