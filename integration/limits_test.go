@@ -202,6 +202,13 @@ func TestLimitRepeatedBadTokensAre429(t *testing.T) {
 		t.Fatalf("Retry-After %q", last.header.Get("Retry-After"))
 	}
 	mustStatus(t, call(t, "GET", n.url()+"/v1/tasks", mgmtToken, nil), http.StatusOK, "the management token from the limited address")
+	// Every dialect answers the limit as a 429 of its own shape.
+	for _, path := range []string{"/v2/", "/v2/manage/namespaces", "/pulp/api/v2/repositories/", "/replication/api/task/page/demo"} {
+		r := call(t, "GET", n.url()+path, "wrong-token", nil)
+		if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+			t.Errorf("GET %s with a wrong token from a limited address: %d (Retry-After %q), want 429", path, r.status, r.header.Get("Retry-After"))
+		}
+	}
 }
 
 // A target whose store disk is full answers 507, and the run fails that

@@ -150,6 +150,10 @@ func authFailure(w http.ResponseWriter, r *http.Request, status int, message str
 		writeError(w, r, permissionDenied(user, r.Method+" "+r.URL.Path))
 	case strings.HasPrefix(message, "missing"):
 		writeError(w, r, authenticationFailed())
+	case status == http.StatusTooManyRequests: // too many failed authentications (api/authlimit.go)
+		e := invalidCredentials(user)
+		e.Status = status
+		writeError(w, r, e)
 	default:
 		writeError(w, r, invalidCredentials(user))
 	}
