@@ -190,7 +190,7 @@ func (a *Agent) startServices() error {
 	srv := api.New(api.Config{
 		Auth: a, Status: a, Tokens: a, AccessKeys: a, Forwarder: a, Runs: a, Tasks: a, Artifacts: scopedStore{a.store},
 		Logger: a.log, Registerer: a.registry, Gatherer: prometheus.Gatherers{a.registry, raftMetrics()},
-		Transport: a.client.Transport, BulkTransport: a.bulk, TLS: a.tls != nil,
+		Transport: a.client.Transport, BulkTransport: a.bulk, TLS: a.tls != nil, BodyReadTimeout: c.EffectiveHTTPBodyReadTimeout(),
 		Readiness: a, Leaver: a, Audit: audit,
 	})
 	bkrepo.Register(srv, bkrepo.Services{Tasks: a, Runs: a, Status: a})                                                                                                                           // bk-repo's replication API, translated onto the same services
@@ -203,7 +203,7 @@ func (a *Agent) startServices() error {
 		srv.MountForAgents(method, path, fsm.PolicyAdmin, withCallerName(h))
 	})
 	a.keyringRoutes(srv)
-	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	a.http = a.httpServer(srv) // agent/limits.go
 	return nil
 }
 
@@ -226,7 +226,7 @@ func (a *Agent) serve(ln net.Listener) {
 	}()
 	go func() {
 		defer a.wg.Done()
-		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := a.http.Serve(a.limitConns(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.fail(fmt.Errorf("http server: %w", err))
 		}
 	}()

@@ -9,7 +9,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/ferrysync/ferry/fsm"
 	"github.com/ferrysync/ferry/store"
@@ -307,8 +306,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, repo store.Repos
 			node, err = bulk.Link(r.Context(), ps.ByName("path"), opt.SHA256, opt)
 		}
 	case "", "false":
-		body := &idleReader{r: r.Body, rc: http.NewResponseController(w), idle: uploadIdleTimeout}
-		node, err = repo.Write(r.Context(), ps.ByName("path"), body, opt)
+		// A body that stops sending is cut by the server's body read
+		// timeout (api/bodyread.go), answered 408.
+		node, err = repo.Write(r.Context(), ps.ByName("path"), r.Body, opt)
 	default:
 		writeError(w, http.StatusBadRequest, "%s %q is not true or false", HeaderChecksumDeploy, v)
 		return
@@ -322,22 +322,6 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, repo store.Repos
 		status = http.StatusCreated
 	}
 	writeJSON(w, status, node)
-}
-
-// uploadIdleTimeout is how long an upload may send nothing before it is cut
-// off: a stalled client must not hold a temporary file and its hashers forever.
-const uploadIdleTimeout = 2 * time.Minute
-
-// idleReader pushes the connection's read deadline forward before each read.
-type idleReader struct {
-	r    io.Reader
-	rc   *http.ResponseController
-	idle time.Duration
-}
-
-func (i *idleReader) Read(p []byte) (int, error) {
-	_ = i.rc.SetReadDeadline(time.Now().Add(i.idle))
-	return i.r.Read(p)
 }
 
 // download is GET/HEAD /generic/...: content with its checksums; Range,

@@ -132,6 +132,7 @@ func nativeAuthFailure(w http.ResponseWriter, _ *http.Request, status int, messa
 // when its token allows need; a need of "" means the route is open to
 // anyone. fail writes the refusals.
 func (s *Server) authorizeWith(need fsm.Policy, fail AuthFailure, next http.Handler) http.Handler {
+	fail = s.authFailures.guard(fail) // 429 after repeated failures, no body drained (api/authlimit.go)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if need != "" && s.refuseNotReady(w, r) {
 			return // before the token check: a behind agent may not know a valid token yet

@@ -160,7 +160,7 @@ func (s *Server) observe(route string, next http.Handler) http.Handler {
 				"code", code, "duration", elapsed, "trace", trace, "remote", r.RemoteAddr)
 			s.audit(r, route, code, slot)
 		}()
-		next.ServeHTTP(rec, r)
+		withBodyReadTimeout(next, s.bodyReadTimeout).ServeHTTP(rec, r)
 	})
 }
 

@@ -61,14 +61,24 @@ func writeServiceError(w http.ResponseWriter, err error) {
 
 const maxBodyBytes = 1 << 20
 
+// TooLarge is whether err is the read error of a body over its
+// http.MaxBytesReader bound: answered 413, not 400.
+func TooLarge(err error) bool {
+	var mb *http.MaxBytesError
+	return errors.As(err, &mb)
+}
+
 // decodeBody reads a JSON body strictly: unknown fields and trailing data are errors.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		if errors.Is(err, io.EOF) {
+		switch {
+		case errors.Is(err, io.EOF):
 			writeError(w, http.StatusBadRequest, "request body is empty; expected a JSON object")
-		} else {
+		case TooLarge(err):
+			writeError(w, http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", maxBodyBytes)
+		default:
 			writeError(w, http.StatusBadRequest, "invalid JSON body: %v", err)
 		}
 		return false

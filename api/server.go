@@ -44,6 +44,11 @@ type Server struct {
 	readiness Readiness
 	leaver    Leaver
 	auditLog  *slog.Logger
+	// bodyReadTimeout and authFailures are the limits of api/bodyread.go
+	// and api/authlimit.go.
+	bodyReadTimeout time.Duration
+	authFailures    *authLimiter
+	routeList       []Route // api/routes.go
 }
 
 // Config is what a Server serves and how.
@@ -84,6 +89,11 @@ type Config struct {
 
 	// Audit receives the audit trail (api/audit.go); nil: none.
 	Audit *slog.Logger
+	// BodyReadTimeout cuts a request body that sends nothing for so long
+	// with 408 (0: never). AuthFailures bounds the failed authentications
+	// from one address (api/authlimit.go; the zero value is its default).
+	BodyReadTimeout time.Duration
+	AuthFailures    AuthFailureLimit
 }
 
 // New builds the router with every route and its middleware.
@@ -94,6 +104,7 @@ func New(c Config) *Server {
 		log:        c.Logger, metrics: newHTTPMetrics(c.Registerer),
 		router: httprouter.New(), gatherer: c.Gatherer, transport: c.Transport, bulkTransport: c.BulkTransport,
 		scheme: "http", agentCert: c.TLS,
+		bodyReadTimeout: c.BodyReadTimeout, authFailures: newAuthLimiter(c.AuthFailures, c.Registerer),
 	}
 	if c.TLS {
 		s.scheme = "https"
@@ -181,6 +192,7 @@ func (s *Server) Handle(method, path string, need fsm.Policy, fail AuthFailure, 
 	if fail == nil {
 		fail = nativeAuthFailure
 	}
+	s.routeList = append(s.routeList, Route{Method: method, Path: path})
 	s.router.Handle(method, path, func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 		inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h(w, r, ps) })
 		s.observe(path, s.authorizeWith(need, fail, inner)).ServeHTTP(w, r)

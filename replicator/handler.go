@@ -54,7 +54,7 @@ func decoded[Req, Resp any](call func(context.Context, Req) (Resp, error)) http.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req Req
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody)).Decode(&req); err != nil {
-			writeError(w, http.StatusBadRequest, "invalid JSON body: %v", err)
+			writeError(w, bodyStatus(err), "invalid JSON body: %v", err)
 			return
 		}
 		out, err := call(r.Context(), req)
@@ -171,6 +171,16 @@ func statusOf(err error) int {
 		return 499 // the sender went away
 	}
 	return http.StatusInternalServerError
+}
+
+// bodyStatus is the status of a JSON body that could not be read: 413
+// when it passed its bound.
+func bodyStatus(err error) int {
+	var mb *http.MaxBytesError
+	if errors.As(err, &mb) {
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusBadRequest
 }
 
 func writeError(w http.ResponseWriter, status int, format string, args ...any) {

@@ -66,7 +66,7 @@ func (l *localDB) add(runID string, recs []ObjectRecord) error {
 func (l *localDB) page(runID string, f fsm.ObjectFilter, pr store.PageRequest) (store.Page[ObjectRecord], error) {
 	pr = pr.Normalize()
 	out := store.Page[ObjectRecord]{PageNumber: pr.Number, PageSize: pr.Size, Records: []ObjectRecord{}}
-	skip := int64(pr.Number-1) * int64(pr.Size)
+	skip := pr.Offset()
 	err := l.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte(runID))
 		if b == nil {

@@ -186,6 +186,9 @@ func (rc *Receiver) Batch(ctx context.Context, project, repoName, by string, bod
 		return ItemsResponse{}, err
 	}
 	for j, r := range res {
+		if errors.Is(r.Err, store.ErrInsufficientSpace) { // 507 for the batch: no other file fits either
+			return ItemsResponse{}, r.Err
+		}
 		if r.Err != nil && !rc.arrivedMeanwhile(ctx, repo, heads[at[j]], r.Err) {
 			out.Results[at[j]].Error = r.Err.Error()
 		}

@@ -94,6 +94,14 @@ func (r *remote) once(ctx context.Context, req peer.Request, body func() (io.Rea
 	return err
 }
 
+// storageFull is whether the target answered 507: its disk is full, so
+// neither a retry nor the next object fares better; the target's run fails
+// at once with that reason.
+func storageFull(err error) bool {
+	var se *peer.StatusError
+	return errors.As(err, &se) && se.Code == http.StatusInsufficientStorage
+}
+
 func jsonBody(v any) func() (io.Reader, error) {
 	return func() (io.Reader, error) { return peer.JSON(v) }
 }

@@ -133,7 +133,7 @@ func (p *pass) settle(ctx context.Context, err error, ps ...planned) error {
 	switch {
 	case err == nil || ctx.Err() != nil:
 		return nil
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), storageFull(err):
 		return err
 	}
 	for _, pl := range ps {
@@ -304,7 +304,7 @@ func (p *pass) resume(ctx context.Context, o object) error {
 			st, failures = next, 0
 			continue
 		}
-		if failures++; failures >= objectAttempts || ctx.Err() != nil {
+		if failures++; failures >= objectAttempts || ctx.Err() != nil || storageFull(err) {
 			return err
 		}
 		p.t.rc.log.Warn("upload interrupted, resuming", "target", p.t.id, "path", o.Path, "offset", st.Offset, "err", err)

@@ -1,5 +1,7 @@
 package store
 
+import "math"
+
 // DefaultPageSize and MaxPageSize bound listings.
 const (
 	DefaultPageSize = 20
@@ -10,7 +12,7 @@ const (
 func Paginate[T any](all []T, pr PageRequest) Page[T] {
 	pr = pr.Normalize()
 	total := int64(len(all))
-	start := min(int64(pr.Number-1)*int64(pr.Size), total)
+	start := min(pr.Offset(), total)
 	end := min(start+int64(pr.Size), total)
 	records := all[start:end]
 	if records == nil {
@@ -18,6 +20,18 @@ func Paginate[T any](all []T, pr PageRequest) Page[T] {
 	}
 	return Page[T]{PageNumber: pr.Number, PageSize: pr.Size, TotalRecords: total,
 		TotalPages: (total + int64(pr.Size) - 1) / int64(pr.Size), Records: records}
+}
+
+// Offset is how many records come before the page, saturated at
+// math.MaxInt64: a client's pageNumber near MaxInt times the size would
+// overflow to a negative offset (and a slice out of range). A huge page
+// number is an empty page, never a panic.
+func (pr PageRequest) Offset() int64 {
+	pr = pr.Normalize()
+	if int64(pr.Number-1) > math.MaxInt64/int64(pr.Size) {
+		return math.MaxInt64
+	}
+	return int64(pr.Number-1) * int64(pr.Size)
 }
 
 // Normalize applies the store's page bounds: numbers start at 1, a size

@@ -208,7 +208,7 @@ func readBody(r *http.Request) ([]byte, *Error) {
 	case err != nil:
 		return nil, &Error{http.StatusBadRequest, CodeRequestContentInvalid, "Invalid request content: " + err.Error()}
 	case len(b) > maxBody:
-		return nil, &Error{http.StatusBadRequest, CodeRequestContentInvalid, fmt.Sprintf("Invalid request content: larger than %d bytes", maxBody)}
+		return nil, &Error{http.StatusRequestEntityTooLarge, CodeRequestContentInvalid, fmt.Sprintf("Invalid request content: larger than %d bytes", maxBody)}
 	}
 	return b, nil
 }

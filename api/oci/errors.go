@@ -67,13 +67,16 @@ func writeError(w http.ResponseWriter, err error) {
 }
 
 // authFailure is the registry's 401 (with the Basic challenge docker,
-// skopeo and the conformance suite answer) and 403.
+// skopeo and the conformance suite answer), 403 and 429.
 func authFailure(w http.ResponseWriter, _ *http.Request, status int, message string) {
 	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
 	code := "DENIED"
-	if status == http.StatusUnauthorized {
+	switch status {
+	case http.StatusUnauthorized:
 		code = "UNAUTHORIZED"
 		w.Header().Set("WWW-Authenticate", `Basic realm="ferry"`)
+	case http.StatusTooManyRequests: // too many failed authentications (api/authlimit.go)
+		code = "TOOMANYREQUESTS"
 	}
 	writeJSON(w, status, "application/json", errorBody{[]errorEntry{{Code: code, Message: message}}})
 }

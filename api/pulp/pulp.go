@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -155,6 +156,10 @@ func authFailure(w http.ResponseWriter, r *http.Request, status int, message str
 		writeError(w, r, permissionDenied(user, r.Method+" "+r.URL.Path))
 	case strings.HasPrefix(message, "missing"):
 		writeError(w, r, authenticationFailed())
+	case status == http.StatusTooManyRequests: // too many failed authentications (api/authlimit.go)
+		e := invalidCredentials(user)
+		e.Status = status
+		writeError(w, r, e)
 	default:
 		writeError(w, r, invalidCredentials(user))
 	}
@@ -217,8 +222,13 @@ const maxBody = 1 << 20
 // object where Pulp allows one (allowEmpty).
 func readObject(r *http.Request, allowEmpty bool) (map[string]json.RawMessage, *Error) {
 	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil || len(b) > maxBody {
+	if err != nil {
 		return nil, notJSON()
+	}
+	if len(b) > maxBody {
+		e := notJSON()
+		e.Status, e.Message = http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d bytes", maxBody)
+		return nil, e
 	}
 	if len(bytes.TrimSpace(b)) == 0 && allowEmpty {
 		return map[string]json.RawMessage{}, nil

@@ -98,8 +98,12 @@ func unknownURL(w http.ResponseWriter, r *http.Request) { writeError(w, urlNotFo
 // authFailure answers a refused credential (a Ferry token, and the SDK's
 // signatures api/auth.go checks) in SWR's body.
 func authFailure(w http.ResponseWriter, _ *http.Request, status int, message string) {
-	if status == http.StatusForbidden {
+	switch status {
+	case http.StatusForbidden:
 		writeError(w, refuse(status, CodeForbidden, "Forbidden", "%s", message))
+		return
+	case http.StatusTooManyRequests: // too many failed authentications (api/authlimit.go)
+		writeError(w, refuse(status, CodeAuthFailed, "Authentication failed", "%s", message))
 		return
 	}
 	writeError(w, refuse(http.StatusUnauthorized, CodeAuthFailed, "Authentication failed", "%s", message))

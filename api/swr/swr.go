@@ -149,9 +149,17 @@ func query(r *http.Request) (url.Values, error) {
 // readBody decodes a JSON object body.
 func readBody(r *http.Request, v any) error {
 	if err := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20)).Decode(v); err != nil {
-		return invalidParameter("body: %v", err)
+		return bodyError(err)
 	}
 	return nil
+}
+
+// bodyError refuses a body SWR could not read: 413 when over the bound.
+func bodyError(err error) *Error {
+	if api.TooLarge(err) {
+		return refuse(http.StatusRequestEntityTooLarge, CodeInvalidParameter, "Invalid parameter", "body: %v", err)
+	}
+	return invalidParameter("body: %v", err)
 }
 
 // window is a listing's paging: offset and limit (-1: none given).

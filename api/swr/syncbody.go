@@ -50,7 +50,7 @@ func parametersLost(name string) *Error {
 func readAll(r *http.Request) ([]byte, error) {
 	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 1<<20))
 	if err != nil {
-		return nil, invalidParameter("body: %v", err)
+		return nil, bodyError(err)
 	}
 	return b, nil
 }

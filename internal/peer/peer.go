@@ -43,9 +43,10 @@ func (e *StatusError) Error() string { return fmt.Sprintf("%d: %s", e.Code, e.Me
 func (e *StatusError) StatusCode() int { return e.Code }
 
 // Temporary reports whether the same call may succeed later: a server-side
-// failure or throttling, not a refusal of the request.
+// failure or throttling, not a refusal of the request. 507 is not: a full
+// disk stays full for a retry (a 200 MiB set sent 388 MB before failing).
 func (e *StatusError) Temporary() bool {
-	return e.Code >= 500 || e.Code == http.StatusTooManyRequests
+	return (e.Code >= 500 && e.Code != http.StatusInsufficientStorage) || e.Code == http.StatusTooManyRequests
 }
 
 // ErrorMessage is the message of an error answer: its "error" field, or the
