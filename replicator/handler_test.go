@@ -63,13 +63,14 @@ func (e endless) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func TestAPlanOverItsBoundsIs400(t *testing.T) {
+// A plan of too many objects is 400; a body over the bound 413.
+func TestAPlanOverItsBounds(t *testing.T) {
 	_, h := handlerOn(t)
 	req := PlanRequest{Project: "proj", Repo: "r", Objects: make([]PlanObject, maxPlanObjects+1)}
 	b, _ := json.Marshal(req)
 	wantError(t, call(t, h, http.MethodPost, "/v1/replica/plan", bytes.NewReader(b)), http.StatusBadRequest, "at most")
 	huge := io.MultiReader(strings.NewReader(`{"project":"`), io.LimitReader(endless('a'), maxJSONBody+1))
-	wantError(t, call(t, h, http.MethodPost, "/v1/replica/plan", huge), http.StatusBadRequest, "invalid JSON body")
+	wantError(t, call(t, h, http.MethodPost, "/v1/replica/plan", huge), http.StatusRequestEntityTooLarge, "too large")
 }
 
 func TestAnUnknownRepositoryIs404(t *testing.T) {
