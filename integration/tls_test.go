@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -210,4 +215,54 @@ func serialOf(t *testing.T, certFile string) string {
 		t.Fatal(err)
 	}
 	return c.SerialNumber.String()
+}
+
+// `ferry agent` reloads its certificate on SIGHUP: a new connection gets
+// the certificate written to disk since, from the same process.
+func TestSIGHUPReloadsTheCertificate(t *testing.T) {
+	bin := ferryBinary(t)
+	dir := tlsDir(t, "shanghai", "beijing")
+	log := &syncBuffer{}
+	cmd := exec.Command(bin, "agent", "--cluster-id", "shanghai", "--data-dir", t.TempDir(), "--bootstrap-expect", "1",
+		"--http-port", "0", "--gossip-port", "0", "--raft-port", "0", "--log-format", "json",
+		"--tls-ca-file", filepath.Join(dir, "ca.pem"), "--tls-cert-file", filepath.Join(dir, "shanghai.pem"), "--tls-key-file", filepath.Join(dir, "shanghai-key.pem"))
+	cmd.Env = append(os.Environ(), "FERRY_TOKEN="+mgmtToken)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	var addr string
+	eventually(t, 30*time.Second, "the agent's start line", func() error {
+		for _, line := range strings.Split(log.String(), "\n") {
+			var rec map[string]any
+			if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "agent started" {
+				addr, _ = rec["http"].(string)
+				return nil
+			}
+		}
+		return fmt.Errorf("no start line yet:\n%s", log.String())
+	})
+	client := &tls.Config{InsecureSkipVerify: true, GetClientCertificate: loadPair(t, dir, "beijing").GetClientCertificate}
+	served := func() string {
+		cs, err := handshake(addr, client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cs.PeerCertificates[0].SerialNumber.String()
+	}
+	if got, want := served(), serialOf(t, filepath.Join(dir, "shanghai.pem")); got != want {
+		t.Fatalf("serves serial %s, want %s", got, want)
+	}
+	writeAgentCert(t, dir, "shanghai")
+	want := serialOf(t, filepath.Join(dir, "shanghai.pem"))
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the reloaded certificate served", func() error {
+		if got := served(); got != want {
+			return fmt.Errorf("serial %s, want %s", got, want)
+		}
+		return nil
+	})
 }
