@@ -134,7 +134,9 @@ func Start(cfg config.Config, logger *slog.Logger) (_ *Agent, err error) {
 		return nil, fmt.Errorf("http listener: %w", err)
 	}
 	undo = append(undo, func() { ln.Close() })
-	ln = a.tlsListener(ln)
+	// The caps count raw connections, before any TLS handshake; TLS is on
+	// top, so that net/http sees a *tls.Conn (r.TLS: agent certificates).
+	ln = a.tlsListener(a.limitConns(ln))
 	a.httpAddr = net.JoinHostPort(cfg.Advertise, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 	if a.node, err = cluster.Start(a.clusterConfig(gossipKey)); err != nil {
 		return nil, err
@@ -226,7 +228,7 @@ func (a *Agent) serve(ln net.Listener) {
 	}()
 	go func() {
 		defer a.wg.Done()
-		if err := a.http.Serve(a.limitConns(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.fail(fmt.Errorf("http server: %w", err))
 		}
 	}()

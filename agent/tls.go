@@ -49,7 +49,7 @@ func (a *Agent) raftTLS() *cluster.RaftTLS {
 	if a.tls == nil {
 		return nil
 	}
-	return &cluster.RaftTLS{Server: a.tls.ServerConfig(tlsutil.AgentCertRequired), Client: a.tls.ClientConfig("")}
+	return &cluster.RaftTLS{Server: a.tls.ServerConfig(tlsutil.AgentCertRequired), Client: a.tls.ClientConfig}
 }
 
 // ReloadTLS reads the CA, certificate and key files again (on SIGHUP): new

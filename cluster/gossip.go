@@ -17,6 +17,7 @@ func (n *Node) startGossip() error {
 		mc = memberlist.DefaultLANConfig()
 	}
 	n.members = newMemberTable(n.cfg.ID, n.log, mc.ProbeInterval, n.membershipChanged, n.fatal)
+	n.raftPeers.Store(n.members)
 	d := &gossipDelegate{table: n.members, meta: n.encodeMeta, log: n.log}
 	if _, err := n.encodeMeta(); err != nil {
 		return err

@@ -154,6 +154,19 @@ func (t *memberTable) get(id string) (Member, bool) {
 	return out, true
 }
 
+// byRaftAddr is the id of the member whose Raft address is addr; "" when
+// gossip knows none.
+func (t *memberTable) byRaftAddr(addr string) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id, m := range t.members {
+		if m.RaftAddr == addr {
+			return id
+		}
+	}
+	return ""
+}
+
 // reap forgets members that have been failed or left for longer than age.
 func (t *memberTable) reap(age time.Duration) {
 	t.mu.Lock()

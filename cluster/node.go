@@ -59,6 +59,9 @@ type Node struct {
 	ml      *memberlist.Memberlist
 	keyring *memberlist.Keyring // nil without a gossip key
 	members *memberTable
+	// raftPeers is members for Raft's dials, which may start before
+	// gossip does (members is set then).
+	raftPeers atomic.Pointer[memberTable]
 
 	raftAddr   string
 	gossipAddr string

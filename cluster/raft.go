@@ -114,7 +114,7 @@ func (n *Node) startRaft() error {
 	}
 	n.stores = stores
 	n.raftAddr = layer.Addr().String()
-	n.trans = raft.NewNetworkTransportWithLogger(raftLayer(layer, n.cfg.RaftTLS), raftTransportPool, raftTransportWait, hclogFor(n.log, "raft-net"))
+	n.trans = raft.NewNetworkTransportWithLogger(raftLayer(layer, n.cfg.RaftTLS, n.raftPeerID), raftTransportPool, raftTransportWait, hclogFor(n.log, "raft-net"))
 	rc := raftConfig(n.cfg.ID, n.cfg.Profile, n.log, n.leaderCh)
 	if err := n.recoverFromPeersFile(dir, rc, stores); err != nil {
 		n.closeRaft()
