@@ -74,9 +74,7 @@ func newAuthLimiter(c AuthFailureLimit, reg prometheus.Registerer) *authLimiter 
 // the client may never send (a 401 held ≥ 144 s, issue 15 defect 1).
 func (l *authLimiter) guard(fail AuthFailure) AuthFailure {
 	return func(w http.ResponseWriter, r *http.Request, status int, message string) {
-		if r.ContentLength != 0 {
-			w.Header().Set("Connection", "close")
-		}
+		closeUnread(w, r)
 		if status == http.StatusUnauthorized && (secretFrom(r) != "" || sdksign.IsSigned(r)) {
 			if wait, over := l.failed(clientAddr(r)); over {
 				secs := int(math.Ceil(wait.Seconds()))

@@ -49,6 +49,7 @@ func (s *Server) refuseNotReady(w http.ResponseWriter, r *http.Request) bool {
 		}
 	}
 	setRetryAfter(w, retry)
+	closeUnread(w, r)
 	writeError(w, http.StatusServiceUnavailable, "%s", reason)
 	return true
 }

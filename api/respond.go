@@ -89,3 +89,12 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	}
 	return true
 }
+
+// closeUnread closes the connection after an answer given before the
+// request's body was read: net/http would otherwise wait to drain a body
+// the client may never send.
+func closeUnread(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength != 0 {
+		w.Header().Set("Connection", "close")
+	}
+}

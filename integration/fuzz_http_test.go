@@ -29,7 +29,8 @@ func TestFuzzHTTPEveryRoute(t *testing.T) {
 	makeRepo(t, n.url(), "", "demo", "files", "GENERIC")
 	makeRepo(t, n.url(), "", "demo", "img", "DOCKER")
 	read := createToken(t, n, mgmtToken, "read")
-	routes := n.a.Routes()
+	// PUT /v1/agent/leave stops the agent it is sent to, by design.
+	routes := slices.DeleteFunc(n.a.Routes(), func(rt api.Route) bool { return rt.Path == "/v1/agent/leave" })
 	total := len(routes) * 20
 	if v, err := strconv.Atoi(os.Getenv("FERRY_FUZZ_REQUESTS")); err == nil && v > 0 {
 		total = v

@@ -134,7 +134,8 @@ func stalledRequest(t *testing.T, n *node, head, body string) *http.Response {
 // A request without a token that declares a body and never sends it is
 // answered 401 at once, not after the body (it was held ≥ 144 s).
 func TestLimitAnUnauthenticatedBodyIs401BeforeItIsRead(t *testing.T) {
-	n := startNode(t, "lu")
+	n := startNode(t, "lu", withBootstrapExpect(1))
+	waitReady(t, 30*time.Second, n)
 	for _, target := range []string{"POST /v1/tasks", "PUT /generic/demo/files/a.bin", "PATCH /v1/replica/uploads/" + strings.Repeat("a", 64) + "?size=100&offset=0"} {
 		resp := stalledRequest(t, n, target+" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n", "")
 		if resp.StatusCode != http.StatusUnauthorized || !resp.Close {
@@ -146,7 +147,8 @@ func TestLimitAnUnauthenticatedBodyIs401BeforeItIsRead(t *testing.T) {
 // A body that stops sending is cut with 408 on each upload path: the
 // generic artifact, the replication protocol's upload and an OCI blob.
 func TestLimitAnIdleUploadIs408(t *testing.T) {
-	n := startNode(t, "li", configure(func(c *config.Config) { c.HTTPBodyReadTimeout = 300 * time.Millisecond }))
+	n := startNode(t, "li", withBootstrapExpect(1), configure(func(c *config.Config) { c.HTTPBodyReadTimeout = 300 * time.Millisecond }))
+	waitReady(t, 30*time.Second, n)
 	makeRepo(t, n.url(), "", "lim", "files", "GENERIC")
 	makeRepo(t, n.url(), "", "lim", "img", "DOCKER")
 	loc := ociOK(t, n, "POST", "/v2/lim/img/web/blobs/uploads/", nil, nil, http.StatusAccepted).header.Get("Location")
@@ -165,7 +167,8 @@ func TestLimitAnIdleUploadIs408(t *testing.T) {
 // A huge pageNumber on every list route is a page (empty) or a 400, never
 // a 5xx (it overflowed the offset and panicked, issue 15 defect 6).
 func TestLimitAHugePageNumberIsNot5xx(t *testing.T) {
-	n := startNode(t, "lp")
+	n := startNode(t, "lp", withBootstrapExpect(1))
+	waitReady(t, 30*time.Second, n)
 	makeRepo(t, n.url(), "", "demo", "files", "GENERIC")
 	huge := "pageNumber=9223372036854775807&pageSize=1000"
 	for _, path := range []string{
@@ -185,7 +188,8 @@ func TestLimitAHugePageNumberIsNot5xx(t *testing.T) {
 // Repeated wrong tokens from one address are answered 429 with
 // Retry-After; the management token from the same address still works.
 func TestLimitRepeatedBadTokensAre429(t *testing.T) {
-	n := startNode(t, "lt")
+	n := startNode(t, "lt", withBootstrapExpect(1))
+	waitReady(t, 30*time.Second, n)
 	var last response
 	for range 40 {
 		if last = call(t, "GET", n.url()+"/v1/tasks", "wrong-token", nil); last.status == http.StatusTooManyRequests {
@@ -226,6 +230,7 @@ func TestLimitAFullTargetFailsItsRunWithoutResending(t *testing.T) {
 	t.Cleanup(func() { _ = syscall.Unmount(store, syscall.MNT_DETACH) })
 	sh := startNode(t, "shanghai", withBootstrapExpect(2))
 	bj := startNode(t, "beijing", withBootstrapExpect(2), withJoin(sh), configure(func(c *config.Config) { c.DataDir = filepath.Join(dir, "beijing") }))
+	waitReady(t, 30*time.Second, sh, bj)
 	sameLeader(t, 30*time.Second, sh, bj)
 	eventually(t, 30*time.Second, "shanghai knows beijing", func() error {
 		var cs []struct{}
