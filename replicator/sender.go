@@ -157,7 +157,13 @@ func (t *targetExec) meter(ctx context.Context, r io.Reader, content bool) io.Re
 func (p *pass) sendBatch(ctx context.Context, items []planned) error {
 	var buf bytes.Buffer
 	sent := make([]planned, 0, len(items))
-	for i, c := range p.readAll(ctx, items) {
+	contents := p.readAll(ctx, items)
+	size := 0
+	for i, c := range contents {
+		size += len(c.data) + len(items[i].o.Path) + 256 // a header without metadata is ~200 bytes
+	}
+	buf.Grow(size)
+	for i, c := range contents {
 		pl := items[i]
 		if c.err != nil {
 			p.objectFailed(pl.o, c.err)

@@ -19,6 +19,8 @@ func (r *localRepo) WriteBatch(ctx context.Context, files []BatchFile) ([]BatchR
 	canceled := ctx.Err()
 	if canceled != nil {
 		abandon(ws, canceled)
+	} else {
+		r.s.pack(ctx, ws)
 	}
 	err := r.commit(ws, func(tx *bolt.Tx, rb *bolt.Bucket) ([]string, error) {
 		return r.putBatch(tx, rb, ws)
@@ -46,7 +48,12 @@ func (s *Local) stageBatch(ctx context.Context, files []BatchFile) []fileWrite {
 		if ws[i], err = newFileWrite(bf.Path, bf.Opt); err != nil {
 			continue
 		}
-		st, err := s.stage(ctx, bytes.NewReader(bf.Content), bf.Opt)
+		var st staged
+		if len(bf.Content) <= InlineMax {
+			st, err = stageSmall(bf.Content, bf.Opt) // the batch's own bytes: no copy
+		} else {
+			st, err = s.stage(ctx, bytes.NewReader(bf.Content), bf.Opt)
+		}
 		if err != nil && ctx.Err() != nil {
 			err = ctx.Err()
 		}

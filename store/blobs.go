@@ -55,7 +55,7 @@ func ref(tx *bolt.Tx, st staged) error {
 			return err
 		}
 		if st.inline != nil {
-			if err := tx.Bucket(bucketInline).Put([]byte(st.sha256), st.inline); err != nil {
+			if err := storeSmall(tx, st); err != nil {
 				return err
 			}
 		}
@@ -79,9 +79,9 @@ func unref(tx *bolt.Tx, sum string) (bool, error) {
 		if err := addStats(tx, -1, -int64(e.size)); err != nil {
 			return false, err
 		}
-		// Inline content goes with its last reference, in this transaction;
-		// a file is removed by the caller after the commit.
-		if err := tx.Bucket(bucketInline).Delete([]byte(sum)); err != nil {
+		// Small content (inline or packed) goes with its last reference, in
+		// this transaction; a file is removed by the caller after the commit.
+		if err := dropSmall(tx, sum); err != nil {
 			return false, err
 		}
 	}

@@ -23,7 +23,7 @@ func appendChangeSeq(rb *bolt.Bucket, c Change) (uint64, error) {
 	c.Seq = seq
 	key := make([]byte, 8)
 	binary.BigEndian.PutUint64(key, seq)
-	return seq, putJSON(b, key, c)
+	return seq, b.Put(key, encodeChange(&c))
 }
 
 // Head implements ChangeLog.
@@ -71,9 +71,15 @@ func (r *localRepo) Changes(_ context.Context, from uint64, limit int) ([]Change
 	err := r.view(func(_ *bolt.Tx, rb *bolt.Bucket) error {
 		key := make([]byte, 8)
 		binary.BigEndian.PutUint64(key, from)
-		var err error
-		out, err = scanJSON(out, rb.Bucket(bucketChanges), key, nil, limit)
-		return err
+		c := rb.Bucket(bucketChanges).Cursor()
+		for k, v := c.Seek(key); k != nil && len(out) < limit; k, v = c.Next() {
+			var ch Change
+			if err := decodeChange(v, &ch); err != nil {
+				return err
+			}
+			out = append(out, ch)
+		}
+		return nil
 	})
 	return out, err
 }

@@ -84,13 +84,13 @@ func readAll(t testing.TB, r Repository, path string) []byte {
 	return b
 }
 
-// stored counts the distinct contents held: blob files on disk plus inline
-// entries in the database.
+// stored counts the distinct contents held: blob files on disk plus small
+// contents (inline entries in the database, packed ones in segments).
 func stored(t testing.TB, s *Local) int {
 	t.Helper()
 	n := blobFiles(t, s.dir)
 	s.db.View(func(tx *bolt.Tx) error {
-		n += tx.Bucket(bucketInline).Stats().KeyN
+		n += tx.Bucket(bucketInline).Stats().KeyN + tx.Bucket(bucketPacked).Stats().KeyN
 		return nil
 	})
 	return n

@@ -14,6 +14,7 @@ import (
 // Layout under the store's directory (DESIGN.md draws it whole):
 //
 //	meta.db                    bbolt: projects, repos, blob refcounts, stats, small contents, one bucket per repository
+//	segments/<id>.seg          small contents a WriteBatch packed, append-only (see segments.go)
 //	blobs/sha256/ab/cd/<hex>   content larger than InlineMax, named by its sha256, written once
 //	tmp/                       writes in progress; emptied at start
 //	uploads/<sha256>.part      resumable uploads (see Upload); kept at start unless idle for UploadMaxIdle
@@ -40,9 +41,10 @@ var (
 
 // Local is the built-in store: blobs on disk, metadata in bbolt.
 type Local struct {
-	dir string
-	db  *bolt.DB
-	log *slog.Logger
+	dir  string
+	db   *bolt.DB
+	segs *segments // small contents packed by WriteBatch
+	log  *slog.Logger
 	// publish serialises making a blob visible and committing the node that
 	// references it with removing blobs whose last reference went, so that a
 	// blob is never removed under a write that is about to reference it.
@@ -107,7 +109,12 @@ func Open(dir string, log *slog.Logger, opts ...Option) (*Local, error) {
 	for _, o := range opts {
 		o(s)
 	}
+	if s.segs, err = openSegments(filepath.Join(dir, "segments"), db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: segments: %w", err)
+	}
 	if err := s.recover(); err != nil {
+		s.segs.close()
 		db.Close()
 		return nil, err
 	}
@@ -130,7 +137,7 @@ func openDB(dir string) (*bolt.DB, error) {
 		return nil, fmt.Errorf("store: open %s: %w", filepath.Join(dir, "meta.db"), err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketProjects, bucketRepos, bucketBlobs, bucketInline, bucketStats, bucketLastSeq} {
+		for _, b := range [][]byte{bucketProjects, bucketRepos, bucketBlobs, bucketInline, bucketPacked, bucketSegments, bucketStats, bucketLastSeq} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -186,7 +193,11 @@ func (s *Local) recover() error {
 }
 
 // Close closes the metadata database.
-func (s *Local) Close() error { return s.db.Close() }
+func (s *Local) Close() error {
+	err := s.db.Close()
+	s.segs.close()
+	return err
+}
 
 // Stats implements Store.
 func (s *Local) Stats() Stats {

@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -20,7 +19,7 @@ func getNode(rb *bolt.Bucket, path string) (Node, bool, error) {
 		return Node{}, false, nil
 	}
 	var n Node
-	err := json.Unmarshal(raw, &n)
+	err := decodeNode(raw, &n)
 	return n, true, err
 }
 
@@ -57,7 +56,6 @@ func (r *localRepo) nodesOf(ctx context.Context, paths []string, withInline bool
 		contents = make([][]byte, len(paths))
 	}
 	err := r.view(func(tx *bolt.Tx, rb *bolt.Bucket) error {
-		inline := tx.Bucket(bucketInline)
 		for i, path := range paths {
 			if i%256 == 0 && ctx.Err() != nil {
 				return ctx.Err()
@@ -72,8 +70,8 @@ func (r *localRepo) nodesOf(ctx context.Context, paths []string, withInline bool
 			}
 			nodes[i], found[i] = n, ok
 			if ok && withInline {
-				if v := inline.Get([]byte(n.SHA256)); v != nil {
-					contents[i] = bytes.Clone(v)
+				if contents[i], err = r.s.smallContent(tx, n.SHA256); err != nil {
+					return err
 				}
 			}
 		}
@@ -103,7 +101,7 @@ func (r *localRepo) Walk(ctx context.Context, dir string, fn func(Node) error) e
 		nodes := rb.Bucket(bucketNodes)
 		if v := nodes.Get([]byte(d)); v != nil { // dir is a file
 			var n Node
-			if err := json.Unmarshal(v, &n); err != nil {
+			if err := decodeNode(v, &n); err != nil {
 				return err
 			}
 			return fn(n)
@@ -114,7 +112,7 @@ func (r *localRepo) Walk(ctx context.Context, dir string, fn func(Node) error) e
 				return ctx.Err()
 			}
 			var n Node
-			if err := json.Unmarshal(v, &n); err != nil {
+			if err := decodeNode(v, &n); err != nil {
 				return err
 			}
 			if err := fn(n); err != nil {
@@ -167,7 +165,7 @@ func (r *localRepo) List(_ context.Context, opt ListOptions) (Page[Node], error)
 				continue
 			}
 			var n Node
-			if err := json.Unmarshal(files[i-len(folders)], &n); err != nil {
+			if err := decodeNode(files[i-len(folders)], &n); err != nil {
 				return err
 			}
 			page.Records = append(page.Records, n)
@@ -247,10 +245,8 @@ func (r *localRepo) statWithInline(path string) (Node, []byte, error) {
 		} else if !ok {
 			return nodeNotFound(p)
 		}
-		if v := tx.Bucket(bucketInline).Get([]byte(n.SHA256)); v != nil {
-			inline = bytes.Clone(v)
-		}
-		return nil
+		inline, err = r.s.smallContent(tx, n.SHA256)
+		return err
 	})
 	return n, inline, err
 }

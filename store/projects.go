@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -149,7 +148,7 @@ func (s *Local) DeleteRepo(_ context.Context, project, name string) error {
 func unrefAll(tx *bolt.Tx, rb *bolt.Bucket) (gone []string, err error) {
 	err = rb.Bucket(bucketNodes).ForEach(func(_, v []byte) error {
 		var n Node
-		if err := json.Unmarshal(v, &n); err != nil {
+		if err := decodeNode(v, &n); err != nil {
 			return err
 		}
 		if last, err := unref(tx, n.SHA256); err != nil {

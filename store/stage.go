@@ -19,6 +19,7 @@ import (
 type staged struct {
 	path   string
 	inline []byte
+	pack   *packLoc // where a batch packed inline, fsynced but not yet committed
 	linked bool
 	upload bool // path is an Upload's file: a failed commit gives it back
 	sha256 string
@@ -45,9 +46,18 @@ func (s *Local) stage(ctx context.Context, content io.Reader, opt WriteOptions) 
 	case !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF):
 		return staged{}, err
 	}
-	data := bytes.Clone((*bufp)[:n])
+	return stageSmall(bytes.Clone((*bufp)[:n]), opt)
+}
+
+// stageSmall stages content of at most InlineMax bytes held in memory; the
+// staged content is data itself, which must not change until the commit
+// has ended.
+func stageSmall(data []byte, opt WriteOptions) (staged, error) {
+	if data == nil {
+		data = []byte{} // inline content is never nil
+	}
 	sh := sha256.Sum256(data)
-	st := staged{inline: data, sha256: hex.EncodeToString(sh[:]), md5: opt.KnownMD5, size: int64(n)}
+	st := staged{inline: data, sha256: hex.EncodeToString(sh[:]), md5: opt.KnownMD5, size: int64(len(data))}
 	if !validMD5(st.md5) || opt.SHA256 == "" { // a stated md5 needs a sha256 that proves the content
 		mh := md5.Sum(data)
 		st.md5 = hex.EncodeToString(mh[:])

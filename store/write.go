@@ -130,7 +130,7 @@ func (r *localRepo) putNode(tx *bolt.Tx, rb *bolt.Bucket, f *fileWrite) (gone st
 			gone = old.SHA256
 		}
 	}
-	if err := putJSON(rb.Bucket(bucketNodes), []byte(p), node); err != nil {
+	if err := rb.Bucket(bucketNodes).Put([]byte(p), encodeNode(&node)); err != nil {
 		return "", err
 	}
 	if err := appendChange(rb, Change{Kind: kind, Time: t, Path: p, SHA256: st.sha256, Size: st.size, By: opt.By}); err != nil {
@@ -215,7 +215,7 @@ func (r *localRepo) SetMetadata(_ context.Context, path string, metadata map[str
 		}
 		t := now()
 		n.Metadata, n.ModifiedBy, n.ModifiedAt = metadata, by, t
-		if err := putJSON(rb.Bucket(bucketNodes), []byte(p), n); err != nil {
+		if err := rb.Bucket(bucketNodes).Put([]byte(p), encodeNode(&n)); err != nil {
 			return err
 		}
 		return appendChange(rb, Change{Kind: NodeUpdated, Time: t, Path: p, SHA256: n.SHA256, Size: n.Size, By: by})

@@ -1,0 +1,336 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Small contents written by WriteBatch are packed into append-only segment
+// files (segments/<id>.seg) instead of being bbolt values: a batch appends
+// its new contents in one write and one fdatasync, outside the publish lock
+// (so one batch's data reaches the disk while another commits), and its
+// transaction then records where each content is (bucketPacked) and how far
+// the segment is committed (bucketSegments). See DESIGN.md.
+
+var (
+	bucketPacked   = []byte("packed")   // sha256 hex -> segment(4) offset(8) length(4)
+	bucketSegments = []byte("segments") // segment(4) -> committed end(8) live bytes(8)
+)
+
+// segmentMax is the size at which a segment stops taking appends and the
+// next one is started.
+const segmentMax = 256 << 20
+
+// packLoc is where a packed content's bytes are.
+type packLoc struct {
+	seg    uint32
+	off    int64
+	length uint32
+}
+
+func (l packLoc) encode() []byte {
+	v := make([]byte, 16)
+	binary.BigEndian.PutUint32(v[:4], l.seg)
+	binary.BigEndian.PutUint64(v[4:12], uint64(l.off))
+	binary.BigEndian.PutUint32(v[12:], l.length)
+	return v
+}
+
+func decodePackLoc(v []byte) (packLoc, bool) {
+	if len(v) != 16 {
+		return packLoc{}, false
+	}
+	return packLoc{seg: binary.BigEndian.Uint32(v[:4]), off: int64(binary.BigEndian.Uint64(v[4:12])), length: binary.BigEndian.Uint32(v[12:])}, true
+}
+
+func segKey(id uint32) []byte { return binary.BigEndian.AppendUint32(nil, id) }
+
+// segRecord is a segment's entry in bucketSegments.
+type segRecord struct{ end, live uint64 }
+
+func getSegRecord(b *bolt.Bucket, id uint32) (segRecord, bool) {
+	v := b.Get(segKey(id))
+	if len(v) != 16 {
+		return segRecord{}, false
+	}
+	return segRecord{end: binary.BigEndian.Uint64(v[:8]), live: binary.BigEndian.Uint64(v[8:])}, true
+}
+
+func putSegRecord(b *bolt.Bucket, id uint32, r segRecord) error {
+	v := binary.BigEndian.AppendUint64(nil, r.end)
+	return b.Put(segKey(id), binary.BigEndian.AppendUint64(v, r.live))
+}
+
+// segments holds the open segment files.
+type segments struct {
+	dir string
+	mu  sync.Mutex // guards files, active and end
+	// files are every segment, open for reading (ReadAt) and, the active
+	// one, for appending (WriteAt): both are safe concurrently.
+	files  map[uint32]*os.File
+	active uint32
+	end    int64 // the active segment's next free offset (reserved, maybe not committed)
+}
+
+func segmentName(id uint32) string { return fmt.Sprintf("%08x.seg", id) }
+
+// openSegments opens dir's segment files, recovering from a crash: bytes
+// past a segment's committed end (an append whose transaction did not
+// commit) are cut off, and a segment no transaction committed is removed.
+func openSegments(dir string, db *bolt.DB) (*segments, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, err
+	}
+	// The directory's own entry must survive a power loss as the files in it
+	// do: reserve fsyncs dir when it creates a segment.
+	if err := syncDir(filepath.Dir(dir)); err != nil {
+		return nil, err
+	}
+	sg := &segments{dir: dir, files: map[uint32]*os.File{}}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	err = db.View(func(tx *bolt.Tx) error {
+		recs := tx.Bucket(bucketSegments)
+		for _, e := range entries {
+			name, ok := strings.CutSuffix(e.Name(), ".seg")
+			id, err := strconv.ParseUint(name, 16, 32)
+			if !ok || err != nil || len(name) != 8 {
+				continue
+			}
+			p := filepath.Join(dir, e.Name())
+			rec, ok := getSegRecord(recs, uint32(id))
+			if !ok {
+				if err := os.Remove(p); err != nil {
+					return err
+				}
+				continue
+			}
+			f, err := os.OpenFile(p, os.O_RDWR, 0)
+			if err != nil {
+				return err
+			}
+			sg.files[uint32(id)] = f
+			fi, err := f.Stat()
+			if err != nil {
+				return err
+			}
+			if fi.Size() > int64(rec.end) {
+				if err := f.Truncate(int64(rec.end)); err != nil {
+					return err
+				}
+				if err := f.Sync(); err != nil {
+					return err
+				}
+			}
+			if uint32(id) >= sg.active {
+				sg.active, sg.end = uint32(id), int64(rec.end)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		sg.close()
+		return nil, err
+	}
+	if len(sg.files) == 0 {
+		sg.active, sg.end = 1, 0
+	}
+	return sg, nil
+}
+
+func (sg *segments) close() {
+	sg.mu.Lock()
+	defer sg.mu.Unlock()
+	for _, f := range sg.files {
+		f.Close()
+	}
+	sg.files = nil
+}
+
+// reserve gives n bytes of the active segment to one writer, starting a
+// new segment when the active one is full.
+func (sg *segments) reserve(n int64) (uint32, int64, *os.File, error) {
+	sg.mu.Lock()
+	defer sg.mu.Unlock()
+	if sg.files == nil {
+		return 0, 0, nil, errors.New("store: closed")
+	}
+	f := sg.files[sg.active]
+	if f != nil && sg.end > 0 && sg.end+n > segmentMax {
+		sg.active, sg.end, f = sg.active+1, 0, nil
+	}
+	if f == nil {
+		var err error
+		f, err = os.OpenFile(filepath.Join(sg.dir, segmentName(sg.active)), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o640)
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		if err := syncDir(sg.dir); err != nil {
+			f.Close()
+			os.Remove(f.Name())
+			return 0, 0, nil, err
+		}
+		sg.files[sg.active] = f
+	}
+	off := sg.end
+	sg.end += n
+	return sg.active, off, f, nil
+}
+
+func (sg *segments) file(id uint32) *os.File {
+	sg.mu.Lock()
+	defer sg.mu.Unlock()
+	return sg.files[id]
+}
+
+// read returns a copy of a packed content.
+func (sg *segments) read(l packLoc) ([]byte, error) {
+	f := sg.file(l.seg)
+	if f == nil {
+		return nil, fmt.Errorf("store: segment %s is missing", segmentName(l.seg))
+	}
+	b := make([]byte, l.length)
+	if _, err := f.ReadAt(b, l.off); err != nil {
+		return nil, fmt.Errorf("store: segment %s at %d: %w", segmentName(l.seg), l.off, err)
+	}
+	return b, nil
+}
+
+// packBuffers hold a batch's contents on their way to a segment: reused,
+// because fresh memory is expensive on the machines measured (see
+// docs/performance.md); one larger than maxBatchPack is not kept.
+var packBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxBatchPack = 16 << 20
+
+// pack appends the batch's staged small contents that the store does not
+// hold yet to the active segment, in one write, and fsyncs it; each such
+// file's staged content then has its location, for ref to record. Content
+// the store holds already is left to be referenced; if anything fails the
+// contents stay in memory and go to the inline bucket as before.
+func (s *Local) pack(ctx context.Context, ws []fileWrite) {
+	var idx []int
+	var held []string
+	for i := range ws {
+		if f := &ws[i]; f.state == pending && f.st.inline != nil && !f.st.upload {
+			idx = append(idx, i)
+			held = append(held, f.st.sha256)
+		}
+	}
+	if len(idx) < 2 || ctx.Err() != nil { // a single file: one transaction is cheaper than two fsyncs
+		return
+	}
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		blobs := tx.Bucket(bucketBlobs)
+		for j, sum := range held {
+			if _, ok := getBlob(blobs, sum); !ok {
+				held[j] = ""
+			}
+		}
+		return nil
+	})
+	at := map[string]int64{} // offset in buf of each content, written once
+	var total int
+	for j, i := range idx {
+		if f := &ws[i]; held[j] == "" {
+			if _, ok := at[f.st.sha256]; !ok {
+				at[f.st.sha256] = int64(total)
+				total += len(f.st.inline)
+			}
+		}
+	}
+	if total == 0 {
+		return
+	}
+	bufp := packBuffers.Get().(*[]byte)
+	defer func() {
+		if cap(*bufp) <= maxBatchPack {
+			packBuffers.Put(bufp)
+		}
+	}()
+	buf := (*bufp)[:0]
+	for j, i := range idx {
+		if f := &ws[i]; held[j] == "" && at[f.st.sha256] == int64(len(buf)) {
+			buf = append(buf, f.st.inline...)
+		}
+	}
+	*bufp = buf
+	seg, off, file, err := s.segs.reserve(int64(len(buf)))
+	if err == nil {
+		if _, err = file.WriteAt(buf, off); err == nil {
+			err = file.Sync()
+		}
+	}
+	if err != nil {
+		s.log.Warn("store: pack small contents (kept in the metadata database instead)", "err", err)
+		return
+	}
+	for j, i := range idx {
+		f := &ws[i]
+		if held[j] == "" {
+			f.st.pack = &packLoc{seg: seg, off: off + at[f.st.sha256], length: uint32(len(f.st.inline))}
+		}
+	}
+}
+
+// storeSmall records, in tx, the first reference's small content: its
+// packed location when it has one, else the content itself in bucketInline.
+func storeSmall(tx *bolt.Tx, st staged) error {
+	if st.pack == nil {
+		return tx.Bucket(bucketInline).Put([]byte(st.sha256), st.inline)
+	}
+	l := *st.pack
+	if err := tx.Bucket(bucketPacked).Put([]byte(st.sha256), l.encode()); err != nil {
+		return err
+	}
+	recs := tx.Bucket(bucketSegments)
+	rec, _ := getSegRecord(recs, l.seg)
+	rec.end = max(rec.end, uint64(l.off)+uint64(l.length))
+	rec.live += uint64(l.length)
+	return putSegRecord(recs, l.seg, rec)
+}
+
+// dropSmall removes, in tx, the small content whose last reference went:
+// an inline value, or a packed one's location (its bytes become dead space
+// of its segment, counted as such, for compaction to take back).
+func dropSmall(tx *bolt.Tx, sum string) error {
+	if err := tx.Bucket(bucketInline).Delete([]byte(sum)); err != nil {
+		return err
+	}
+	packed := tx.Bucket(bucketPacked)
+	l, ok := decodePackLoc(packed.Get([]byte(sum)))
+	if !ok {
+		return nil
+	}
+	if err := packed.Delete([]byte(sum)); err != nil {
+		return err
+	}
+	recs := tx.Bucket(bucketSegments)
+	rec, _ := getSegRecord(recs, l.seg)
+	rec.live -= min(rec.live, uint64(l.length))
+	return putSegRecord(recs, l.seg, rec)
+}
+
+// smallContent returns, in tx, a copy of the small content sum, or nil when
+// it is not small (or not stored).
+func (s *Local) smallContent(tx *bolt.Tx, sum string) ([]byte, error) {
+	if v := tx.Bucket(bucketInline).Get([]byte(sum)); v != nil {
+		return slices.Clone(v), nil
+	}
+	if l, ok := decodePackLoc(tx.Bucket(bucketPacked).Get([]byte(sum))); ok {
+		return s.segs.read(l)
+	}
+	return nil, nil
+}
