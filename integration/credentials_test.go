@@ -71,8 +71,26 @@ func TestScopedAndExpiringCredentials(t *testing.T) {
 	// No credential wider than itself.
 	mustStatus(t, call(t, "POST", sh.url()+"/v1/acl/tokens", createScopedAdmin(t, sh), map[string]any{"policy": "read"}), http.StatusForbidden, "an unlimited token made by a limited one")
 
-	// bk-repo, Pulp, OCI and SWR each in their own words.
-	bkFails(t, sh, "GET", "/task/info/"+theirs.Key, scoped, nil, http.StatusForbidden, 250113, "Access denied: ")
+	dialectsRefuseOtherProjects(t, sh, scoped, theirs.Key)
+
+	expiresEverywhere(t, nodes, scoped)
+}
+
+// createScopedAdmin is an admin token limited to demo.
+func createScopedAdmin(t *testing.T, n *node) string {
+	t.Helper()
+	var tok token
+	r := call(t, "POST", n.url()+"/v1/acl/tokens", mgmtToken, map[string]any{"policy": "admin", "projects": []string{"demo"}, "description": "demo admin"})
+	mustStatus(t, r, http.StatusCreated, "a limited admin token")
+	r.decode(t, &tok)
+	return tok.Secret
+}
+
+// dialectsRefuseOtherProjects: bk-repo, Pulp, OCI and SWR refuse a token
+// limited to demo on project other, each in its own words.
+func dialectsRefuseOtherProjects(t *testing.T, sh *node, scoped, theirTask string) {
+	t.Helper()
+	bkFails(t, sh, "GET", "/task/info/"+theirTask, scoped, nil, http.StatusForbidden, 250113, "Access denied: ")
 	// Pulp 2 answers a permission refused with 401 PLP0026 permission_denied.
 	if status, body, _ := pulpCall(t, sh, "GET", "/repositories/", scoped, ""); status != http.StatusUnauthorized || !strings.Contains(string(body), `"permission_denied"`) {
 		t.Errorf("Pulp: %d %s", status, body)
@@ -81,8 +99,13 @@ func TestScopedAndExpiringCredentials(t *testing.T) {
 		t.Errorf("OCI: %d %s", r.status, r.body)
 	}
 	swrFails(t, sh, "GET", "/v2/manage/namespaces/other/repos/app/tags", scoped, nil, http.StatusForbidden, "SVCSTG.SWR.4039002")
+}
 
-	// Expired: 401 everywhere, then gone from the state.
+// expiresEverywhere waits for the token to expire: then it is 401 on every
+// agent, and the leader prunes it from the state.
+func expiresEverywhere(t *testing.T, nodes []*node, scoped string) {
+	t.Helper()
+	sh := nodes[0]
 	eventually(t, 90*time.Second, "the token expired", func() error {
 		if r := call(t, "GET", sh.url()+"/v1/projects/demo/repos", scoped, nil); r.status != http.StatusUnauthorized {
 			return fmt.Errorf("%d", r.status)
@@ -109,14 +132,4 @@ func TestScopedAndExpiringCredentials(t *testing.T) {
 		}
 		return nil
 	})
-}
-
-// createScopedAdmin is an admin token limited to demo.
-func createScopedAdmin(t *testing.T, n *node) string {
-	t.Helper()
-	var tok token
-	r := call(t, "POST", n.url()+"/v1/acl/tokens", mgmtToken, map[string]any{"policy": "admin", "projects": []string{"demo"}, "description": "demo admin"})
-	mustStatus(t, r, http.StatusCreated, "a limited admin token")
-	r.decode(t, &tok)
-	return tok.Secret
 }

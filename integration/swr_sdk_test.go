@@ -90,23 +90,7 @@ func TestSWRSyncThroughTheGoSDK(t *testing.T) {
 	v2 := ociImage(t, src, "ferry/app/web", "v2", []byte("sdk layer 2"))
 	manifestOn(t, dst, "mirror/app/web", "v2", v2)
 
-	// override false holds for the rule too: beijing's own v5 stays when
-	// shanghai pushes another v5, the job says existed, and the rule goes
-	// on delivering (v6, pushed after, arrives).
-	theirs := ociImage(t, dst, "mirror/app/web", "v5", []byte("beijing's own v5"))
-	ociImage(t, src, "ferry/app/web", "v5", []byte("shanghai's v5"))
-	v6 := ociImage(t, src, "ferry/app/web", "v6", []byte("sdk layer 6"))
-	manifestOn(t, dst, "mirror/app/web", "v6", v6)
-	if r := ociOK(t, dst, "GET", "/v2/mirror/app/web/manifests/v5", nil, nil, 200); !bytes.Equal(r.body, theirs) {
-		t.Fatal("the rule overwrote beijing's different v5 though override is false")
-	}
-	// A run's object records are written at each progress report.
-	eventually(t, 30*time.Second, "the rule's jobs", func() error {
-		if st := jobStatuses(t, c); st["v5"] != "existed" || st["v6"] != "success" {
-			return fmt.Errorf("statuses %v", st)
-		}
-		return nil
-	})
+	ruleKeepsADifferentTargetTag(t, c, src, dst)
 
 	// A manual sync of two tags pushed before the rule answers [] and
 	// lands them with their digests, as skopeo reads them on both sides;
@@ -148,4 +132,25 @@ func TestSWRSyncThroughTheGoSDK(t *testing.T) {
 	if _, err := swrClient(t, src, bad).ListNamespaces(&model.ListNamespacesRequest{}); err == nil || !strings.Contains(err.Error(), "SVCSTG.SWR.4010000") {
 		t.Fatalf("a wrong secret key: %v", err)
 	}
+}
+
+// ruleKeepsADifferentTargetTag: override false holds for the rule too:
+// beijing's own v5 stays when shanghai pushes another v5, the job says
+// existed, and the rule goes on delivering (v6, pushed after, arrives).
+func ruleKeepsADifferentTargetTag(t *testing.T, c *swr.SwrClient, src, dst *node) {
+	t.Helper()
+	theirs := ociImage(t, dst, "mirror/app/web", "v5", []byte("beijing's own v5"))
+	ociImage(t, src, "ferry/app/web", "v5", []byte("shanghai's v5"))
+	v6 := ociImage(t, src, "ferry/app/web", "v6", []byte("sdk layer 6"))
+	manifestOn(t, dst, "mirror/app/web", "v6", v6)
+	if r := ociOK(t, dst, "GET", "/v2/mirror/app/web/manifests/v5", nil, nil, 200); !bytes.Equal(r.body, theirs) {
+		t.Fatal("the rule overwrote beijing's different v5 though override is false")
+	}
+	// A run's object records are written at each progress report.
+	eventually(t, 30*time.Second, "the rule's jobs", func() error {
+		if st := jobStatuses(t, c); st["v5"] != "existed" || st["v6"] != "success" {
+			return fmt.Errorf("statuses %v", st)
+		}
+		return nil
+	})
 }
