@@ -78,14 +78,27 @@ type Agent struct {
 // when GOGC is not set. An agent's live heap is small while replication
 // allocates fast (batch bodies, JSON), so Go's default of 100 collects
 // continuously: 400 halved the CPU of receiving 10,000 small files
-// (docs/performance.md), for a few hundred MB more at most.
+// (docs/performance.md).
 const DefaultGCPercent = 400
 
-// TuneGC applies DefaultGCPercent unless the environment sets GOGC. Commands
-// that run agents call it once at start.
+// DefaultMemoryLimit is the soft memory limit of an agent process when
+// GOMEMLIMIT is not set. At GOGC=400 the heap may grow to five times what
+// is live; the limit makes the collector run sooner only as the heap nears
+// it, so a run of a million objects stays in the RSS budget of
+// docs/performance.md while small runs keep GOGC=400's speed. It is soft:
+// a live heap above it is still served (the runtime caps the collector's
+// CPU), and GOMEMLIMIT raises or lowers it.
+const DefaultMemoryLimit = 384 << 20
+
+// TuneGC applies DefaultGCPercent unless the environment sets GOGC, and
+// DefaultMemoryLimit unless it sets GOMEMLIMIT. Commands that run agents
+// call it once at start.
 func TuneGC(getenv func(string) string) {
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(DefaultGCPercent)
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(DefaultMemoryLimit)
 	}
 }
 

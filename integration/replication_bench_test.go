@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferrysync/ferry/config"
 	"github.com/ferrysync/ferry/internal/benchpeer"
 )
 
@@ -254,6 +255,24 @@ func cpuProfile(b *testing.B, name string) (stop func()) {
 	}
 }
 
+// heapProfile writes this process's heap profile (live and allocated
+// since the start) into $FERRY_BENCH_PROFILE, if set.
+func heapProfile(b *testing.B, name string) {
+	b.Helper()
+	dir := os.Getenv("FERRY_BENCH_PROFILE")
+	if dir == "" {
+		return
+	}
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%d.heap", name, profiles.Add(1))))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
+	}
+}
+
 type sentAt struct {
 	at   time.Time
 	sent int64
@@ -413,6 +432,8 @@ type benchAgent struct {
 	// cpu is the CPU time (user and system) the agent has used so far; in
 	// one process with the benchmark, the whole process's.
 	cpu func() time.Duration
+	// pid is the agent's process (0 in the benchmark's process).
+	pid int
 }
 
 // cpuOf is the CPU time both agents used during f.
@@ -458,8 +479,13 @@ func selfCPU() time.Duration {
 func startBenchPair(b *testing.B, dir string) (sh, bj *benchAgent) {
 	b.Helper()
 	if os.Getenv("FERRY_BENCH_INPROCESS") != "" {
-		nodes := startGroup(b, []string{"shanghai", "beijing"})
-		wrap := func(n *node) *benchAgent { return &benchAgent{n.id(), n.url(), n.cfg.DataDir, n.stop, selfCPU} }
+		inDir := func(id string) nodeOption {
+			return configure(func(c *config.Config) { c.DataDir = filepath.Join(dir, id) })
+		}
+		first := startNode(b, "shanghai", withBootstrapExpect(2), inDir("shanghai"))
+		nodes := []*node{first, startNode(b, "beijing", withBootstrapExpect(2), inDir("beijing"), withJoin(first))}
+		waitReady(b, 30*time.Second, nodes...)
+		wrap := func(n *node) *benchAgent { return &benchAgent{n.id(), n.url(), n.cfg.DataDir, n.stop, selfCPU, 0} }
 		sh, bj = wrap(nodes[0]), wrap(nodes[1])
 	} else {
 		bin := ferryBinary(b)
@@ -518,7 +544,7 @@ func startBenchProcess(b testing.TB, bin, id, dataDir string, join ...string) (*
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	a := &benchAgent{id: id, dataDir: dataDir, cpu: processCPU(cmd.Process.Pid), stop: sync.OnceFunc(func() {
+	a := &benchAgent{id: id, dataDir: dataDir, cpu: processCPU(cmd.Process.Pid), pid: cmd.Process.Pid, stop: sync.OnceFunc(func() {
 		_ = cmd.Process.Kill()
 		<-exited
 	})}
@@ -655,15 +681,7 @@ func verifyBenchCopy(b *testing.B, a *benchAgent, repo string, d benchData) {
 	b.Helper()
 	got := map[string]benchFile{}
 	for page := 1; ; page++ {
-		var p struct {
-			TotalPages int64 `json:"totalPages"`
-			Records    []struct {
-				Path   string `json:"fullPath"`
-				SHA256 string `json:"sha256"`
-				Size   int64  `json:"size"`
-				Folder bool   `json:"folder"`
-			} `json:"records"`
-		}
+		var p nodePage
 		r := call(b, "GET", fmt.Sprintf("%s/v1/projects/%s/repos/%s/nodes?recursive=true&pageSize=1000&pageNumber=%d", a.url, benchProject, repo, page), mgmtToken, nil)
 		mustStatus(b, r, http.StatusOK, "list "+repo+" on "+a.id)
 		r.decode(b, &p)
@@ -684,6 +702,19 @@ func verifyBenchCopy(b *testing.B, a *benchAgent, repo string, d benchData) {
 			b.Fatalf("%s holds %+v, want %+v", a.id, got[f.path], f)
 		}
 	}
+}
+
+// nodePage is a page of GET /v1/projects/:p/repos/:r/nodes.
+type nodePage struct {
+	TotalPages int64        `json:"totalPages"`
+	Records    []listedNode `json:"records"`
+}
+
+type listedNode struct {
+	Path   string `json:"fullPath"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+	Folder bool   `json:"folder"`
 }
 
 // checkTree checks that a peer's copy has every file at its size.

@@ -83,7 +83,7 @@ func (c *committer) link(ctx context.Context) error {
 	c.later = nil
 	var ps []planned
 	for _, pl := range all {
-		if _, ok := p.t.arrived.Load(pl.o.SHA256); ok {
+		if p.t.arrived.has(pl.o.SHA256) {
 			ps = append(ps, pl)
 			continue
 		}

@@ -96,6 +96,7 @@ func enumerate(ctx context.Context, sp fsm.ReplicaSpec, sel *selection) error {
 	var err error
 	switch sp.ReplicaObjectType {
 	case fsm.ObjectRepository:
+		l.seen = nil // one walk lists each path once: a million paths need no set
 		if err = listTree(ctx, sel.repo, "/", l.add); err == nil {
 			sel.versions, err = allVersions(ctx, sel.repo, "")
 		}
@@ -122,17 +123,21 @@ func enumerate(ctx context.Context, sp fsm.ReplicaSpec, sel *selection) error {
 	return nil
 }
 
-// lister collects the files of a selection, each path once.
+// lister collects the files of a selection, each path once (seen is nil
+// when the listing cannot repeat a path).
 type lister struct {
 	seen    map[string]bool
 	objects []object
 }
 
 func (l *lister) add(n store.Node) {
-	if !n.Folder && !l.seen[n.Path] {
-		l.seen[n.Path] = true
-		l.objects = append(l.objects, object{Path: n.Path, Size: n.Size, SHA256: n.SHA256, MD5: n.MD5, Metadata: n.Metadata})
+	if n.Folder || l.seen[n.Path] {
+		return
 	}
+	if l.seen != nil {
+		l.seen[n.Path] = true
+	}
+	l.objects = append(l.objects, object{Path: n.Path, Size: n.Size, SHA256: n.SHA256, MD5: n.MD5, Metadata: n.Metadata})
 }
 
 // paths lists each constraint's file, or the files under its folder.

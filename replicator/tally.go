@@ -72,7 +72,7 @@ func (t *targetExec) outcome(c *tally, repo string, o object, action, errText st
 	case ActionIdentical:
 		status = StatusSkipped
 		c.skipped(1, o.Size)
-		t.arrived.Store(o.SHA256, true)
+		t.arrived.add(o.SHA256)
 	case ActionConflict:
 		if t.rc.spec.Setting.ConflictStrategy == fsm.ConflictFastFail {
 			status = StatusFailed
@@ -86,7 +86,7 @@ func (t *targetExec) outcome(c *tally, repo string, o object, action, errText st
 		c.failed(1, o.Size)
 	default: // sent, linked, metadata, deleted
 		c.done(o.Size)
-		t.arrived.Store(o.SHA256, true)
+		t.arrived.add(o.SHA256)
 	}
 	result := action
 	if action == ActionError {

@@ -24,7 +24,7 @@ type targetExec struct {
 	// wire counts every byte sent (frame headers too), for the rate.
 	wire atomic.Int64
 	// arrived holds the sha256 of content the target now has.
-	arrived sync.Map
+	arrived contentSet
 	rate    atomic.Int64
 
 	mu       sync.Mutex

@@ -194,3 +194,33 @@ func BenchmarkWriteBatch4KiB(b *testing.B) {
 		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "files/s")
 	})
 }
+
+// BenchmarkListFolder100k pages through a folder of 100,000 files, 1,000 a
+// page (the first, middle and last page): the issue 16 target is ≤ 50 ms a
+// page.
+//
+//	go test -run '^$' -bench BenchmarkListFolder100k ./store/
+func BenchmarkListFolder100k(b *testing.B) {
+	_, r, _ := newRepo(b, TypeGeneric)
+	const files = 100_000
+	for from := 0; from < files; from += 1000 {
+		batch := make([]BatchFile, 0, 1000)
+		for i := from; i < from+1000; i++ {
+			c := []byte(fmt.Sprintf("content %d", i))
+			batch = append(batch, BatchFile{Path: fmt.Sprintf("/dir/f%06d", i), Content: c, Opt: WriteOptions{Size: int64(len(c))}})
+		}
+		if _, err := r.WriteBatch(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, page := range []int{1, 50, 100} {
+		b.Run(fmt.Sprintf("page%d", page), func(b *testing.B) {
+			for b.Loop() {
+				p, err := r.List(ctx, ListOptions{Path: "/dir", Page: PageRequest{Number: page, Size: 1000}})
+				if err != nil || len(p.Records) != 1000 || p.TotalRecords != files {
+					b.Fatalf("page %d: %d records of %d, %v", page, len(p.Records), p.TotalRecords, err)
+				}
+			}
+		})
+	}
+}

@@ -15,19 +15,31 @@ import (
 // bbolt write transaction.
 
 // blobEntry is what the store knows of one content: how many nodes refer to
-// it, its size and its md5 (so that a node linked to it needs no re-read).
+// it, its size and its md5 (so that a node linked to it needs no re-read),
+// and, for a small content a batch packed, where its bytes are. One value
+// per content: a batch of new small contents touches one random-keyed page
+// per file in the metadata database, not two (DESIGN.md).
 type blobEntry struct {
 	refs, size uint64
 	md5        [16]byte
+	packed     bool // in a segment, at pack
+	pack       packLoc
 }
+
+// A blob value is refs(8) size(8) md5(16), followed for packed content by
+// its location (packLoc.encode, 16 bytes).
+const blobValue, packedBlobValue = 32, 48
 
 func getBlob(b *bolt.Bucket, sum string) (blobEntry, bool) {
 	v := b.Get([]byte(sum))
-	if len(v) != 32 {
+	if len(v) != blobValue && len(v) != packedBlobValue {
 		return blobEntry{}, false
 	}
 	e := blobEntry{refs: binary.BigEndian.Uint64(v[:8]), size: binary.BigEndian.Uint64(v[8:16])}
-	copy(e.md5[:], v[16:])
+	copy(e.md5[:], v[16:32])
+	if len(v) == packedBlobValue {
+		e.pack, e.packed = decodePackLoc(v[32:])
+	}
 	return e, e.refs > 0
 }
 
@@ -35,10 +47,13 @@ func putBlob(b *bolt.Bucket, sum string, e blobEntry) error {
 	if e.refs == 0 {
 		return b.Delete([]byte(sum))
 	}
-	v := make([]byte, 32)
+	v := make([]byte, blobValue, packedBlobValue)
 	binary.BigEndian.PutUint64(v[:8], e.refs)
 	binary.BigEndian.PutUint64(v[8:16], e.size)
 	copy(v[16:], e.md5[:])
+	if e.packed {
+		v = append(v, e.pack.encode()...)
+	}
 	return b.Put([]byte(sum), v)
 }
 
@@ -55,7 +70,7 @@ func ref(tx *bolt.Tx, st staged) error {
 			return err
 		}
 		if st.inline != nil {
-			if err := storeSmall(tx, st); err != nil {
+			if err := storeSmall(tx, st, &e); err != nil {
 				return err
 			}
 		}
@@ -81,7 +96,7 @@ func unref(tx *bolt.Tx, sum string) (bool, error) {
 		}
 		// Small content (inline or packed) goes with its last reference, in
 		// this transaction; a file is removed by the caller after the commit.
-		if err := dropSmall(tx, sum); err != nil {
+		if err := dropSmall(tx, sum, e); err != nil {
 			return false, err
 		}
 	}

@@ -90,7 +90,20 @@ func stored(t testing.TB, s *Local) int {
 	t.Helper()
 	n := blobFiles(t, s.dir)
 	s.db.View(func(tx *bolt.Tx) error {
-		n += tx.Bucket(bucketInline).Stats().KeyN + tx.Bucket(bucketPacked).Stats().KeyN
+		n += tx.Bucket(bucketInline).Stats().KeyN + packedContents(tx)
+		return nil
+	})
+	return n
+}
+
+// packedContents counts the contents in segments: blob entries with a
+// location, and locations of stores from before (bucketPacked).
+func packedContents(tx *bolt.Tx) int {
+	n := tx.Bucket(bucketPacked).Stats().KeyN
+	tx.Bucket(bucketBlobs).ForEach(func(k, _ []byte) error {
+		if e, ok := getBlob(tx.Bucket(bucketBlobs), string(k)); ok && e.packed {
+			n++
+		}
 		return nil
 	})
 	return n

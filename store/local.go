@@ -132,7 +132,7 @@ func openDB(dir string) (*bolt.DB, error) {
 	// rebuilt at open) and kept as a map, which large stores allocate from
 	// faster.
 	db, err := bolt.Open(filepath.Join(dir, "meta.db"), 0o640, &bolt.Options{Timeout: 5 * time.Second,
-		NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+		NoFreelistSync: false, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", filepath.Join(dir, "meta.db"), err)
 	}

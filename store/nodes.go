@@ -56,6 +56,7 @@ func (r *localRepo) nodesOf(ctx context.Context, paths []string, withInline bool
 		contents = make([][]byte, len(paths))
 	}
 	err := r.view(func(tx *bolt.Tx, rb *bolt.Bucket) error {
+		var packed segmentReads
 		for i, path := range paths {
 			if i%256 == 0 && ctx.Err() != nil {
 				return ctx.Err()
@@ -69,13 +70,16 @@ func (r *localRepo) nodesOf(ctx context.Context, paths []string, withInline bool
 				return err
 			}
 			nodes[i], found[i] = n, ok
-			if ok && withInline {
-				if contents[i], err = r.s.smallContent(tx, n.SHA256); err != nil {
-					return err
-				}
+			if !ok || !withInline {
+				continue
+			}
+			if e, ok := getBlob(tx.Bucket(bucketBlobs), n.SHA256); ok && e.packed {
+				packed.add(i, e.pack) // read below, neighbours together
+			} else if contents[i], err = r.s.smallContent(tx, n.SHA256); err != nil {
+				return err
 			}
 		}
-		return nil
+		return packed.read(r.s.segs, contents)
 	})
 	return nodes, found, contents, err
 }
@@ -134,48 +138,91 @@ func (r *localRepo) List(_ context.Context, opt ListOptions) (Page[Node], error)
 	if prefix != "/" {
 		prefix += "/"
 	}
-	var folders []Node
-	var files [][]byte // raw, decoded only for the page asked
-	seen := map[string]bool{}
-	var page Page[Node]
+	pr := opt.Page.Normalize()
+	page := Page[Node]{PageNumber: pr.Number, PageSize: pr.Size, Records: []Node{}}
 	err = r.view(func(_ *bolt.Tx, rb *bolt.Bucket) error {
-		c := rb.Bucket(bucketNodes).Cursor()
-		for k, v := c.Seek([]byte(prefix)); k != nil && strings.HasPrefix(string(k), prefix); k, v = c.Next() {
-			rest := string(k[len(prefix):])
-			if i := strings.IndexByte(rest, '/'); i >= 0 && !opt.Recursive {
-				name := rest[:i]
-				if !seen[name] {
-					seen[name] = true
-					folders = append(folders, Node{Path: prefix + name, Name: name, Folder: true})
-				}
-				continue
-			}
-			files = append(files, v) // valid until the transaction ends
+		l := folderLister{nodes: rb.Bucket(bucketNodes), prefix: []byte(prefix), recursive: opt.Recursive}
+		folders, files := l.count()
+		total := int64(len(folders)) + files
+		from := min(pr.Offset(), total)
+		to := min(from+int64(pr.Size), total)
+		page.TotalRecords, page.TotalPages = total, (total+int64(pr.Size)-1)/int64(pr.Size)
+		for i := from; i < min(to, int64(len(folders))); i++ {
+			name := folders[i]
+			page.Records = append(page.Records, Node{Path: prefix + name, Name: name, Folder: true})
 		}
-		all := make([]int, len(folders)+len(files))
-		for i := range all {
-			all[i] = i
-		}
-		idx := Paginate(all, opt.Page)
-		page = Page[Node]{PageNumber: idx.PageNumber, PageSize: idx.PageSize, TotalRecords: idx.TotalRecords, TotalPages: idx.TotalPages,
-			Records: make([]Node, 0, len(idx.Records))}
-		for _, i := range idx.Records {
-			if i < len(folders) {
-				page.Records = append(page.Records, folders[i])
-				continue
-			}
+		skip := max(from-int64(len(folders)), 0)
+		return l.files(skip, to-from-int64(len(page.Records)), func(v []byte) error {
 			var n Node
-			if err := decodeNode(files[i-len(folders)], &n); err != nil {
+			if err := decodeNode(v, &n); err != nil {
 				return err
 			}
 			page.Records = append(page.Records, n)
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return Page[Node]{}, err
 	}
 	return page, nil
+}
+
+// folderLister walks the nodes under a prefix without copying keys: a page
+// of a folder of 100,000 files costs two passes over its keys, and a
+// subfolder one seek past its contents (a non-recursive listing of a
+// million files in ten folders visits ten keys of them).
+type folderLister struct {
+	nodes     *bolt.Bucket
+	prefix    []byte
+	recursive bool
+}
+
+// each calls file for every file directly under the prefix (or below it,
+// recursive), in key order, and folder for each subfolder's name; it
+// stops early when file says so.
+func (l folderLister) each(folder func(name string), file func(v []byte) (more bool)) {
+	c := l.nodes.Cursor()
+	for k, v := c.Seek(l.prefix); k != nil && bytes.HasPrefix(k, l.prefix); {
+		rest := k[len(l.prefix):]
+		if i := bytes.IndexByte(rest, '/'); i >= 0 && !l.recursive {
+			if folder != nil {
+				folder(string(rest[:i]))
+			}
+			// Everything under prefix+name+"/" sorts before prefix+name+"0"
+			// ('0' follows '/'), and nothing else between them.
+			k, v = c.Seek(append(append(append([]byte{}, l.prefix...), rest[:i]...), '0'))
+			continue
+		}
+		if !file(v) {
+			return
+		}
+		k, v = c.Next()
+	}
+}
+
+// count returns the subfolders' names and how many files there are.
+func (l folderLister) count() (folders []string, files int64) {
+	l.each(func(name string) { folders = append(folders, name) }, func([]byte) bool { files++; return true })
+	return folders, files
+}
+
+// files calls fn for n files after the first skip; v is valid until the
+// transaction ends.
+func (l folderLister) files(skip, n int64, fn func(v []byte) error) error {
+	if n <= 0 {
+		return nil
+	}
+	var err error
+	l.each(nil, func(v []byte) bool {
+		if skip > 0 {
+			skip--
+			return true
+		}
+		err = fn(v)
+		n--
+		return err == nil && n > 0
+	})
+	return err
 }
 
 // blobReader is an open blob with its node.

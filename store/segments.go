@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -19,10 +20,12 @@ import (
 // files (segments/<id>.seg) instead of being bbolt values: a batch appends
 // its new contents in one write and one fdatasync, outside the publish lock
 // (so one batch's data reaches the disk while another commits), and its
-// transaction then records where each content is (bucketPacked) and how far
+// transaction then records where each content is (in its blob entry) and how far
 // the segment is committed (bucketSegments). See DESIGN.md.
 
 var (
+	// bucketPacked is where locations were before blob entries held them
+	// (blobEntry.pack): read, and emptied as its contents go.
 	bucketPacked   = []byte("packed")   // sha256 hex -> segment(4) offset(8) length(4)
 	bucketSegments = []byte("segments") // segment(4) -> committed end(8) live bytes(8)
 )
@@ -208,6 +211,57 @@ func (sg *segments) read(l packLoc) ([]byte, error) {
 	return b, nil
 }
 
+// segmentReads collects packed contents to read: contents a batch packed
+// side by side are read back with one pread, not one per file (a source
+// sending a million 4 KiB files otherwise makes a million system calls).
+type segmentReads struct {
+	at   []int // where each content goes in the caller's slice
+	locs []packLoc
+}
+
+func (sr *segmentReads) add(i int, l packLoc) {
+	sr.at, sr.locs = append(sr.at, i), append(sr.locs, l)
+}
+
+// read fills into[at] with each content, one read per run of adjacent
+// contents of a segment (at most maxBatchPack bytes a read). The contents
+// of one run share a buffer.
+func (sr *segmentReads) read(sg *segments, into [][]byte) error {
+	order := make([]int, len(sr.locs))
+	for j := range order {
+		order[j] = j
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		la, lb := sr.locs[a], sr.locs[b]
+		if la.seg != lb.seg {
+			return cmp.Compare(la.seg, lb.seg)
+		}
+		return cmp.Compare(la.off, lb.off)
+	})
+	for start := 0; start < len(order); {
+		first := sr.locs[order[start]]
+		end, stop := first.off+int64(first.length), start+1
+		for ; stop < len(order); stop++ {
+			l := sr.locs[order[stop]]
+			if l.seg != first.seg || l.off != end || end+int64(l.length)-first.off > maxBatchPack {
+				break
+			}
+			end += int64(l.length)
+		}
+		buf, err := sg.read(packLoc{seg: first.seg, off: first.off, length: uint32(end - first.off)})
+		if err != nil {
+			return err
+		}
+		for _, j := range order[start:stop] {
+			l := sr.locs[j]
+			rel := l.off - first.off
+			into[sr.at[j]] = buf[rel : rel+int64(l.length) : rel+int64(l.length)]
+		}
+		start = stop
+	}
+	return nil
+}
+
 // packBuffers hold a batch's contents on their way to a segment: reused,
 // because fresh memory is expensive on the machines measured (see
 // docs/performance.md); one larger than maxBatchPack is not kept.
@@ -261,6 +315,9 @@ func (s *Local) pack(ctx context.Context, ws []fileWrite) {
 		}
 	}()
 	buf := (*bufp)[:0]
+	if cap(buf) < total { // grown once to the batch's size, not by doubling
+		buf = make([]byte, 0, total)
+	}
 	for j, i := range idx {
 		if f := &ws[i]; held[j] == "" && at[f.st.sha256] == int64(len(buf)) {
 			buf = append(buf, f.st.inline...)
@@ -286,26 +343,39 @@ func (s *Local) pack(ctx context.Context, ws []fileWrite) {
 }
 
 // storeSmall records, in tx, the first reference's small content: its
-// packed location when it has one, else the content itself in bucketInline.
-func storeSmall(tx *bolt.Tx, st staged) error {
+// packed location in the content's entry e when it has one, else the
+// content itself in bucketInline.
+func storeSmall(tx *bolt.Tx, st staged, e *blobEntry) error {
 	if st.pack == nil {
 		return tx.Bucket(bucketInline).Put([]byte(st.sha256), st.inline)
 	}
-	l := *st.pack
-	if err := tx.Bucket(bucketPacked).Put([]byte(st.sha256), l.encode()); err != nil {
-		return err
-	}
+	e.pack, e.packed = *st.pack, true
+	return countSegment(tx, e.pack, true)
+}
+
+// countSegment adds a packed content to its segment's record (the committed
+// end, the live bytes), or takes it off the live bytes.
+func countSegment(tx *bolt.Tx, l packLoc, add bool) error {
 	recs := tx.Bucket(bucketSegments)
 	rec, _ := getSegRecord(recs, l.seg)
-	rec.end = max(rec.end, uint64(l.off)+uint64(l.length))
-	rec.live += uint64(l.length)
+	if add {
+		rec.end = max(rec.end, uint64(l.off)+uint64(l.length))
+		rec.live += uint64(l.length)
+	} else {
+		rec.live -= min(rec.live, uint64(l.length))
+	}
 	return putSegRecord(recs, l.seg, rec)
 }
 
 // dropSmall removes, in tx, the small content whose last reference went:
 // an inline value, or a packed one's location (its bytes become dead space
-// of its segment, counted as such, for compaction to take back).
-func dropSmall(tx *bolt.Tx, sum string) error {
+// of its segment, counted as such, for compaction to take back). Stores
+// written before locations moved into the content's entry keep them in
+// bucketPacked.
+func dropSmall(tx *bolt.Tx, sum string, e blobEntry) error {
+	if e.packed {
+		return countSegment(tx, e.pack, false)
+	}
 	if err := tx.Bucket(bucketInline).Delete([]byte(sum)); err != nil {
 		return err
 	}
@@ -317,15 +387,15 @@ func dropSmall(tx *bolt.Tx, sum string) error {
 	if err := packed.Delete([]byte(sum)); err != nil {
 		return err
 	}
-	recs := tx.Bucket(bucketSegments)
-	rec, _ := getSegRecord(recs, l.seg)
-	rec.live -= min(rec.live, uint64(l.length))
-	return putSegRecord(recs, l.seg, rec)
+	return countSegment(tx, l, false)
 }
 
 // smallContent returns, in tx, a copy of the small content sum, or nil when
 // it is not small (or not stored).
 func (s *Local) smallContent(tx *bolt.Tx, sum string) ([]byte, error) {
+	if e, ok := getBlob(tx.Bucket(bucketBlobs), sum); ok && e.packed {
+		return s.segs.read(e.pack)
+	}
 	if v := tx.Bucket(bucketInline).Get([]byte(sum)); v != nil {
 		return slices.Clone(v), nil
 	}

@@ -2,6 +2,8 @@ package store
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -47,7 +49,7 @@ func checkContents(t *testing.T, r fullRepo, contents map[string][]byte) {
 func segState(t *testing.T, s *Local) (packed, inline int, rec segRecord) {
 	t.Helper()
 	s.db.View(func(tx *bolt.Tx) error {
-		packed, inline = tx.Bucket(bucketPacked).Stats().KeyN, tx.Bucket(bucketInline).Stats().KeyN
+		packed, inline = packedContents(tx), tx.Bucket(bucketInline).Stats().KeyN
 		rec, _ = getSegRecord(tx.Bucket(bucketSegments), 1)
 		return nil
 	})
@@ -139,4 +141,71 @@ func TestWriteBatchDoesNotPackStoredContent(t *testing.T) {
 		t.Fatalf("packed %d, inline %d, segment %+v; want nothing packed", p, i, rec)
 	}
 	checkContents(t, r, map[string][]byte{"/a": []byte("held"), "/b": []byte("also")})
+}
+
+// A store written before blob entries held their locations keeps them in
+// bucketPacked: its contents still read, and their last delete empties the
+// old entry and counts the bytes dead.
+func TestPackedLocationsOfEarlierStoresStillRead(t *testing.T) {
+	s, r, _ := newRepo(t, TypeGeneric)
+	contents := map[string][]byte{"/a": []byte("alpha"), "/b": []byte("beta!")}
+	writeBatch(t, r, contents)
+	err := s.db.Update(func(tx *bolt.Tx) error { // the earlier layout
+		blobs := tx.Bucket(bucketBlobs)
+		for _, c := range contents {
+			sum := fmt.Sprintf("%x", sha256.Sum256(c))
+			e, _ := getBlob(blobs, sum)
+			if err := tx.Bucket(bucketPacked).Put([]byte(sum), e.pack.encode()); err != nil {
+				return err
+			}
+			e.packed = false
+			if err := putBlob(blobs, sum, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkContents(t, r, contents)
+	if err := r.Delete(ctx, "/a", "x"); err != nil {
+		t.Fatal(err)
+	}
+	delete(contents, "/a")
+	checkContents(t, r, contents)
+	if p, _, rec := segState(t, s); p != 1 || rec != (segRecord{end: 10, live: 5}) {
+		t.Fatalf("after the delete: packed %d, segment %+v; want 1 packed, 5 of 10 bytes live", p, rec)
+	}
+}
+
+// ReadSmall reads neighbouring packed contents together: whatever the
+// order asked, duplicates and contents of two batches included, each path
+// gets its own content.
+func TestReadSmallReadsPackedNeighboursTogether(t *testing.T) {
+	_, r, _ := newRepo(t, TypeGeneric)
+	first := map[string][]byte{"/a": []byte("alpha"), "/b": []byte("bravo"), "/c": []byte("charlie"), "/empty": {}}
+	second := map[string][]byte{"/d": []byte("delta"), "/e": []byte("echo"), "/dup": []byte("alpha")}
+	writeBatch(t, r, first)
+	writeBatch(t, r, second)
+	ask := []string{"/e", "/a", "/c", "/a", "/dup", "/d", "/empty", "/missing", "/b"}
+	nodes, contents, err := r.ReadSmall(ctx, ask)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range ask {
+		want, ok := first[p]
+		if !ok {
+			want = second[p]
+		}
+		if p == "/missing" {
+			if nodes[i].Path != "" || contents[i] != nil {
+				t.Fatalf("%s: %+v %q", p, nodes[i], contents[i])
+			}
+			continue
+		}
+		if !bytes.Equal(contents[i], want) || len(contents[i]) != cap(contents[i]) {
+			t.Fatalf("%s: %q (cap %d), want %q", p, contents[i], cap(contents[i]), want)
+		}
+	}
 }
