@@ -31,6 +31,7 @@ import (
 	"github.com/ferrysync/ferry/replicator"
 	"github.com/ferrysync/ferry/scheduler"
 	"github.com/ferrysync/ferry/store"
+	"github.com/ferrysync/ferry/ui"
 	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -205,6 +206,7 @@ func (a *Agent) startServices() error {
 		srv.MountForAgents(method, path, fsm.PolicyAdmin, withCallerName(h))
 	})
 	a.keyringRoutes(srv)
+	ui.Register(srv)           // the dashboard at /ui/: a page of its own API calls
 	a.http = a.httpServer(srv) // agent/limits.go
 	return nil
 }
