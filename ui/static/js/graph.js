@@ -32,7 +32,10 @@ function arc(a, b, bend) {
   const mx = (a.x + b.x) / 2, my = (a.y + b.y) / 2;
   const dx = b.x - a.x, dy = b.y - a.y, len = Math.hypot(dx, dy) || 1;
   const cx = mx - (dy / len) * bend, cy = my + (dx / len) * bend;
-  const shrink = (p, q) => ({ x: p.x + ((q.x - p.x) * 34) / len, y: p.y + ((q.y - p.y) * 34) / len });
+  const shrink = (p, q) => { // to the node's edge, towards q
+    const d = Math.hypot(q.x - p.x, q.y - p.y) || 1;
+    return { x: p.x + ((q.x - p.x) * 48) / d, y: p.y + ((q.y - p.y) * 48) / d };
+  };
   const p0 = shrink(a, { x: cx, y: cy }), p1 = shrink(b, { x: cx, y: cy });
   return { d: `M${p0.x},${p0.y} Q${cx},${cy} ${p1.x},${p1.y}`, lx: (mx + cx) / 2, ly: (my + cy) / 2 };
 }
@@ -60,9 +63,9 @@ function linkEls(links, rows, pos, lagOf) {
 function nodeEl(r, p) {
   const health = r.unreachable ? 'unreachable' : (r.status || 'unknown');
   return s('g', { class: 'node h-' + health, 'data-region': r.id },
-    s('circle', { cx: p.x, cy: p.y, r: 30, class: r.leader ? 'leader' : '' }),
+    s('circle', { cx: p.x, cy: p.y, r: 42, class: r.leader ? 'leader' : '' }),
     s('text', { x: p.x, y: p.y + 4, class: 'node-id' }, r.id),
-    s('text', { x: p.x, y: p.y + 46, class: 'node-role' }, (r.leader ? 'leader' : (r.suffrage || r.role || '')) + ' · ' + health));
+    s('text', { x: p.x, y: p.y + 60, class: 'node-role' }, (r.leader ? 'leader' : (r.suffrage || r.role || '')) + ' · ' + health));
 }
 
 export function graph(rows, links, lagOf) {
