@@ -205,6 +205,7 @@ func (a *Agent) startServices() error {
 		srv.MountForAgents(method, path, fsm.PolicyAdmin, withCallerName(h))
 	})
 	a.keyringRoutes(srv)
+	a.lagRoutes(srv)
 	a.http = a.httpServer(srv) // agent/limits.go
 	return nil
 }
