@@ -206,6 +206,7 @@ func (a *Agent) startServices() error {
 	})
 	a.keyringRoutes(srv)
 	a.lagRoutes(srv)
+	a.linkRoutes(srv)
 	a.http = a.httpServer(srv) // agent/limits.go
 	return nil
 }
@@ -219,13 +220,18 @@ func withCallerName(h http.Handler) http.Handler {
 }
 
 // serve starts the agent's goroutines: the API on ln, the watch for the
-// node's fatal errors, the leadership monitor, the executor, and the
-// carrying out of this region's Pulp content actions.
+// node's fatal errors, the leadership monitor, the executor, the
+// carrying out of this region's Pulp content actions and the sampling of
+// the link counters.
 func (a *Agent) serve(ln net.Listener) {
-	a.wg.Add(4)
+	a.wg.Add(5)
 	go func() {
 		defer a.wg.Done()
 		a.carryOutPulpContent()
+	}()
+	go func() {
+		defer a.wg.Done()
+		a.executor.SampleLinks(a.ctx)
 	}()
 	go func() {
 		defer a.wg.Done()
