@@ -206,6 +206,8 @@ func (a *Agent) startServices() error {
 		srv.MountForAgents(method, path, fsm.PolicyAdmin, withCallerName(h))
 	})
 	a.keyringRoutes(srv)
+	a.lagRoutes(srv)
+	a.linkRoutes(srv)
 	ui.Register(srv)           // the dashboard at /ui/: a page of its own API calls
 	a.http = a.httpServer(srv) // agent/limits.go
 	return nil
@@ -220,13 +222,18 @@ func withCallerName(h http.Handler) http.Handler {
 }
 
 // serve starts the agent's goroutines: the API on ln, the watch for the
-// node's fatal errors, the leadership monitor, the executor, and the
-// carrying out of this region's Pulp content actions.
+// node's fatal errors, the leadership monitor, the executor, the
+// carrying out of this region's Pulp content actions and the sampling of
+// the link counters.
 func (a *Agent) serve(ln net.Listener) {
-	a.wg.Add(4)
+	a.wg.Add(5)
 	go func() {
 		defer a.wg.Done()
 		a.carryOutPulpContent()
+	}()
+	go func() {
+		defer a.wg.Done()
+		a.executor.SampleLinks(a.ctx)
 	}()
 	go func() {
 		defer a.wg.Done()
