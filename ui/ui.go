@@ -79,10 +79,12 @@ type Router interface {
 // Register serves the dashboard on srv: open routes (the page holds no
 // data), answered even while the agent is not ready.
 func Register(srv Router) {
-	srv.Handle(http.MethodGet, strings.TrimSuffix(Prefix, "/"), "", nil, func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-		http.Redirect(w, r, Prefix, http.StatusMovedPermanently)
-	})
-	srv.Handle(http.MethodGet, Prefix+"*filepath", "", nil, serve)
+	for _, m := range []string{http.MethodGet, http.MethodHead} {
+		srv.Handle(m, strings.TrimSuffix(Prefix, "/"), "", nil, func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+			http.Redirect(w, r, Prefix, http.StatusMovedPermanently)
+		})
+		srv.Handle(m, Prefix+"*filepath", "", nil, serve) // net/http sends no body to a HEAD
+	}
 }
 
 // serve answers one asset, revalidated on every load (no-cache with an

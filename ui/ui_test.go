@@ -137,3 +137,13 @@ func TestNoInlineScriptOrTokenInURLs(t *testing.T) {
 		}
 	}
 }
+
+func TestHeadAnswersAsGetDoes(t *testing.T) {
+	r := dashboard(t)
+	req := httptest.NewRequest(http.MethodHead, "/ui/app.css", nil)
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, req)
+	if w.Code != http.StatusOK || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/css") {
+		t.Fatalf("HEAD /ui/app.css: %d %v", w.Code, w.Header())
+	}
+}

@@ -70,7 +70,7 @@ function nodeEl(r, p) {
 
 export function graph(rows, links, lagOf) {
   const pos = positions(rows);
-  const defs = s('defs', {}, s('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: '8', refY: '5', markerWidth: '5', markerHeight: '5', orient: 'auto-start-reverse' },
+  const defs = s('defs', {}, s('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: '8', refY: '5', markerUnits: 'userSpaceOnUse', markerWidth: '14', markerHeight: '14', orient: 'auto' },
     s('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrow' })));
   return s('svg', { viewBox: `0 0 ${W} ${H + 40}`, role: 'img', 'aria-label': 'region graph' },
     defs, ...linkEls(links, rows, pos, lagOf), ...rows.map((r) => nodeEl(r, pos.get(r.id))));
