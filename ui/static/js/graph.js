@@ -64,8 +64,9 @@ function nodeEl(r, p) {
   const health = r.unreachable ? 'unreachable' : (r.status || 'unknown');
   return s('g', { class: 'node h-' + health, 'data-region': r.id },
     s('circle', { cx: p.x, cy: p.y, r: 42, class: r.leader ? 'leader' : '' }),
-    s('text', { x: p.x, y: p.y + 4, class: 'node-id' }, r.id),
-    s('text', { x: p.x, y: p.y + 60, class: 'node-role' }, (r.leader ? 'leader' : (r.suffrage || r.role || '')) + ' · ' + health));
+    s('text', { x: p.x, y: p.y - 6, class: 'node-id' }, r.id),
+    s('text', { x: p.x, y: p.y + 9, class: 'node-role' }, r.leader ? 'leader' : (r.suffrage || r.role || '')),
+    s('text', { x: p.x, y: p.y + 22, class: 'node-role' }, health));
 }
 
 export function graph(rows, links, lagOf) {

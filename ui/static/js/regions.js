@@ -4,7 +4,7 @@
 // target (GET /v1/lag).
 
 import { get, optional } from './api.js';
-import { h, table, message, bytes, rate, ago, badge } from './dom.js';
+import { h, table, message, bytes, rate, ago, badge, duration } from './dom.js';
 import { poll } from './poll.js';
 import { graph, lagColour } from './graph.js';
 
@@ -41,10 +41,21 @@ function roleOf(r) {
   return s === 'nonvoter' ? 'non-voter' : s;
 }
 
+// goAgo reads a Go duration as Raft's stats give it ("4.2ms", "1m2s",
+// "never") as a time ago.
+function goAgo(d) {
+  if (d === undefined || d === 'never') return d || '--';
+  let sec = 0;
+  for (const [, n, unit] of String(d).matchAll(/([\d.]+)(ns|µs|us|ms|s|m|h)/g)) {
+    sec += parseFloat(n) * { ns: 1e-9, 'µs': 1e-6, us: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 }[unit];
+  }
+  return sec < 1 ? 'just now' : duration(sec) + ' ago';
+}
+
 function lastContact(r, self) {
   if (r.id === self.id) {
     const lc = self.raft && self.raft.last_contact;
-    return r.leader ? 'this agent (leader)' : 'this agent: leader seen ' + (lc === undefined ? '--' : lc + ' ago');
+    return r.leader ? 'this agent (leader)' : 'this agent: leader seen ' + goAgo(lc);
   }
   if (r.activity) return 'link ' + ago(r.activity);
   return (r.status || 'unknown') + ' since ' + ago(r.since);
@@ -86,7 +97,10 @@ function render(root, d) {
   const lagOf = worstLag(d.lag);
   const parts = [
     h('h2', {}, 'Regions ', h('span', { class: 'count' }, rows.length + ' clusters')),
-    h('div', { class: 'graph' }, graph(rows, links, lagOf)),
+    h('div', { class: 'graph' }, graph(rows, links, lagOf), h('p', { class: 'legend muted small' },
+      'Arrow width: bytes sent in the last minute. Colour: the worst lag of the tasks into the target — ',
+      h('span', { class: 'swatch lag-ok' }), 'under 1 min ', h('span', { class: 'swatch lag-warn' }), 'under 15 min ',
+      h('span', { class: 'swatch lag-bad' }), 'more ', h('span', { class: 'swatch lag-none' }), 'no task. Thick ring: the leader.')),
     table('regions', ['Cluster', 'Health', 'Role', 'Address', 'Version', 'Last contact', 'Sent (1m)', 'Received (1m)'], rows.map((r) => regionRow(r, d.self, !!links))),
   ];
   if (links === null) parts.push(message('muted', 'Link throughput is not available on this agent (GET /v1/links answered 404).'));
