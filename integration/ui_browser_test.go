@@ -47,6 +47,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	if v.Enabled {
 		t.Fatalf("the dashboard showed the task disabled, the API says %+v", v)
 	}
+	uiPulpSchedule(t, b, sh)
 	b.screenshot("tasks")
 
 	failed := uiFailedRun(t, nodes)
@@ -136,4 +137,22 @@ func uiLinks(t *testing.T, b *browser) {
 	}
 	b.waitText(20*time.Second, "table.links", "shanghai → beijing", "shanghai → guangzhou")
 	b.screenshot("regions")
+}
+
+// uiPulpSchedule makes a Pulp sync schedule on n, sees it in the Tasks
+// view beside the tasks, and disables it there.
+func uiPulpSchedule(t *testing.T, b *browser, n *node) {
+	t.Helper()
+	fd := newPulpFeed(t, map[string][]byte{"a.iso": []byte("a")})
+	pulpOK(t, n, "POST", "/repositories/", `{"id": "isos", "importer_type_id": "iso_importer", "importer_config": {"feed": "`+fd.url()+`"}}`, 201, nil)
+	var sc pulpSchedule
+	pulpOK(t, n, "POST", "/repositories/isos/importers/iso_importer/schedules/sync/", `{"schedule": "PT1H"}`, 201, &sc)
+	row := `tr[data-name="isos sync"]`
+	b.waitText(10*time.Second, row, "Pulp schedule", "every PT1H", "enabled")
+	b.click(10*time.Second, row, "Disable")
+	b.waitText(10*time.Second, row+" td.enabled", "disabled")
+	pulpOK(t, n, "GET", "/repositories/isos/importers/iso_importer/schedules/sync/"+sc.ID+"/", "", 200, &sc)
+	if sc.Enabled {
+		t.Fatalf("the dashboard showed the Pulp schedule disabled, Pulp says %+v", sc)
+	}
 }
