@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // The dashboard in a real browser against a real three-agent group: what
@@ -33,6 +35,8 @@ func TestDashboardInABrowser(t *testing.T) {
 	row := `tr[data-run="` + id + `"]`
 	b.waitText(20*time.Second, row, "beijing", "guangzhou")
 	b.screenshot("runs-live")
+	uiRunDetailLive(t, b, id)
+	b.view("#/runs")
 	b.waitText(60*time.Second, row, "SUCCESS")
 	got := b.waitText(5*time.Second, row+` tr[data-target="beijing"]`, "100 %")
 	b.waitText(5*time.Second, row+` tr[data-target="guangzhou"]`, "100 %")
@@ -64,8 +68,8 @@ func TestDashboardInABrowser(t *testing.T) {
 }
 
 // uiTaskWithContent makes proj/r on shanghai hold 2 MiB in 40 files and a
-// task that replicates it to beijing and guangzhou, paced to last a few
-// seconds so the browser sees it go; its cron fires once a year. It
+// task that replicates it to beijing and guangzhou, paced to last about
+// eight seconds so the browser sees it go; its cron fires once a year. It
 // answers the task's key.
 func uiTaskWithContent(t *testing.T, nodes []*node) string {
 	t.Helper()
@@ -76,7 +80,7 @@ func uiTaskWithContent(t *testing.T, nodes []*node) string {
 		putFile(t, nodes[0], "proj", "r", fmt.Sprintf("/ui/%02d.bin", i), readAllPatterned(uint64(i), 50<<10), nil)
 	}
 	body := taskBody("ui-demo", "CRON_EXPRESSION", map[string]any{"cronExpression": "0 0 3 1 1 ?"}, "beijing", "guangzhou")
-	body["setting"].(map[string]any)["rateLimit"] = 1 << 20
+	body["setting"].(map[string]any)["rateLimit"] = 256 << 10
 	return createTask(t, nodes[0], body).Key
 }
 
@@ -155,4 +159,25 @@ func uiPulpSchedule(t *testing.T, b *browser, n *node) {
 	if sc.Enabled {
 		t.Fatalf("the dashboard showed the Pulp schedule disabled, Pulp says %+v", sc)
 	}
+}
+
+// uiRunDetailLive watches a running run's page to its end: after its
+// first read the page changes only by the run's event stream, so the
+// stream's events (counted on the page) carry it to 100 %.
+func uiRunDetailLive(t *testing.T, b *browser, id string) {
+	t.Helper()
+	b.view("#/runs/" + id)
+	b.waitText(10*time.Second, "#run-status", "live")
+	b.waitText(5*time.Second, "dl.summary", "ui-demo", "RUNNING")
+	b.waitText(30*time.Second, `table.targets-detail tr[data-target="beijing"]`, "/ 2.0 MiB") // planned: the total is known
+	b.screenshot("run-live")
+	for _, target := range []string{"beijing", "guangzhou"} {
+		b.waitText(60*time.Second, `table.targets-detail tr[data-target="`+target+`"]`, "SUCCESS", "100 %")
+	}
+	b.waitText(10*time.Second, "#run-status", "ended")
+	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.getElementById("run-status").dataset.events || "0"`))
+	if err != nil || n == "0" || n == "1" {
+		t.Fatalf("the run's page saw %s events (%v): the stream did not carry it", n, err)
+	}
+	t.Logf("the run's page followed %s events", n)
 }

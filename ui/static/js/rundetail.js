@@ -10,12 +10,12 @@ import { progressCells } from './progress.js';
 const objectStates = ['', 'FAILED', 'SUCCESS', 'SKIPPED'];
 const pageSize = 100;
 
-function summary(r) {
+function summary(r, taskName) {
   const took = r.startedAt && r.finishedAt && !r.finishedAt.startsWith('0001-') ? duration((new Date(r.finishedAt) - new Date(r.startedAt)) / 1000) : '--';
   const spec = r.spec || {};
   const dl = (k, v) => [h('dt', {}, k), h('dd', {}, v)];
   return h('dl', { class: 'summary' },
-    dl('State', badge(r.state)), dl('Task', r.taskKey || '(ad hoc run)'), dl('Trigger', r.trigger || '--'),
+    dl('State', badge(r.state)), dl('Task', r.taskKey ? taskName || r.taskKey : '(ad hoc run)'), dl('Trigger', r.trigger || '--'),
     dl('Executor', r.executorClusterId || '--'),
     dl('What', (spec.localProjectId || '') + ' / ' + (spec.replicaTaskObjects || []).map((o) => o.localRepoName).join(', ')),
     dl('Created', when(r.createdAt)), dl('Started', when(r.startedAt)), dl('Finished', when(r.finishedAt)), dl('Took', took));
@@ -44,17 +44,17 @@ function objectFilters(f, run, apply) {
 }
 
 export function mount(root, id, ctx) {
-  const head = h('div', {}), objs = h('div', {}), status = h('p', { class: 'status' }, 'loading…');
+  const head = h('div', {}), objs = h('div', {}), status = h('p', { class: 'status', id: 'run-status' }, 'loading…');
   root.replaceChildren(h('p', {}, h('a', { href: '#/runs' }, '‹ all runs')), head, objs, status);
   const ctl = new AbortController();
   const f = { status: null, target: '', page: 1 };
-  let run = null;
+  let run = null, taskName = '', objectsTimer = null;
   const path = '/v1/runs/' + encodeURIComponent(id);
   const showRun = (r) => {
     run = r;
     if (f.status === null) f.status = r.state === 'FAILED' ? 'FAILED' : '';
-    head.replaceChildren(h('h2', {}, 'Run ', h('span', { class: 'mono' }, r.id)), summary(r),
-      r.error ? h('p', { class: 'error run-error' }, r.error) : null, h('h3', {}, 'Targets'), targets(r));
+    head.replaceChildren(...[h('h2', {}, 'Run ', h('span', { class: 'mono' }, r.id)), summary(r, taskName),
+      r.error && h('p', { class: 'error run-error' }, r.error), h('h3', {}, 'Targets'), targets(r)].filter(Boolean));
   };
   const loadObjects = async () => {
     const q = new URLSearchParams({ pageSize: String(pageSize), pageNumber: String(f.page), order: 'newest' });
@@ -71,19 +71,28 @@ export function mount(root, id, ctx) {
   function apply(change) { Object.assign(f, { page: 1 }, change); loadObjects(); }
   (async () => {
     try {
-      showRun(await get(path));
+      const first = await get(path);
+      if (first.taskKey) taskName = (await get('/v1/tasks/' + encodeURIComponent(first.taskKey)).catch(() => ({}))).name || '';
+      showRun(first);
       await loadObjects();
       status.textContent = run.state === 'WAITING' || run.state === 'RUNNING' ? 'live' : 'ended';
       if (status.textContent === 'live') {
-        await stream(path + '/events', (ev, data) => showRun(JSON.parse(data)), ctl.signal);
+        objectsTimer = setInterval(loadObjects, 5000); // the detail grows while the run goes
+        let events = 0; // counted on the page: what a test reads to see the stream at work
+        await stream(path + '/events', (ev, data) => {
+          status.dataset.events = String(++events);
+          showRun(JSON.parse(data));
+        }, ctl.signal);
+        clearInterval(objectsTimer);
         status.textContent = 'ended';
         await loadObjects();
       }
     } catch (e) {
+      clearInterval(objectsTimer);
       if (e.name === 'AbortError') return;
       status.textContent = e.message;
       status.className = 'status error';
     }
   })();
-  return { stop() { ctl.abort(); } };
+  return { stop() { ctl.abort(); clearInterval(objectsTimer); } };
 }
