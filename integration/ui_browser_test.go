@@ -181,3 +181,18 @@ func uiRunDetailLive(t *testing.T, b *browser, id string) {
 	}
 	t.Logf("the run's page followed %s events", n)
 }
+
+// TestDashboardOnANotReadyAgent: the page loads from an agent that is not
+// ready (one of two expected founders, so no leader), and its views say
+// why their data calls are refused.
+func TestDashboardOnANotReadyAgent(t *testing.T) {
+	n := startNode(t, "alone", withBootstrapExpect(2))
+	if r := call(t, "GET", n.url()+"/ui/", "", nil); r.status != 200 || !strings.Contains(string(r.body), "Ferry dashboard") {
+		t.Fatalf("GET /ui/ on a not-ready agent: %d", r.status)
+	}
+	b := newBrowser(t, time.Minute)
+	b.open(n.url())
+	b.login(mgmtToken)
+	b.waitText(20*time.Second, "#view-regions", "agent not ready")
+	b.screenshot("not-ready")
+}

@@ -40,7 +40,7 @@ export async function errorOf(resp, path) {
   } catch { /* not JSON */ }
   msg = String(msg || resp.statusText).trim();
   if (resp.status === 401 || resp.status === 403) msg = 'token refused: ' + msg;
-  if (resp.status === 503) msg = 'agent not ready: ' + msg;
+  if (resp.status === 503 && !/not ready/i.test(msg)) msg = 'agent not ready: ' + msg;
   const err = new APIError(resp.status, msg, path);
   if (err.refused) onRefused(err);
   return err;
