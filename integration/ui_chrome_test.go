@@ -28,11 +28,12 @@ type browser struct {
 
 func newBrowser(t *testing.T, within time.Duration) *browser {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		needTool(t, "chromium", "chromium")
+	exe := chromiumPath
+	if _, err := os.Stat(exe); err != nil {
+		exe = needTool(t, "chromium", "chromium")
 	}
 	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1366, 900),
+		chromedp.ExecPath(exe), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1366, 900),
 		chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
