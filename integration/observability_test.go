@@ -3,6 +3,8 @@ package integration
 import (
 	"fmt"
 	"net/http"
+	"regexp"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -132,5 +134,52 @@ func TestLagKeepsToTheCredentialsProjects(t *testing.T) {
 	}
 	if r := call(t, "GET", sh.url()+"/v1/agent/links", tok.Secret, nil); r.status != http.StatusForbidden {
 		t.Fatalf("a read token on /v1/agent/links: %d %s", r.status, r.body)
+	}
+}
+
+// scrape is one agent's /metrics text.
+func scrape(t testing.TB, n *node) string {
+	t.Helper()
+	r := call(t, "GET", n.url()+"/metrics", "", nil)
+	mustStatus(t, r, http.StatusOK, "metrics of "+n.id())
+	return string(r.body)
+}
+
+func TestViewsMetrics(t *testing.T) {
+	nodes := replicationGroup(t)
+	by := byRegion(nodes)
+	sent, once, live := replicateForViews(t, nodes)
+	want := map[*node][]string{
+		by["shanghai"]: {
+			`ferry_replication_lag_seconds{target="beijing",task="` + once + `"} [0-9.e+]+`,
+			`ferry_replication_lag_seconds{target="guangzhou",task="` + live + `"} [0-9.e+]+`,
+			`ferry_realtime_outbox_task_depth{target="guangzhou",task="` + live + `"} 0`,
+			`ferry_task_info{name="to beijing",project="obs",replica_type="SCHEDULED",source="shanghai",task="` + once + `"} 1`,
+			`ferry_store_disk_free_bytes{disk="store"} [1-9][0-9.e+]*`,
+			`ferry_store_disk_size_bytes{disk="raft"} [1-9][0-9.e+]*`,
+			`ferry_cluster_member_alive{member="guangzhou"} 1`,
+			`ferry_raft_leader_changes_total [1-9][0-9]*`,
+			`ferry_raft_last_contact_seconds [0-9.e+-]+`,
+		},
+		by["beijing"]: {
+			`ferry_replication_received_bytes_total{source="shanghai"} ` + regexp.QuoteMeta(strconv.FormatFloat(float64(sent), 'g', -1, 64)),
+		},
+	}
+	for n, lines := range want {
+		eventually(t, 30*time.Second, n.id()+"'s metrics", func() error {
+			text := scrape(t, n)
+			for _, l := range lines {
+				if !regexp.MustCompile(`(?m)^` + l + `$`).MatchString(text) {
+					return fmt.Errorf("no line matches %s", l)
+				}
+			}
+			return nil
+		})
+	}
+	// Only the source exports a task's lag: a sum over the group counts it once.
+	for _, n := range []*node{by["beijing"], by["guangzhou"]} {
+		if text := scrape(t, n); regexp.MustCompile(`(?m)^ferry_replication_lag_seconds\{`).MatchString(text) {
+			t.Errorf("%s exports lag of tasks it is not the source of", n.id())
+		}
 	}
 }
