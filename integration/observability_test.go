@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -147,8 +148,27 @@ func scrape(t testing.TB, n *node) string {
 
 func TestViewsMetrics(t *testing.T) {
 	nodes := replicationGroup(t)
-	by := byRegion(nodes)
 	sent, once, live := replicateForViews(t, nodes)
+	// A cron task, for ferry_task_schedule_interval_seconds: nightly, so it
+	// does not fire while the test runs.
+	nightly := repoSpec("obs", "files", "GENERIC", "beijing")
+	nightly["name"], nightly["replicaType"] = "nightly", "SCHEDULED"
+	nightly["setting"].(map[string]any)["executionStrategy"] = "CRON_EXPRESSION"
+	nightly["setting"].(map[string]any)["executionPlan"] = map[string]any{"cronExpression": "0 0 3 * * ?"}
+	nt := createTask(t, byRegion(nodes)["shanghai"], nightly)
+	t.Run("interval of the cron task", func(t *testing.T) {
+		eventually(t, 30*time.Second, "the nightly task's interval", func() error {
+			if !strings.Contains(scrape(t, byRegion(nodes)["shanghai"]), `ferry_task_schedule_interval_seconds{task="`+nt.Key+`"} 86400`) {
+				return fmt.Errorf("no ferry_task_schedule_interval_seconds 86400 for %s", nt.Key)
+			}
+			return nil
+		})
+	})
+	t.Run("new series", func(t *testing.T) { viewsSeries(t, byRegion(nodes), sent, once, live) })
+	t.Run("the deploy files name exported metrics", func(t *testing.T) { deployNamesExported(t, nodes) })
+}
+
+func viewsSeries(t *testing.T, by map[string]*node, sent int64, once, live string) {
 	want := map[*node][]string{
 		by["shanghai"]: {
 			`ferry_replication_lag_seconds{target="beijing",task="` + once + `"} [0-9.e+]+`,
