@@ -174,7 +174,7 @@ func (a *Agent) startServices() error {
 	c := a.cfg
 	a.schedulerMetrics = scheduler.NewMetrics(a.registry)
 	a.ready = newReadiness(a.registry)
-	a.receiver = &replicator.Receiver{Store: a.store}
+	a.receiver = &replicator.Receiver{Store: a.store, Metrics: replicator.NewReceiverMetrics(a.registry)}
 	var err error
 	a.executor, err = replicator.New(replicator.Config{
 		ClusterID: c.ClusterID, Dir: filepath.Join(c.DataDir, "replicator"), Store: a.store, FSM: a.fsm,
@@ -184,7 +184,7 @@ func (a *Agent) startServices() error {
 	if err != nil {
 		return err
 	}
-	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &stateCollector{a: a})
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &stateCollector{a: a}, &diskCollector{a: a}, &lagCollector{a: a})
 	audit, auditFile, err := a.openAudit()
 	if err != nil {
 		return err

@@ -3,6 +3,9 @@ package integration
 import (
 	"fmt"
 	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -132,5 +135,71 @@ func TestLagKeepsToTheCredentialsProjects(t *testing.T) {
 	}
 	if r := call(t, "GET", sh.url()+"/v1/agent/links", tok.Secret, nil); r.status != http.StatusForbidden {
 		t.Fatalf("a read token on /v1/agent/links: %d %s", r.status, r.body)
+	}
+}
+
+// scrape is one agent's /metrics text.
+func scrape(t testing.TB, n *node) string {
+	t.Helper()
+	r := call(t, "GET", n.url()+"/metrics", "", nil)
+	mustStatus(t, r, http.StatusOK, "metrics of "+n.id())
+	return string(r.body)
+}
+
+func TestViewsMetrics(t *testing.T) {
+	nodes := replicationGroup(t)
+	sent, once, live := replicateForViews(t, nodes)
+	// A cron task, for ferry_task_schedule_interval_seconds: nightly, so it
+	// does not fire while the test runs.
+	nightly := repoSpec("obs", "files", "GENERIC", "beijing")
+	nightly["name"], nightly["replicaType"] = "nightly", "SCHEDULED"
+	nightly["setting"].(map[string]any)["executionStrategy"] = "CRON_EXPRESSION"
+	nightly["setting"].(map[string]any)["executionPlan"] = map[string]any{"cronExpression": "0 0 3 * * ?"}
+	nt := createTask(t, byRegion(nodes)["shanghai"], nightly)
+	t.Run("interval of the cron task", func(t *testing.T) {
+		eventually(t, 30*time.Second, "the nightly task's interval", func() error {
+			if !strings.Contains(scrape(t, byRegion(nodes)["shanghai"]), `ferry_task_schedule_interval_seconds{task="`+nt.Key+`"} 86400`) {
+				return fmt.Errorf("no ferry_task_schedule_interval_seconds 86400 for %s", nt.Key)
+			}
+			return nil
+		})
+	})
+	t.Run("new series", func(t *testing.T) { viewsSeries(t, byRegion(nodes), sent, once, live) })
+	t.Run("the deploy files name exported metrics", func(t *testing.T) { deployNamesExported(t, nodes) })
+}
+
+func viewsSeries(t *testing.T, by map[string]*node, sent int64, once, live string) {
+	want := map[*node][]string{
+		by["shanghai"]: {
+			`ferry_replication_lag_seconds{target="beijing",task="` + once + `"} [0-9.e+]+`,
+			`ferry_replication_lag_seconds{target="guangzhou",task="` + live + `"} [0-9.e+]+`,
+			`ferry_realtime_outbox_task_depth{target="guangzhou",task="` + live + `"} 0`,
+			`ferry_task_info{name="to beijing",project="obs",replica_type="SCHEDULED",source="shanghai",task="` + once + `"} 1`,
+			`ferry_store_disk_free_bytes{disk="store"} [1-9][0-9.e+]*`,
+			`ferry_store_disk_size_bytes{disk="raft"} [1-9][0-9.e+]*`,
+			`ferry_cluster_member_alive{member="guangzhou"} 1`,
+			`ferry_raft_leader_changes_total [1-9][0-9]*`,
+			`ferry_raft_last_contact_seconds [0-9.e+-]+`,
+		},
+		by["beijing"]: {
+			`ferry_replication_received_bytes_total{source="shanghai"} ` + regexp.QuoteMeta(strconv.FormatFloat(float64(sent), 'g', -1, 64)),
+		},
+	}
+	for n, lines := range want {
+		eventually(t, 30*time.Second, n.id()+"'s metrics", func() error {
+			text := scrape(t, n)
+			for _, l := range lines {
+				if !regexp.MustCompile(`(?m)^` + l + `$`).MatchString(text) {
+					return fmt.Errorf("no line matches %s", l)
+				}
+			}
+			return nil
+		})
+	}
+	// Only the source exports a task's lag: a sum over the group counts it once.
+	for _, n := range []*node{by["beijing"], by["guangzhou"]} {
+		if text := scrape(t, n); regexp.MustCompile(`(?m)^ferry_replication_lag_seconds\{`).MatchString(text) {
+			t.Errorf("%s exports lag of tasks it is not the source of", n.id())
+		}
 	}
 }

@@ -38,7 +38,7 @@ func newTargetExec(x *runExec, id string) *targetExec {
 	e := x.e
 	return &targetExec{
 		rc: x.context(), id: id,
-		remote:   &remote{cluster: id, addr: func() (string, bool) { return e.cfg.APIAddr(id) }, token: e.cfg.Token, scheme: e.cfg.Scheme, http: e.http, retry: defaultRetry},
+		remote:   &remote{cluster: id, source: e.cfg.ClusterID, addr: func() (string, bool) { return e.cfg.APIAddr(id) }, token: e.cfg.Token, scheme: e.cfg.Scheme, http: e.http, retry: defaultRetry},
 		limiters: []*rate.Limiter{newLimiter(x.run.Spec.Setting.RateLimit), e.linkLimiter(id)},
 		link:     e.linkStats.counter(id),
 		lastAt:   time.Now(),
