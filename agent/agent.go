@@ -31,6 +31,7 @@ import (
 	"github.com/ferrysync/ferry/replicator"
 	"github.com/ferrysync/ferry/scheduler"
 	"github.com/ferrysync/ferry/store"
+	"github.com/ferrysync/ferry/ui"
 	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -186,7 +187,7 @@ func (a *Agent) startServices() error {
 	c := a.cfg
 	a.schedulerMetrics = scheduler.NewMetrics(a.registry)
 	a.ready = newReadiness(a.registry)
-	a.receiver = &replicator.Receiver{Store: a.store}
+	a.receiver = &replicator.Receiver{Store: a.store, Metrics: replicator.NewReceiverMetrics(a.registry)}
 	var err error
 	a.executor, err = replicator.New(replicator.Config{
 		ClusterID: c.ClusterID, Dir: filepath.Join(c.DataDir, "replicator"), Store: a.store, FSM: a.fsm,
@@ -196,7 +197,7 @@ func (a *Agent) startServices() error {
 	if err != nil {
 		return err
 	}
-	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &stateCollector{a: a})
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &stateCollector{a: a}, &diskCollector{a: a}, &lagCollector{a: a})
 	audit, auditFile, err := a.openAudit()
 	if err != nil {
 		return err
@@ -218,6 +219,9 @@ func (a *Agent) startServices() error {
 		srv.MountForAgents(method, path, fsm.PolicyAdmin, withCallerName(h))
 	})
 	a.keyringRoutes(srv)
+	a.lagRoutes(srv)
+	a.linkRoutes(srv)
+	ui.Register(srv)           // the dashboard at /ui/: a page of its own API calls
 	a.http = a.httpServer(srv) // agent/limits.go
 	return nil
 }
@@ -231,13 +235,18 @@ func withCallerName(h http.Handler) http.Handler {
 }
 
 // serve starts the agent's goroutines: the API on ln, the watch for the
-// node's fatal errors, the leadership monitor, the executor, and the
-// carrying out of this region's Pulp content actions.
+// node's fatal errors, the leadership monitor, the executor, the
+// carrying out of this region's Pulp content actions and the sampling of
+// the link counters.
 func (a *Agent) serve(ln net.Listener) {
-	a.wg.Add(4)
+	a.wg.Add(5)
 	go func() {
 		defer a.wg.Done()
 		a.carryOutPulpContent()
+	}()
+	go func() {
+		defer a.wg.Done()
+		a.executor.SampleLinks(a.ctx)
 	}()
 	go func() {
 		defer a.wg.Done()

@@ -43,6 +43,9 @@ var (
 	descIsLeader = prometheus.NewDesc("ferry_raft_is_leader", "1 when this agent is the Raft leader.", nil, nil)
 	descApplied  = prometheus.NewDesc("ferry_raft_applied_index", "Last Raft index applied to this agent's state.", nil, nil)
 	descTasks    = prometheus.NewDesc("ferry_tasks", "Replication tasks by state: enabled, disabled, running (a run is going).", []string{"state"}, nil)
+	descAlive    = prometheus.NewDesc("ferry_cluster_member_alive", "1 when this agent's gossip sees the member alive, 0 when suspect or failed (members that left are not listed).", []string{"member"}, nil)
+	descChanges  = prometheus.NewDesc("ferry_raft_leader_changes_total", "New Raft leaders this agent has learned of since it started.", nil, nil)
+	descContact  = prometheus.NewDesc("ferry_raft_last_contact_seconds", "Seconds since this agent last heard from the Raft leader (0 on the leader).", nil, nil)
 )
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -50,21 +53,25 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descIsLeader
 	ch <- descApplied
 	ch <- descTasks
+	ch <- descAlive
+	ch <- descChanges
+	ch <- descContact
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	counts := map[cluster.MemberStatus]int{cluster.StatusAlive: 0, cluster.StatusSuspect: 0, cluster.StatusFailed: 0, cluster.StatusLeft: 0}
 	for _, m := range c.a.node.Members() {
 		counts[m.Status]++
+		if m.Status != cluster.StatusLeft {
+			ch <- prometheus.MustNewConstMetric(descAlive, prometheus.GaugeValue, boolValue(m.Status == cluster.StatusAlive), m.ID)
+		}
 	}
 	for status, n := range counts {
 		ch <- prometheus.MustNewConstMetric(descMembers, prometheus.GaugeValue, float64(n), string(status))
 	}
-	leader := 0.0
-	if c.a.node.IsLeader() {
-		leader = 1
-	}
-	ch <- prometheus.MustNewConstMetric(descIsLeader, prometheus.GaugeValue, leader)
+	ch <- prometheus.MustNewConstMetric(descIsLeader, prometheus.GaugeValue, boolValue(c.a.node.IsLeader()))
+	ch <- prometheus.MustNewConstMetric(descChanges, prometheus.CounterValue, float64(c.a.node.LeaderChanges()))
+	ch <- prometheus.MustNewConstMetric(descContact, prometheus.GaugeValue, c.a.ReadState().LastContact.Seconds())
 	ch <- prometheus.MustNewConstMetric(descApplied, prometheus.GaugeValue, float64(c.a.fsm.AppliedIndex()))
 	tasks := map[string]int{"enabled": 0, "disabled": 0, "running": 0}
 	for _, t := range c.a.fsm.Tasks() {
@@ -80,6 +87,13 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	for state, n := range tasks {
 		ch <- prometheus.MustNewConstMetric(descTasks, prometheus.GaugeValue, float64(n), state)
 	}
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // storeMetrics are the artifact store's metrics: totals read at scrape time,

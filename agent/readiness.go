@@ -263,12 +263,20 @@ func (a *Agent) learnLeaderIndex() (uint64, bool) {
 // diskBelowFloor names the store or Raft directory whose disk has less free
 // space than the floor, or "".
 func (a *Agent) diskBelowFloor() string {
-	for _, dir := range []string{filepath.Join(a.cfg.DataDir, "store"), a.node.RaftDir()} {
-		if free, total, ok := diskSpace(dir); ok && free < diskFloor(total) {
-			return dir
+	for _, d := range a.disks() {
+		if free, total, ok := diskSpace(d.dir); ok && free < diskFloor(total) {
+			return d.dir
 		}
 	}
 	return ""
+}
+
+// disk is a directory whose file system's space the agent watches.
+type disk struct{ name, dir string }
+
+// disks are the store's and Raft's directories.
+func (a *Agent) disks() []disk {
+	return []disk{{"store", filepath.Join(a.cfg.DataDir, "store")}, {"raft", a.node.RaftDir()}}
 }
 
 // diskFloor is the free space below which a disk of total bytes is full.

@@ -98,3 +98,17 @@ func closeUnread(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Connection", "close")
 	}
 }
+
+// Answer serves what call returns as JSON with 200, or its error as the
+// native API answers errors: for routes another package mounts (Mount)
+// whose handlers return data or an error.
+func Answer[T any](call func(r *http.Request) (T, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, err := call(r)
+		if err != nil {
+			writeServiceError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	})
+}

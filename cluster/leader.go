@@ -18,7 +18,10 @@ func (n *Node) observeLeader() {
 	defer n.raft.DeregisterObserver(n.observer)
 	for {
 		select {
-		case <-ch:
+		case o := <-ch:
+			if lo, ok := o.Data.(raft.LeaderObservation); ok && lo.LeaderID != "" {
+				n.leaderChanges.Add(1)
+			}
 			n.leaderMu.Lock()
 			close(n.leaderChanged)
 			n.leaderChanged = make(chan struct{})
@@ -36,6 +39,10 @@ func (n *Node) LeaderChanged() <-chan struct{} {
 	defer n.leaderMu.Unlock()
 	return n.leaderChanged
 }
+
+// LeaderChanges counts the times this agent has learned of a new leader
+// since it started (losing the leader alone does not count).
+func (n *Node) LeaderChanges() uint64 { return n.leaderChanges.Load() }
 
 // IsLeader reports whether this agent is the Raft leader.
 func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }

@@ -70,6 +70,8 @@ type Node struct {
 
 	leaderCh chan bool
 	observer *raft.Observer
+	// leaderChanges counts the new leaders this agent has heard of.
+	leaderChanges atomic.Uint64
 	// leaderChanged is closed and replaced whenever the known leader changes.
 	leaderMu      sync.Mutex
 	leaderChanged chan struct{}

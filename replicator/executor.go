@@ -90,6 +90,8 @@ type Executor struct {
 	http    *http.Client
 	links   links      // rate limiters per remote cluster
 	outbox  depthGauge // real-time outbox depths
+	// linkStats count the content sent to each remote cluster (linkstats.go).
+	linkStats linkMeter
 
 	// mu guards the bookkeeping of the runs this agent executes.
 	mu     sync.Mutex

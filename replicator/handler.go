@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/ferrysync/ferry/internal/peer"
+	"github.com/ferrysync/ferry/internal/tlsutil"
 	"github.com/ferrysync/ferry/store"
 	"github.com/julienschmidt/httprouter"
 )
@@ -45,6 +46,29 @@ func WithCaller(ctx context.Context, name string) context.Context {
 func callerOf(ctx context.Context) string {
 	name, _ := ctx.Value(callerKey{}).(string)
 	return name
+}
+
+type sourceKey struct{}
+
+// withSource names the cluster a protocol request comes from, for the
+// received-bytes counter: its agent certificate's with TLS, else the
+// ?source= the sender sets, else "unknown".
+func withSource(r *http.Request) *http.Request {
+	id, ok := tlsutil.AgentID(r.TLS)
+	if !ok {
+		id = r.URL.Query().Get("source")
+	}
+	if id == "" {
+		id = "unknown"
+	}
+	return r.WithContext(context.WithValue(r.Context(), sourceKey{}, id))
+}
+
+func sourceOf(ctx context.Context) string {
+	if id, ok := ctx.Value(sourceKey{}).(string); ok {
+		return id
+	}
+	return "unknown"
 }
 
 // decoded serves a call whose request is one JSON body of at most
@@ -83,7 +107,7 @@ func (rc *Receiver) serveBatch(w http.ResponseWriter, r *http.Request, q url.Val
 	if by == "" {
 		by = callerOf(r.Context())
 	}
-	out, err := rc.Batch(r.Context(), project, repo, by, r.Body)
+	out, err := rc.Batch(withSource(r).Context(), project, repo, by, r.Body)
 	reply(w, out, err)
 }
 
@@ -105,7 +129,7 @@ func (rc *Receiver) serveAppend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sum := httprouter.ParamsFromContext(r.Context()).ByName("sha256")
-	out, err := rc.Append(r.Context(), sum, q.Get("md5"), size, offset, r.Body)
+	out, err := rc.Append(withSource(r).Context(), sum, q.Get("md5"), size, offset, r.Body)
 	reply(w, out, err)
 }
 

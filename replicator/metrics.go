@@ -47,3 +47,25 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	return m
 }
+
+// ReceiverMetrics are the target side's series: what this agent received
+// from each source cluster.
+type ReceiverMetrics struct {
+	received *prometheus.CounterVec
+}
+
+// NewReceiverMetrics registers the target side's series with reg.
+func NewReceiverMetrics(reg prometheus.Registerer) *ReceiverMetrics {
+	m := &ReceiverMetrics{received: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ferry_replication_received_bytes_total", Help: "Content bytes this agent received from other clusters' replicators (batch contents and upload bytes), by source cluster.",
+	}, []string{"source"})}
+	reg.MustRegister(m.received)
+	return m
+}
+
+func (m *ReceiverMetrics) add(source string, n int64) {
+	if m == nil || n <= 0 {
+		return
+	}
+	m.received.WithLabelValues(source).Add(float64(n))
+}

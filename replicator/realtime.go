@@ -152,28 +152,64 @@ func (t *targetExec) outboxDepth(task string, n int64) {
 	}
 }
 
-// depthGauge sums, per target, the outbox depths of every task.
+// depthGauge sums, per target, the outbox depths of every task, and keeps
+// each task's depth and when its target was last caught up, for
+// Executor.Outbox.
 type depthGauge struct {
 	mu     sync.Mutex
-	depths map[string]map[string]int64 // by target, task
+	depths map[string]map[string]OutboxDepth // by target, task
 	gauge  *prometheus.GaugeVec
+}
+
+// OutboxDepth is what one target still has to receive from one REAL_TIME
+// task this agent is the source of.
+type OutboxDepth struct {
+	Task   string `json:"task"`
+	Target string `json:"target"`
+	// Depth counts the changes not yet delivered (up to 1,000 per
+	// repository).
+	Depth int64 `json:"depth"`
+	// CaughtUp is when a delivery round last left nothing to deliver
+	// (zero: not since this agent started).
+	CaughtUp time.Time `json:"caughtUp,omitzero"`
 }
 
 func (g *depthGauge) set(task, target string, n int64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.depths == nil {
-		g.depths = map[string]map[string]int64{}
+		g.depths = map[string]map[string]OutboxDepth{}
 	}
 	if g.depths[target] == nil {
-		g.depths[target] = map[string]int64{}
+		g.depths[target] = map[string]OutboxDepth{}
 	}
-	g.depths[target][task] = n
+	d := g.depths[target][task]
+	d.Task, d.Target, d.Depth = task, target, n
+	if n == 0 {
+		d.CaughtUp = time.Now().UTC()
+	}
+	g.depths[target][task] = d
 	var sum int64
 	for _, d := range g.depths[target] {
-		sum += d
+		sum += d.Depth
 	}
 	if g.gauge != nil {
 		g.gauge.WithLabelValues(target).Set(float64(sum))
 	}
 }
+
+func (g *depthGauge) all() []OutboxDepth {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []OutboxDepth
+	for _, byTask := range g.depths {
+		for _, d := range byTask {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// Outbox is the outbox depth of every target of the REAL_TIME tasks this
+// agent delivered since it started, one entry per task and target.
+func (e *Executor) Outbox() []OutboxDepth { return e.outbox.all() }

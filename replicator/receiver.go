@@ -23,6 +23,8 @@ type TargetStore interface {
 // partial content visible: batches commit whole, uploads only once verified.
 type Receiver struct {
 	Store TargetStore
+	// Metrics, when set, counts the content received by source cluster.
+	Metrics *ReceiverMetrics
 }
 
 // repository opens the target repository, creating its project and itself
@@ -154,6 +156,11 @@ func (rc *Receiver) Batch(ctx context.Context, project, repoName, by string, bod
 	if err != nil {
 		return ItemsResponse{}, fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
+	var n int
+	for _, b := range bodies {
+		n += len(b)
+	}
+	rc.Metrics.add(sourceOf(ctx), int64(n))
 	repo, err := withBulk(rc.Store.Repository(ctx, project, repoName))
 	if err != nil {
 		return ItemsResponse{}, err
@@ -230,6 +237,9 @@ func (rc *Receiver) Append(ctx context.Context, sha256hex, md5hex string, size, 
 		}
 	}
 	n, err := u.Append(ctx, offset, body)
+	if oe := (*store.OffsetError)(nil); !errors.As(err, &oe) { // else nothing was written
+		rc.Metrics.add(sourceOf(ctx), n-offset)
+	}
 	return UploadStatus{Offset: n, Complete: u.Complete()}, err
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 // remote is the sending side's view of one target agent.
 type remote struct {
 	cluster string
+	source  string                // this agent's cluster, named to the target (?source=)
 	addr    func() (string, bool) // the target's API address, looked up per call
 	token   string
 	scheme  string // of the target's API; "http" when empty
@@ -78,6 +80,13 @@ func (r *remote) once(ctx context.Context, req peer.Request, body func() (io.Rea
 		return fmt.Errorf("no API address is known for cluster %q", r.cluster)
 	}
 	req.Addr, req.Cluster = addr, r.cluster
+	if r.source != "" {
+		req.Query = maps.Clone(req.Query)
+		if req.Query == nil {
+			req.Query = url.Values{}
+		}
+		req.Query.Set("source", r.source)
+	}
 	if body != nil {
 		var err error
 		if req.Body, err = body(); err != nil {

@@ -149,7 +149,7 @@ func (t *targetExec) meter(ctx context.Context, r io.Reader, content bool) io.Re
 	return &meteredReader{ctx: ctx, r: r, limiters: t.limiters, sent: &t.wire, onRead: func(n int64) {
 		bytes.Add(float64(n))
 		if content {
-			t.bytesSent.Add(n)
+			t.sentContent(n)
 		}
 	}}
 }
@@ -193,7 +193,7 @@ func (p *pass) sendBatch(ctx context.Context, items []planned) error {
 		if r.Error != "" {
 			p.objectFailed(sent[i].o, errors.New(r.Error))
 		} else {
-			p.t.bytesSent.Add(sent[i].o.Size)
+			p.t.sentContent(sent[i].o.Size)
 			p.outcome(sent[i].o, ActionSend, "")
 		}
 	}

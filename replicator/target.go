@@ -21,6 +21,7 @@ type targetExec struct {
 
 	tally     // the whole run's, towards this target
 	bytesSent atomic.Int64
+	link      *linkCounter // this agent's link to the target
 	// wire counts every byte sent (frame headers too), for the rate.
 	wire atomic.Int64
 	// arrived holds the sha256 of content the target now has.
@@ -37,10 +38,17 @@ func newTargetExec(x *runExec, id string) *targetExec {
 	e := x.e
 	return &targetExec{
 		rc: x.context(), id: id,
-		remote:   &remote{cluster: id, addr: func() (string, bool) { return e.cfg.APIAddr(id) }, token: e.cfg.Token, scheme: e.cfg.Scheme, http: e.http, retry: defaultRetry},
+		remote:   &remote{cluster: id, source: e.cfg.ClusterID, addr: func() (string, bool) { return e.cfg.APIAddr(id) }, token: e.cfg.Token, scheme: e.cfg.Scheme, http: e.http, retry: defaultRetry},
 		limiters: []*rate.Limiter{newLimiter(x.run.Spec.Setting.RateLimit), e.linkLimiter(id)},
+		link:     e.linkStats.counter(id),
 		lastAt:   time.Now(),
 	}
+}
+
+// sentContent counts content the target took, in the run and on the link.
+func (t *targetExec) sentContent(n int64) {
+	t.bytesSent.Add(n)
+	t.link.add(n)
 }
 
 // pass is one selection on its way to one target; its stages (planner,

@@ -181,6 +181,7 @@ func printDevBanner(out io.Writer, basePort int, token string, generated bool, d
 		p := basePort + 10*i
 		fmt.Fprintf(out, "  %-10s %s://127.0.0.1:%d   (gossip %d, raft %d)\n", r.id, scheme, p, p+1, p+2)
 	}
+	fmt.Fprintf(out, "\nDashboard: %s   (on every agent's port too; log in with the token)\n", devDashboard(scheme, basePort))
 	if tlsDir != "" {
 		fmt.Fprintf(out, "\nMutual TLS: CA and certificates in %s\n  export FERRY_CACERT=%s\n", tlsDir, filepath.Join(tlsDir, "ca.pem"))
 	}
@@ -200,6 +201,11 @@ Try:
 
 Ctrl-C stops all three.
 `, h, basePort, basePort+10, basePort+20, token, curl, scheme)
+}
+
+// devDashboard is the dashboard's URL on the first region's agent.
+func devDashboard(scheme string, basePort int) string {
+	return fmt.Sprintf("%s://127.0.0.1:%d/ui/", scheme, basePort)
 }
 
 // devCerts creates, unless they exist from an earlier start, the CA and
