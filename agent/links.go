@@ -36,7 +36,7 @@ func (a *Agent) links(r *http.Request) (linksAnswer, error) {
 		return a.executor.Links(time.Now())
 	})
 	for id, err := range failed {
-		a.log.Warn("links not read", "cluster", id, "err", err)
+		a.log.Debug("links not read", "cluster", id, "err", err)
 	}
 	return mergeLinks(got, failed, time.Now().UTC()), nil
 }
