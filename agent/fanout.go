@@ -55,11 +55,12 @@ func askAgent[T any](ctx context.Context, a *Agent, id, path string, local func(
 	return v, err
 }
 
-// aliveMembers are the ids of the members gossip sees alive.
-func (a *Agent) aliveMembers() []string {
+// knownMembers are the ids of the members gossip knows, but those that
+// left the group.
+func (a *Agent) knownMembers() []string {
 	var out []string
 	for _, m := range a.node.Members() {
-		if m.Status == cluster.StatusAlive {
+		if m.Status != cluster.StatusLeft {
 			out = append(out, m.ID)
 		}
 	}

@@ -13,8 +13,9 @@ import (
 
 // Throughput per link (GET /v1/links): each agent counts the content it
 // sends to each remote cluster (replicator/linkstats.go) and serves its own
-// on GET /v1/agent/links (agents only); /v1/links asks every alive member
-// at once and lists those that could not answer.
+// on GET /v1/agent/links (agents only); /v1/links asks every member gossip
+// knows (but those that left) at once and lists those that could not
+// answer: a failed region is unreachable, not absent.
 
 // linksAnswer is GET /v1/links.
 type linksAnswer struct {
@@ -31,11 +32,11 @@ func (a *Agent) linkRoutes(srv *api.Server) {
 }
 
 func (a *Agent) links(r *http.Request) (linksAnswer, error) {
-	got, failed := askAgents(r.Context(), a, a.aliveMembers(), "/v1/agent/links", func() []replicator.LinkStat {
+	got, failed := askAgents(r.Context(), a, a.knownMembers(), "/v1/agent/links", func() []replicator.LinkStat {
 		return a.executor.Links(time.Now())
 	})
 	for id, err := range failed {
-		a.log.Warn("links not read", "cluster", id, "err", err)
+		a.log.Debug("links not read", "cluster", id, "err", err)
 	}
 	return mergeLinks(got, failed, time.Now().UTC()), nil
 }

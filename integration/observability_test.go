@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -115,6 +116,28 @@ func TestLagAndLinksFromAThirdAgent(t *testing.T) {
 			}
 		}
 		return fmt.Errorf("no shanghai -> beijing link in %+v", ans.Links)
+	})
+
+	// The source stops: its outbox and its links cannot be asked.
+	byRegion(nodes)["shanghai"].stop()
+	eventually(t, 30*time.Second, "guangzhou reports shanghai unreachable", func() error {
+		r := call(t, "GET", gz.url()+"/v1/lag", mgmtToken, nil)
+		if r.status != http.StatusOK {
+			return fmt.Errorf("lag: %d %s", r.status, r.body) // the group may be electing
+		}
+		var lag lagAnswer
+		r.decode(t, &lag)
+		for _, e := range lag.Lag {
+			if e.Task == live && (e.OutboxDepth != -1 || e.OutboxError == "") {
+				return fmt.Errorf("real time with its source down %+v", e)
+			}
+		}
+		var links linksAnswer
+		getOK(t, gz, "/v1/links", &links)
+		if !slices.Contains(links.Unreachable, "shanghai") {
+			return fmt.Errorf("unreachable %v", links.Unreachable)
+		}
+		return nil
 	})
 }
 

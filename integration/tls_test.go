@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -120,6 +121,22 @@ func TestTLSGroupReplicatesAndRefusesStrangers(t *testing.T) {
 				t.Fatalf("%s: %v", n.id(), err)
 			}
 		}
+	})
+
+	t.Run("links and received bytes over mutual TLS", func(t *testing.T) {
+		const sent = 300<<10 + int64(len("hello over TLS"))
+		var ans linksAnswer
+		getOK(t, nodes[2], "/v1/links", &ans)
+		i := slices.IndexFunc(ans.Links, func(l linkStat) bool { return l.Source == "shanghai" && l.Target == "beijing" })
+		if len(ans.Unreachable) != 0 || i < 0 || ans.Links[i].BytesTotal != sent {
+			t.Fatalf("links %+v, want shanghai -> beijing with %d bytes", ans, sent)
+		}
+		// With TLS the source is named by the sender's certificate.
+		if !strings.Contains(scrape(t, nodes[1]), `ferry_replication_received_bytes_total{source="shanghai"}`) {
+			t.Error("beijing counts no bytes received from shanghai")
+		}
+		mustStatus(t, call(t, "GET", sh.url()+"/v1/agent/links", mgmtToken, nil), http.StatusForbidden, "/v1/agent/links without an agent certificate")
+		mustStatus(t, call(t, "GET", sh.url()+"/v1/agent/outbox", mgmtToken, nil), http.StatusForbidden, "/v1/agent/outbox without an agent certificate")
 	})
 
 	t.Run("plain HTTP gets no HTTP answer", func(t *testing.T) {

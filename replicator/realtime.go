@@ -67,6 +67,7 @@ func (e *Executor) executeRealTime(ctx context.Context, r fsm.Run) {
 	if e.ctx.Err() != nil {
 		return // stays RUNNING: this agent resumes it from the cursors
 	}
+	e.outbox.forget(r.TaskKey) // a task that no longer delivers has no depth
 	final := fsm.RunProgress{ID: r.ID, Executor: e.cfg.ClusterID, Targets: x.progress(false), State: fsm.RunCanceled, Error: "the task was disabled or deleted"}
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, errCanceled) && !errors.Is(cause, context.Canceled) {
 		final.State, final.Error = fsm.RunFailed, cause.Error()
@@ -189,6 +190,25 @@ func (g *depthGauge) set(task, target string, n int64) {
 		d.CaughtUp = time.Now().UTC()
 	}
 	g.depths[target][task] = d
+	g.publish(target)
+}
+
+// forget drops a task's depths, and their part of each target's sum.
+func (g *depthGauge) forget(task string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for target, byTask := range g.depths {
+		if _, ok := byTask[task]; !ok {
+			continue
+		}
+		delete(byTask, task)
+		g.publish(target)
+	}
+}
+
+// publish sets the target's gauge to the sum of its tasks' depths; the
+// caller holds mu.
+func (g *depthGauge) publish(target string) {
 	var sum int64
 	for _, d := range g.depths[target] {
 		sum += d.Depth

@@ -4,6 +4,7 @@ import (
 	"context"
 	"github.com/ferrysync/ferry/fsm"
 	"github.com/ferrysync/ferry/store"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
@@ -160,4 +161,51 @@ func realTimeTarget(e *Executor, task fsm.Task) *targetExec {
 	spec.Setting = fsm.ReplicaSetting{ConflictStrategy: task.RealTimeConflict(), ErrorStrategy: fsm.ErrorContinue}
 	x := &runExec{e: e, log: e.log, fail: func(error) {}, run: fsm.Run{ID: "run1", Spec: spec}}
 	return newTargetExec(x, "beijing")
+}
+
+// gaugeValue is the value of the gauge vector's series for target.
+func gaugeValue(t *testing.T, g *prometheus.GaugeVec, target string) float64 {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(g)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "target" && l.GetValue() == target {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no series for target %s", target)
+	return 0
+}
+
+func TestDepthGauge(t *testing.T) {
+	gauge := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "depth", Help: "test"}, []string{"target"})
+	g := depthGauge{gauge: gauge}
+	g.set("t1", "b", 5)
+	g.set("t2", "b", 0)
+	g.set("t1", "c", 2)
+	if got := gaugeValue(t, gauge, "b"); got != 5 {
+		t.Errorf("b sums %v, want 5", got)
+	}
+	depths := map[string]OutboxDepth{}
+	for _, d := range g.all() {
+		depths[d.Task+">"+d.Target] = d
+	}
+	if len(depths) != 3 || depths["t1>b"].Depth != 5 || !depths["t1>b"].CaughtUp.IsZero() || depths["t2>b"].CaughtUp.IsZero() {
+		t.Errorf("depths %+v: a depth of 0 is caught up, another is not", depths)
+	}
+	g.forget("t1")
+	if got := gaugeValue(t, gauge, "b"); got != 0 {
+		t.Errorf("b sums %v after t1 is forgotten, want 0", got)
+	}
+	if all := g.all(); len(all) != 1 || all[0].Task != "t2" {
+		t.Errorf("after forget: %+v", all)
+	}
 }
