@@ -43,8 +43,11 @@ func BenchmarkReplicationScale(b *testing.B) {
 			label := scaleLabel(n)
 			b.ReportMetric(s.run.Seconds(), "run-s-"+label)
 			b.ReportMetric(float64(n)/s.run.Seconds(), "objects/s-"+label)
-			b.ReportMetric(float64(s.rssSource)/(1<<20), "source-peak-rss-MiB-"+label)
-			b.ReportMetric(float64(s.rssTarget)/(1<<20), "target-peak-rss-MiB-"+label)
+			for side, m := range map[string]memory{"source": s.source, "target": s.target} {
+				b.ReportMetric(float64(m.hwm)/(1<<20), side+"-peak-rss-MiB-"+label)
+				b.ReportMetric(float64(m.anon)/(1<<20), side+"-peak-anon-MiB-"+label)
+				b.ReportMetric(float64(m.file)/(1<<20), side+"-peak-file-MiB-"+label)
+			}
 			b.ReportMetric(s.noop.Seconds(), "noop-s-"+label)
 			b.ReportMetric(float64(s.noopSent), "noop-bytesSent-"+label)
 			b.ReportMetric(float64(s.page.Microseconds())/1000, "list-page-max-ms-"+label)
@@ -61,9 +64,9 @@ func BenchmarkReplicationScale(b *testing.B) {
 
 // scaleStats is what one size measured.
 type scaleStats struct {
-	run, noop, page      time.Duration
-	noopSent             int64
-	rssSource, rssTarget int64
+	run, noop, page time.Duration
+	noopSent        int64
+	source, target  memory
 }
 
 func measureScale(b *testing.B, n int) scaleStats {
@@ -76,6 +79,7 @@ func measureScale(b *testing.B, n int) scaleStats {
 	spec := repoSpec(benchProject, "scale", "GENERIC", "beijing")
 	settle(b)
 	var s scaleStats
+	stopSampling := sampleMemory(sh, bj)
 	stopProfile := cpuProfile(b, "scale-"+scaleLabel(n))
 	halfway := false
 	r, took := timeRun(b, sh, spec, 100*time.Millisecond, func(_ time.Time, r run) {
@@ -93,7 +97,8 @@ func measureScale(b *testing.B, n int) scaleStats {
 	checkRun(b, r, n, int64(n)*scaleFileSize, 0)
 	s.noopSent = r.Targets[0].BytesSent
 	s.page = pageFolder(b, bj, "/d00", min(n, scaleFolder))
-	s.rssSource, s.rssTarget = peakRSS(b, sh), peakRSS(b, bj)
+	peaks := stopSampling()
+	s.source, s.target = peaks[0], peaks[1]
 	return s
 }
 
@@ -195,26 +200,67 @@ func checkScaleRecords(b *testing.B, recs []listedNode) {
 	}
 }
 
-// peakRSS is the agent process's peak resident set size (VmHWM).
-func peakRSS(b *testing.B, a *benchAgent) int64 {
-	if a.pid == 0 {
-		return 0 // in the benchmark's process: not the agent's alone
-	}
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", a.pid))
+// memory is an agent process's resident memory: VmHWM is the peak of the
+// whole set; anon (heap, stacks) and file (mapped files: bbolt maps its
+// database, pages the kernel can drop without writing) are the largest
+// samples seen.
+type memory struct{ hwm, anon, file int64 }
+
+// procStatus reads the named kB fields of /proc/pid/status, in bytes.
+func procStatus(pid int, fields ...string) (map[string]int64, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		b.Fatal(err)
+		return nil, err
 	}
+	out := map[string]int64{}
 	for line := range strings.Lines(string(raw)) {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			if err != nil {
-				b.Fatal(err)
+		for _, f := range fields {
+			if v, ok := strings.CutPrefix(line, f+":"); ok {
+				kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+				if err != nil {
+					return nil, err
+				}
+				out[f] = kb << 10
 			}
-			return kb << 10
 		}
 	}
-	b.Fatalf("no VmHWM in /proc/%d/status", a.pid)
-	return 0
+	return out, nil
+}
+
+// sampleMemory samples the agents' memory every 100 ms until stop is
+// called, which returns the peaks (zero for an agent in this process).
+func sampleMemory(agents ...*benchAgent) (stop func() []memory) {
+	peaks := make([]memory, len(agents))
+	done, finished := make(chan struct{}), make(chan struct{})
+	sample := func() {
+		for i, a := range agents {
+			if a.pid == 0 {
+				continue
+			}
+			if st, err := procStatus(a.pid, "VmHWM", "RssAnon", "RssFile"); err == nil {
+				peaks[i] = memory{st["VmHWM"], max(peaks[i].anon, st["RssAnon"]), max(peaks[i].file, st["RssFile"])}
+			}
+		}
+	}
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			sample()
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() []memory {
+		close(done)
+		<-finished
+		sample()
+		return peaks
+	}
 }
 
 func scaleSizes(b *testing.B) []int {
