@@ -123,21 +123,7 @@ func TestTLSGroupReplicatesAndRefusesStrangers(t *testing.T) {
 		}
 	})
 
-	t.Run("links and received bytes over mutual TLS", func(t *testing.T) {
-		const sent = 300<<10 + int64(len("hello over TLS"))
-		var ans linksAnswer
-		getOK(t, nodes[2], "/v1/links", &ans)
-		i := slices.IndexFunc(ans.Links, func(l linkStat) bool { return l.Source == "shanghai" && l.Target == "beijing" })
-		if len(ans.Unreachable) != 0 || i < 0 || ans.Links[i].BytesTotal != sent {
-			t.Fatalf("links %+v, want shanghai -> beijing with %d bytes", ans, sent)
-		}
-		// With TLS the source is named by the sender's certificate.
-		if !strings.Contains(scrape(t, nodes[1]), `ferry_replication_received_bytes_total{source="shanghai"}`) {
-			t.Error("beijing counts no bytes received from shanghai")
-		}
-		mustStatus(t, call(t, "GET", sh.url()+"/v1/agent/links", mgmtToken, nil), http.StatusForbidden, "/v1/agent/links without an agent certificate")
-		mustStatus(t, call(t, "GET", sh.url()+"/v1/agent/outbox", mgmtToken, nil), http.StatusForbidden, "/v1/agent/outbox without an agent certificate")
-	})
+	t.Run("links and received bytes over mutual TLS", func(t *testing.T) { tlsLinks(t, nodes) })
 
 	t.Run("plain HTTP gets no HTTP answer", func(t *testing.T) {
 		resp, err := http.Get("http://" + sh.a.HTTPAddr() + "/v1/health")
@@ -165,23 +151,7 @@ func TestTLSGroupReplicatesAndRefusesStrangers(t *testing.T) {
 		}
 	})
 
-	t.Run("routes for agents want an agent certificate", func(t *testing.T) {
-		plan := map[string]any{"project": "tls", "repo": "files", "objects": []any{}}
-		r := call(t, "POST", sh.url()+"/v1/replica/plan", mgmtToken, plan)
-		mustStatus(t, r, http.StatusForbidden, "management token without an agent certificate on /v1/replica/plan")
-		mustStatus(t, call(t, "POST", sh.url()+"/v1/internal/apply", mgmtToken, map[string]any{}), http.StatusForbidden, "/v1/internal/apply without an agent certificate")
-		req, _ := http.NewRequest("POST", sh.url()+"/v1/replica/plan", bytes.NewReader([]byte(`{"project":"tls","repo":"files","objects":[]}`)))
-		req.Header.Set("X-Auth-Token", mgmtToken)
-		resp, err := agentClient(t, dir, "beijing").Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized {
-			t.Fatalf("agent certificate and token refused: %d %s", resp.StatusCode, b)
-		}
-	})
+	t.Run("routes for agents want an agent certificate", func(t *testing.T) { tlsAgentRoutes(t, sh, dir) })
 
 	t.Run("keyring calls fan out over mutual TLS", func(t *testing.T) {
 		ans := keyring(t, nodes[1], "GET", "", http.StatusOK)
@@ -191,24 +161,68 @@ func TestTLSGroupReplicatesAndRefusesStrangers(t *testing.T) {
 		mustStatus(t, call(t, "GET", sh.url()+"/v1/internal/keyring", mgmtToken, nil), http.StatusForbidden, "/v1/internal/keyring without an agent certificate")
 	})
 
-	t.Run("a reloaded certificate serves new connections", func(t *testing.T) {
-		writeAgentCert(t, dir, "shanghai")
-		if err := sh.a.ReloadTLS(); err != nil {
-			t.Fatal(err)
+	t.Run("a reloaded certificate serves new connections", func(t *testing.T) { tlsReload(t, nodes, dir) })
+}
+
+// tlsLinks checks the links and the received bytes over mutual TLS, and that
+// the agents-only link and outbox routes want an agent certificate.
+func tlsLinks(t *testing.T, nodes []*node) {
+	sh := nodes[0]
+	const sent = 300<<10 + int64(len("hello over TLS"))
+	var ans linksAnswer
+	getOK(t, nodes[2], "/v1/links", &ans)
+	i := slices.IndexFunc(ans.Links, func(l linkStat) bool { return l.Source == "shanghai" && l.Target == "beijing" })
+	if len(ans.Unreachable) != 0 || i < 0 || ans.Links[i].BytesTotal != sent {
+		t.Fatalf("links %+v, want shanghai -> beijing with %d bytes", ans, sent)
+	}
+	// With TLS the source is named by the sender's certificate.
+	if !strings.Contains(scrape(t, nodes[1]), `ferry_replication_received_bytes_total{source="shanghai"}`) {
+		t.Error("beijing counts no bytes received from shanghai")
+	}
+	mustStatus(t, call(t, "GET", sh.url()+"/v1/agent/links", mgmtToken, nil), http.StatusForbidden, "/v1/agent/links without an agent certificate")
+	mustStatus(t, call(t, "GET", sh.url()+"/v1/agent/outbox", mgmtToken, nil), http.StatusForbidden, "/v1/agent/outbox without an agent certificate")
+}
+
+// tlsAgentRoutes checks that the routes for agents want an agent certificate
+// and take one with the token.
+func tlsAgentRoutes(t *testing.T, sh *node, dir string) {
+	plan := map[string]any{"project": "tls", "repo": "files", "objects": []any{}}
+	r := call(t, "POST", sh.url()+"/v1/replica/plan", mgmtToken, plan)
+	mustStatus(t, r, http.StatusForbidden, "management token without an agent certificate on /v1/replica/plan")
+	mustStatus(t, call(t, "POST", sh.url()+"/v1/internal/apply", mgmtToken, map[string]any{}), http.StatusForbidden, "/v1/internal/apply without an agent certificate")
+	req, _ := http.NewRequest("POST", sh.url()+"/v1/replica/plan", bytes.NewReader([]byte(`{"project":"tls","repo":"files","objects":[]}`)))
+	req.Header.Set("X-Auth-Token", mgmtToken)
+	resp, err := agentClient(t, dir, "beijing").Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized {
+		t.Fatalf("agent certificate and token refused: %d %s", resp.StatusCode, b)
+	}
+}
+
+// tlsReload checks that a reloaded certificate serves new connections on the
+// API and Raft ports, and that the group carries on.
+func tlsReload(t *testing.T, nodes []*node, dir string) {
+	sh := nodes[0]
+	writeAgentCert(t, dir, "shanghai")
+	if err := sh.a.ReloadTLS(); err != nil {
+		t.Fatal(err)
+	}
+	want := serialOf(t, filepath.Join(dir, "shanghai.pem"))
+	client := &tls.Config{InsecureSkipVerify: true, GetClientCertificate: loadPair(t, dir, "beijing").GetClientCertificate}
+	for port, addr := range map[string]string{"api": sh.a.HTTPAddr(), "raft": sh.a.RaftAddr()} {
+		cs, err := handshake(addr, client)
+		if err != nil {
+			t.Fatalf("%s: %v", port, err)
 		}
-		want := serialOf(t, filepath.Join(dir, "shanghai.pem"))
-		client := &tls.Config{InsecureSkipVerify: true, GetClientCertificate: loadPair(t, dir, "beijing").GetClientCertificate}
-		for port, addr := range map[string]string{"api": sh.a.HTTPAddr(), "raft": sh.a.RaftAddr()} {
-			cs, err := handshake(addr, client)
-			if err != nil {
-				t.Fatalf("%s: %v", port, err)
-			}
-			if got := cs.PeerCertificates[0].SerialNumber.String(); got != want {
-				t.Errorf("%s port serves serial %s, want the reloaded %s", port, got, want)
-			}
+		if got := cs.PeerCertificates[0].SerialNumber.String(); got != want {
+			t.Errorf("%s port serves serial %s, want the reloaded %s", port, got, want)
 		}
-		sameLeader(t, 30*time.Second, nodes...) // the group carries on over the new certificate
-	})
+	}
+	sameLeader(t, 30*time.Second, nodes...) // the group carries on over the new certificate
 }
 
 func loadPair(t *testing.T, dir, id string) *tlsutil.Holder {
