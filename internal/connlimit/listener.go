@@ -55,8 +55,10 @@ func (l *Listener) Accept() (net.Conn, error) {
 		}
 		ip := clientIP(c.RemoteAddr())
 		if reason := l.admit(ip); reason != "" {
-			_ = c.Close()
+			// Counted before the close: whoever sees the connection
+			// refused sees it counted too.
 			l.obs.Refused(reason)
+			_ = c.Close()
 			continue
 		}
 		l.obs.Opened()
