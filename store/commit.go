@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -65,31 +66,58 @@ func (r *localRepo) commit(files []fileWrite, fn func(tx *bolt.Tx, rb *bolt.Buck
 	if files != nil && !anyPending(files) {
 		return nil
 	}
-	s.publish.Lock()
-	defer s.publish.Unlock()
-	s.makeVisibleAll(files)
-	if files != nil && !anyPending(files) {
-		return nil
-	}
-	var gone []string
+	return s.groupCommit(&commitReq{r: r, files: files, fn: fn, done: make(chan struct{}), lead: make(chan struct{})})
+}
+
+// commitOne commits one request in a transaction of its own. Callers hold
+// s.publish.
+func (s *Local) commitOne(q *commitReq) {
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		rb := tx.Bucket(r.bucket)
+		rb := tx.Bucket(q.r.bucket)
 		if rb == nil {
-			return r.notFound()
+			return q.r.notFound()
 		}
 		var err error
-		gone, err = fn(tx, rb)
+		q.gone, err = q.fn(tx, rb)
 		return err
 	})
 	if err != nil {
-		err = diskError(err)
-		s.failPending(files, err)
-		return err
+		q.err = diskError(err)
+		s.failPending(q.files, q.err)
+		return
 	}
+	s.committed(q)
+}
+
+// committed ends a request whose transaction committed: its repository's
+// watchers woken, its files written. The blobs it released are removed by
+// the group once every request of it is committed (removeReleased).
+// Callers hold s.publish.
+func (s *Local) committed(q *commitReq) {
+	s.notifyChanged(q.r.info.Project, q.r.info.Name)
+	settle(q.files)
+}
+
+// removeReleased removes the blob files the group's requests released that
+// nothing refers to now: a later request of the group may have taken the
+// content again (its staged copy gave way to the file already there when
+// the group made its contents visible). Callers hold s.publish.
+func (s *Local) removeReleased(group []*commitReq) {
+	var gone []string
+	for _, q := range group {
+		if q.err == nil {
+			gone = append(gone, q.gone...)
+		}
+	}
+	if len(gone) == 0 {
+		return
+	}
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		blobs := tx.Bucket(bucketBlobs)
+		gone = slices.DeleteFunc(gone, func(sum string) bool { _, ok := getBlob(blobs, sum); return ok })
+		return nil
+	})
 	s.removeBlobs(gone)
-	s.notifyChanged(r.info.Project, r.info.Name)
-	settle(files)
-	return nil
 }
 
 // failPending fails the files a failed transaction did not commit and takes

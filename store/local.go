@@ -49,6 +49,11 @@ type Local struct {
 	// references it with removing blobs whose last reference went, so that a
 	// blob is never removed under a write that is about to reference it.
 	publish sync.Mutex
+	// groupMu guards the commits waiting for a group (groupcommit.go) and
+	// whether one is leading.
+	groupMu sync.Mutex
+	queued  []*commitReq
+	leading bool
 	// uploads are the resumable uploads opened by Upload, by sha256.
 	uploadsMu sync.Mutex
 	uploads   map[string]*Upload
