@@ -154,7 +154,14 @@ func TestWriteSucceedsWhileLeaderHangs(t *testing.T) {
 			}
 			p.exited <- err // for the cleanup
 		case <-time.After(60 * time.Second):
-			t.Fatalf("%s did not exit within 60s of SIGTERM", p.id)
+			// A goroutine dump (SIGQUIT) beside its log says where it hangs.
+			_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+			select {
+			case err := <-p.exited:
+				p.exited <- err // for the cleanup
+			case <-time.After(5 * time.Second):
+			}
+			t.Fatalf("%s did not exit within 60s of SIGTERM:\n%s", p.id, p.log.String())
 		}
 	}
 }
