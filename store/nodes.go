@@ -75,7 +75,7 @@ func (r *localRepo) nodesOf(ctx context.Context, paths []string, withInline bool
 			}
 			if e, ok := getBlob(tx.Bucket(bucketBlobs), n.SHA256); ok && e.packed {
 				packed.add(i, e.pack) // read below, neighbours together
-			} else if contents[i], err = r.s.smallContent(tx, n.SHA256); err != nil {
+			} else if contents[i], err = r.s.unpackedContent(tx, n.SHA256); err != nil {
 				return err
 			}
 		}

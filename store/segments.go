@@ -396,6 +396,12 @@ func (s *Local) smallContent(tx *bolt.Tx, sum string) ([]byte, error) {
 	if e, ok := getBlob(tx.Bucket(bucketBlobs), sum); ok && e.packed {
 		return s.segs.read(e.pack)
 	}
+	return s.unpackedContent(tx, sum)
+}
+
+// unpackedContent is smallContent for a content whose blob entry holds no
+// location: inline, or packed by a store from before (bucketPacked).
+func (s *Local) unpackedContent(tx *bolt.Tx, sum string) ([]byte, error) {
 	if v := tx.Bucket(bucketInline).Get([]byte(sum)); v != nil {
 		return slices.Clone(v), nil
 	}
