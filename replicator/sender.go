@@ -1,7 +1,6 @@
 package replicator
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -155,22 +154,16 @@ func (t *targetExec) meter(ctx context.Context, r io.Reader, content bool) io.Re
 }
 
 func (p *pass) sendBatch(ctx context.Context, items []planned) error {
-	var buf bytes.Buffer
+	var body batchBody
 	sent := make([]planned, 0, len(items))
-	contents := p.readAll(ctx, items)
-	size := 0
-	for i, c := range contents {
-		size += len(c.data) + len(items[i].o.Path) + 256 // a header without metadata is ~200 bytes
-	}
-	buf.Grow(size)
-	for i, c := range contents {
+	for i, c := range p.readAll(ctx, items) {
 		pl := items[i]
 		if c.err != nil {
 			p.objectFailed(pl.o, c.err)
 			continue
 		}
 		h := FrameHeader{Path: pl.o.Path, Size: pl.o.Size, SHA256: pl.o.SHA256, MD5: pl.o.MD5, Metadata: p.t.rc.metadata(pl.o), Overwrite: pl.overwrite}
-		if err := writeFrame(&buf, h, c.data); err != nil {
+		if err := body.add(h, c.data); err != nil {
 			return err
 		}
 		sent = append(sent, pl)
@@ -178,13 +171,12 @@ func (p *pass) sendBatch(ctx context.Context, items []planned) error {
 	if len(sent) == 0 {
 		return nil
 	}
-	body := buf.Bytes()
 	inflight := p.t.rc.metrics.inflight
-	inflight.Add(float64(len(body)))
-	defer inflight.Sub(float64(len(body)))
+	inflight.Add(float64(body.size))
+	defer inflight.Sub(float64(body.size))
 	sel := p.sel.spec
 	resp, err := p.t.remote.batch(ctx, sel.RemoteProjectID, sel.RemoteRepoName, p.t.rc.by, len(sent), func() (io.Reader, error) {
-		return p.t.meter(ctx, bytes.NewReader(body), false), nil
+		return p.t.meter(ctx, body.reader(), false), nil
 	})
 	if err != nil {
 		return p.settle(ctx, err, sent...)

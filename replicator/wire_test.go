@@ -2,6 +2,8 @@ package replicator
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 )
@@ -22,6 +24,43 @@ func TestFramesRoundTrip(t *testing.T) {
 	for i, p := range order {
 		if heads[i].Path != p || !bytes.Equal(bodies[i], files[p]) || heads[i].Metadata["k"] != p {
 			t.Fatalf("frame %d: %+v %q", i, heads[i], bodies[i])
+		}
+	}
+}
+
+// A batch body built of pieces reads as the frames written one after the
+// other, as often as a retried request reads it; the contents read back are
+// each their own (appending to one does not overwrite the next).
+func TestBatchBodyReadsAsTheFramesEachTime(t *testing.T) {
+	var want bytes.Buffer
+	var body batchBody
+	for i := range 300 { // past the receiver's first 64 KiB chunk
+		h := FrameHeader{Path: fmt.Sprintf("/f%03d", i), Size: 700}
+		content := bytes.Repeat([]byte{byte(i)}, 700)
+		if err := writeFrame(&want, h, content); err != nil {
+			t.Fatal(err)
+		}
+		if err := body.add(h, content); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if body.size != int64(want.Len()) {
+		t.Fatalf("size %d, the frames are %d bytes", body.size, want.Len())
+	}
+	for attempt := range 2 {
+		got, err := io.ReadAll(body.reader())
+		if err != nil || !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("attempt %d: %d bytes read (%v), want the %d bytes of the frames", attempt, len(got), err, want.Len())
+		}
+	}
+	heads, bodies, err := readFrames(body.reader())
+	if err != nil || len(heads) != 300 {
+		t.Fatalf("%d frames, %v", len(heads), err)
+	}
+	_ = append(bodies[0], 0xff)
+	for i, b := range bodies {
+		if !bytes.Equal(b, bytes.Repeat([]byte{byte(i)}, 700)) {
+			t.Fatalf("frame %d's content changed", i)
 		}
 	}
 }

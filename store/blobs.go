@@ -30,7 +30,7 @@ type blobEntry struct {
 // its location (packLoc.encode, 16 bytes).
 const blobValue, packedBlobValue = 32, 48
 
-func getBlob(b *bolt.Bucket, sum string) (blobEntry, bool) {
+func getBlob(b keyGetter, sum string) (blobEntry, bool) {
 	v := b.Get([]byte(sum))
 	if len(v) != blobValue && len(v) != packedBlobValue {
 		return blobEntry{}, false

@@ -73,7 +73,7 @@ func (r *localRepo) commit(files []fileWrite, fn func(tx *bolt.Tx, rb *bolt.Buck
 // s.publish.
 func (s *Local) commitOne(q *commitReq) {
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		rb := tx.Bucket(q.r.bucket)
+		rb := writableRepo(tx, q.r.bucket)
 		if rb == nil {
 			return q.r.notFound()
 		}

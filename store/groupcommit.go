@@ -101,7 +101,7 @@ func (s *Local) updateGroup(group []*commitReq) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		for _, q := range group {
 			q.err, q.gone = nil, nil
-			rb := tx.Bucket(q.r.bucket)
+			rb := writableRepo(tx, q.r.bucket)
 			if rb == nil {
 				q.err = q.r.notFound()
 				continue

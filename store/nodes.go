@@ -14,7 +14,12 @@ import (
 func nodeNotFound(path string) error { return fmt.Errorf("%s: %w", path, ErrNotFound) }
 
 func getNode(rb *bolt.Bucket, path string) (Node, bool, error) {
-	raw := rb.Bucket(bucketNodes).Get([]byte(path))
+	return nodeAt(rb.Bucket(bucketNodes), path)
+}
+
+// nodeAt is getNode in the repository's nodes bucket.
+func nodeAt(nodes keyGetter, path string) (Node, bool, error) {
+	raw := nodes.Get([]byte(path))
 	if raw == nil {
 		return Node{}, false, nil
 	}
@@ -57,6 +62,7 @@ func (r *localRepo) nodesOf(ctx context.Context, paths []string, withInline bool
 	}
 	err := r.view(func(tx *bolt.Tx, rb *bolt.Bucket) error {
 		var packed segmentReads
+		nodeKeys, blobs := newBucketReader(rb.Bucket(bucketNodes)), newBucketReader(tx.Bucket(bucketBlobs))
 		for i, path := range paths {
 			if i%256 == 0 && ctx.Err() != nil {
 				return ctx.Err()
@@ -65,7 +71,7 @@ func (r *localRepo) nodesOf(ctx context.Context, paths []string, withInline bool
 			if err != nil {
 				continue
 			}
-			n, ok, err := getNode(rb, p)
+			n, ok, err := nodeAt(nodeKeys, p)
 			if err != nil {
 				return err
 			}
@@ -73,7 +79,7 @@ func (r *localRepo) nodesOf(ctx context.Context, paths []string, withInline bool
 			if !ok || !withInline {
 				continue
 			}
-			if e, ok := getBlob(tx.Bucket(bucketBlobs), n.SHA256); ok && e.packed {
+			if e, ok := getBlob(blobs, n.SHA256); ok && e.packed {
 				packed.add(i, e.pack) // read below, neighbours together
 			} else if contents[i], err = r.s.unpackedContent(tx, n.SHA256); err != nil {
 				return err

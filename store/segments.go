@@ -287,7 +287,7 @@ func (s *Local) pack(ctx context.Context, ws []fileWrite) {
 		return
 	}
 	_ = s.db.View(func(tx *bolt.Tx) error {
-		blobs := tx.Bucket(bucketBlobs)
+		blobs := newBucketReader(tx.Bucket(bucketBlobs))
 		for j, sum := range held {
 			if _, ok := getBlob(blobs, sum); !ok {
 				held[j] = ""

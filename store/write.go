@@ -86,7 +86,7 @@ func (st staged) check(opt WriteOptions) error {
 func (r *localRepo) commitOne(f fileWrite) (Node, error) {
 	files := []fileWrite{f}
 	r.commit(files, func(tx *bolt.Tx, rb *bolt.Bucket) ([]string, error) {
-		gone, err := r.putNode(tx, rb, &files[0])
+		gone, err := r.putNode(tx, rb, newBucketReader(rb.Bucket(bucketNodes)), &files[0])
 		if gone == "" {
 			return nil, err
 		}
@@ -99,16 +99,17 @@ func (r *localRepo) commitOne(f fileWrite) (Node, error) {
 // counts, change log and package registration. It refuses (ErrExists)
 // before changing anything, so that a batch can go on with its other files.
 // gone is content whose last reference went, for the commit to remove.
-func (r *localRepo) putNode(tx *bolt.Tx, rb *bolt.Bucket, f *fileWrite) (gone string, err error) {
+// nodes reads rb's nodes bucket (a transaction's files share it).
+func (r *localRepo) putNode(tx *bolt.Tx, rb *bolt.Bucket, nodes bucketReader, f *fileWrite) (gone string, err error) {
 	p, st, opt, t := f.path, f.st, f.opt, now()
 	node := Node{Path: p, Size: st.size, SHA256: st.sha256, MD5: st.md5, CreatedBy: opt.By, CreatedAt: t,
 		ModifiedBy: opt.By, ModifiedAt: t, Metadata: opt.Metadata}
 	_, node.Name = parentAndName(p)
-	old, exists, err := getNode(rb, p)
+	old, exists, err := nodeAt(nodes, p)
 	if err != nil {
 		return "", err
 	}
-	if err := checkNoFileFolderClash(rb.Bucket(bucketNodes), p, exists); err != nil {
+	if err := checkNoFileFolderClash(nodes, p, exists); err != nil {
 		return "", err
 	}
 	kind := NodeCreated
@@ -145,7 +146,7 @@ func (r *localRepo) putNode(tx *bolt.Tx, rb *bolt.Bucket, f *fileWrite) (gone st
 
 // checkNoFileFolderClash refuses a file at p when an ancestor of p is a file,
 // or when p is a folder (files exist below it).
-func checkNoFileFolderClash(nodes *bolt.Bucket, p string, exists bool) error {
+func checkNoFileFolderClash(nodes bucketReader, p string, exists bool) error {
 	for dir := p; ; {
 		dir, _ = parentAndName(dir)
 		if dir == "/" {
@@ -157,7 +158,7 @@ func checkNoFileFolderClash(nodes *bolt.Bucket, p string, exists bool) error {
 	}
 	if !exists {
 		below := p + "/"
-		if k, _ := nodes.Cursor().Seek([]byte(below)); k != nil && strings.HasPrefix(string(k), below) {
+		if k, _ := nodes.c.Seek([]byte(below)); k != nil && strings.HasPrefix(string(k), below) {
 			return fmt.Errorf("%s is a folder: %w", p, ErrExists)
 		}
 	}
