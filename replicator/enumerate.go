@@ -18,7 +18,8 @@ type object struct {
 	Metadata   map[string]string
 	PackageKey string
 	Version    string
-	MD5        string
+	// No MD5: the sender takes it from the node it reads the content with
+	// (48 bytes an object of a million-file listing held to the end).
 	// phase is when, in the commit order, the object may become visible.
 	phase phase
 }
@@ -137,7 +138,7 @@ func (l *lister) add(n store.Node) {
 	if l.seen != nil {
 		l.seen[n.Path] = true
 	}
-	l.objects = append(l.objects, object{Path: n.Path, Size: n.Size, SHA256: n.SHA256, MD5: n.MD5, Metadata: n.Metadata})
+	l.objects = append(l.objects, object{Path: n.Path, Size: n.Size, SHA256: n.SHA256, Metadata: n.Metadata})
 }
 
 // paths lists each constraint's file, or the files under its folder.

@@ -223,7 +223,7 @@ func readChanged(ctx context.Context, repo store.Repository, live []object) ([]o
 			continue // deleted since
 		}
 		o := live[i]
-		o.Path, o.Size, o.SHA256, o.MD5, o.Metadata = n.Path, n.Size, n.SHA256, n.MD5, n.Metadata
+		o.Path, o.Size, o.SHA256, o.Metadata = n.Path, n.Size, n.SHA256, n.Metadata
 		objs = append(objs, o)
 		if contents[i] != nil {
 			inline[n.Path] = contents[i]

@@ -162,7 +162,7 @@ func (p *pass) sendBatch(ctx context.Context, items []planned) error {
 			p.objectFailed(pl.o, c.err)
 			continue
 		}
-		h := FrameHeader{Path: pl.o.Path, Size: pl.o.Size, SHA256: pl.o.SHA256, MD5: pl.o.MD5, Metadata: p.t.rc.metadata(pl.o), Overwrite: pl.overwrite}
+		h := FrameHeader{Path: pl.o.Path, Size: pl.o.Size, SHA256: pl.o.SHA256, MD5: c.md5, Metadata: p.t.rc.metadata(pl.o), Overwrite: pl.overwrite}
 		if err := body.add(h, c.data); err != nil {
 			return err
 		}
@@ -194,6 +194,7 @@ func (p *pass) sendBatch(ctx context.Context, items []planned) error {
 
 type content struct {
 	data []byte
+	md5  string // the source node's, when read with it, so the target need not compute it
 	err  error
 }
 
@@ -223,9 +224,9 @@ func (p *pass) readAll(ctx context.Context, items []planned) []content {
 		case nodes[j].SHA256 != o.SHA256:
 			out[i].err = errSourceChanged
 		case small[j] != nil:
-			out[i].data = small[j]
+			out[i].data, out[i].md5 = small[j], nodes[j].MD5
 		default: // not inline: what Open finds is checked again
-			out[i].data, out[i].err = p.readFile(ctx, o)
+			out[i] = p.readFile(ctx, o)
 		}
 	}
 	return out
@@ -256,13 +257,14 @@ func (p *pass) openPlanned(ctx context.Context, o object) (store.Reader, error) 
 	return rd, nil
 }
 
-func (p *pass) readFile(ctx context.Context, o object) ([]byte, error) {
+func (p *pass) readFile(ctx context.Context, o object) content {
 	rd, err := p.openPlanned(ctx, o)
 	if err != nil {
-		return nil, err
+		return content{err: err}
 	}
 	defer rd.Close()
-	return io.ReadAll(io.LimitReader(rd, o.Size+1))
+	data, err := io.ReadAll(io.LimitReader(rd, o.Size+1))
+	return content{data: data, md5: rd.Node().MD5, err: err}
 }
 
 // upload sends a large file in resumable pieces, then commits it. The file
@@ -284,7 +286,7 @@ func (p *pass) upload(ctx context.Context, pl planned) error {
 // whole upload already (a run before this one was cut at its commit) only
 // needs the commit.
 func (p *pass) resume(ctx context.Context, o object) error {
-	var rd io.ReadSeekCloser
+	var rd store.Reader
 	defer func() {
 		if rd != nil {
 			rd.Close()
@@ -317,7 +319,7 @@ func (p *pass) resume(ctx context.Context, o object) error {
 }
 
 // sendFrom sends the file from offset, up to one chunk, in one request.
-func (p *pass) sendFrom(ctx context.Context, rd io.ReadSeeker, o object, offset int64) (UploadStatus, error) {
+func (p *pass) sendFrom(ctx context.Context, rd store.Reader, o object, offset int64) (UploadStatus, error) {
 	if _, err := rd.Seek(offset, io.SeekStart); err != nil {
 		return UploadStatus{}, err
 	}
@@ -329,7 +331,7 @@ func (p *pass) sendFrom(ctx context.Context, rd io.ReadSeeker, o object, offset 
 	// early answer): detach it before the next piece seeks.
 	body := &detachable{r: io.LimitReader(rd, n)}
 	defer body.detach()
-	st, err := p.t.remote.appendOnce(ctx, o.SHA256, o.MD5, o.Size, offset, p.t.meter(ctx, body, true))
+	st, err := p.t.remote.appendOnce(ctx, o.SHA256, rd.Node().MD5, o.Size, offset, p.t.meter(ctx, body, true))
 	if err == nil && st.Offset <= offset && !st.Complete {
 		err = fmt.Errorf("upload made no progress at offset %d", offset)
 	}
