@@ -26,6 +26,7 @@ import (
 	"github.com/ferrysync/ferry/config"
 	"github.com/ferrysync/ferry/fsm"
 	"github.com/ferrysync/ferry/internal/peer"
+	"github.com/ferrysync/ferry/internal/stopstep"
 	"github.com/ferrysync/ferry/internal/tlsutil"
 	"github.com/ferrysync/ferry/registry"
 	"github.com/ferrysync/ferry/replicator"
@@ -314,14 +315,30 @@ func (a *Agent) removedByLeader(ctx context.Context) bool {
 	return !slices.ContainsFunc(peers, func(p cluster.Peer) bool { return p.ID == a.cfg.ClusterID })
 }
 
+// How long Shutdown waits for each of its steps. A step that takes longer
+// is logged by name and given up on, and the next one is taken all the
+// same (stopstep.Run): the agent's loops may wait on a raft future that
+// only the raft shutdown after them resolves, and a store transaction left
+// open by a handler still running must not keep the process from exiting.
+const (
+	httpStopTimeout     = 5 * time.Second
+	loopsStopTimeout    = 10 * time.Second
+	executorStopTimeout = 10 * time.Second
+	storeCloseTimeout   = 5 * time.Second
+)
+
 // Shutdown stops the agent without leaving: to the others it looks like a
-// failure, and its data dir restarts it as the same member.
+// failure, and its data dir restarts it as the same member. Every step is
+// bounded (see httpStopTimeout); one that times out makes Shutdown return
+// an error naming it.
 func (a *Agent) Shutdown() error {
 	a.stopLoops()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := a.stopHTTP(ctx)
-	return errors.Join(a.executor.Stop(), a.node.Shutdown(), err, a.store.Close(), a.auditFile.Close())
+	err := a.stopHTTP()
+	return errors.Join(
+		stopstep.Run(a.log, "replication executor", executorStopTimeout, a.executor.Stop),
+		a.node.Shutdown(), err,
+		stopstep.Run(a.log, "artifact store close", storeCloseTimeout, a.store.Close),
+		a.auditFile.Close())
 }
 
 // controlTransport carries the agent's small calls to other agents
@@ -350,14 +367,21 @@ func (a *Agent) stopLoops() {
 	a.cancel()
 }
 
-func (a *Agent) stopHTTP(ctx context.Context) error {
+// stopHTTP stops the API, waiting httpStopTimeout for its requests before
+// it closes their connections, then waits for the agent's loops.
+func (a *Agent) stopHTTP() error {
 	var err error
 	a.once.Do(func() {
-		err = a.http.Shutdown(ctx)
-		if err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), httpStopTimeout)
+		defer cancel()
+		if err = a.http.Shutdown(ctx); err != nil {
+			a.log.Warn("shutdown step timed out; closing its connections", "step", "http server", "timeout", httpStopTimeout, "err", err)
 			err = a.http.Close()
 		}
-		a.wg.Wait()
+		err = errors.Join(err, stopstep.Run(a.log, "agent loops", loopsStopTimeout, func() error {
+			a.wg.Wait()
+			return nil
+		}))
 		a.client.CloseIdleConnections()
 		a.log.Info("agent stopped")
 	})

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ferrysync/ferry/internal/stopstep"
 	"github.com/hashicorp/memberlist"
 	"github.com/hashicorp/raft"
 )
@@ -133,15 +134,32 @@ func (n *Node) RaftAddr() string { return n.raftAddr }
 // GossipAddr is the advertised gossip address (with the port actually bound).
 func (n *Node) GossipAddr() string { return n.gossipAddr }
 
+// How long Shutdown waits for each of its steps; one that takes longer is
+// logged by name and given up on (stopstep.Run).
+const (
+	gossipStopTimeout = 5 * time.Second
+	// loopsStopTimeout: the membership loop may be in a metadata update,
+	// which waits up to 5 s for its broadcast.
+	loopsStopTimeout = 10 * time.Second
+	// raftStopTimeout: raft's goroutines end within the transport's I/O
+	// deadline (raftTransportWait) of the shutdown.
+	raftStopTimeout = 2 * raftTransportWait
+)
+
 // Shutdown stops gossip and Raft without leaving: the others see a failure.
+// Each step is bounded; a step that times out is logged, its error returned,
+// and the next one taken all the same.
 func (n *Node) Shutdown() error {
 	n.once.Do(func() {
 		close(n.shutdownCh)
 		// memberlist first: a join in progress returns at once instead of
 		// waiting out its dial timeouts.
-		mlErr := n.ml.Shutdown()
-		n.wg.Wait()
-		n.shutdownErr = errors.Join(mlErr, n.closeRaft())
+		mlErr := stopstep.Run(n.log, "gossip shutdown", gossipStopTimeout, n.ml.Shutdown)
+		loopsErr := stopstep.Run(n.log, "cluster loops", loopsStopTimeout, func() error {
+			n.wg.Wait()
+			return nil
+		})
+		n.shutdownErr = errors.Join(mlErr, loopsErr, n.closeRaft())
 	})
 	return n.shutdownErr
 }

@@ -9,16 +9,35 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ferrysync/ferry/internal/stopstep"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 )
 
 const (
-	raftLogCacheSize   = 512
-	raftSnapshotsKept  = 2
-	raftTransportPool  = 3
-	raftTransportWait  = 10 * time.Second
-	wanTimingMultipler = 5
+	raftLogCacheSize  = 512
+	raftSnapshotsKept = 2
+	raftTransportPool = 3
+	raftTransportWait = 10 * time.Second
+	// raftRPCsInFlight 1 turns raft's pipelined replication off: each
+	// AppendEntries to a follower waits for its answer (bounded by
+	// raftTransportWait) before the next. hashicorp/raft v1.7.3's pipeline
+	// can deadlock: when a follower answers with a newer term or a failure,
+	// the pipeline's decoder stops reading, the response after it blocks
+	// the transport's decoding goroutine, and a send that the replication
+	// loop picks at the same moment blocks for ever on the full hand-off
+	// channel. pipeline.Close, which would free both, is deferred in that
+	// very loop, so the replication goroutine never ends and
+	// raft.Shutdown().Error() waits for it for ever: a leader that had
+	// been frozen (SIGSTOP) and thawed into a newer term hung at SIGTERM
+	// so (TestWriteSucceedsWhileLeaderHangs). Raft's own documentation
+	// of MaxRPCsInFlight finds pipelining of little benefit except on very
+	// high-latency links.
+	raftRPCsInFlight = 1
+	// raftStoreCloseTimeout bounds bbolt's Close, which waits for the
+	// transactions still open.
+	raftStoreCloseTimeout = 5 * time.Second
+	wanTimingMultipler    = 5
 )
 
 // raftConfig returns raft's configuration for a profile. lan keeps raft's
@@ -114,7 +133,10 @@ func (n *Node) startRaft() error {
 	}
 	n.stores = stores
 	n.raftAddr = layer.Addr().String()
-	n.trans = raft.NewNetworkTransportWithLogger(raftLayer(layer, n.cfg.RaftTLS, n.raftPeerID), raftTransportPool, raftTransportWait, hclogFor(n.log, "raft-net"))
+	n.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: raftLayer(layer, n.cfg.RaftTLS, n.raftPeerID), MaxPool: raftTransportPool, Timeout: raftTransportWait,
+		Logger: hclogFor(n.log, "raft-net"), MaxRPCsInFlight: raftRPCsInFlight,
+	})
 	rc := raftConfig(n.cfg.ID, n.cfg.Profile, n.log, n.leaderCh)
 	if err := n.recoverFromPeersFile(dir, rc, stores); err != nil {
 		n.closeRaft()
@@ -143,17 +165,26 @@ func (n *Node) RaftDir() string {
 	return filepath.Join(n.cfg.DataDir, "raft")
 }
 
-// closeRaft stops what startRaft started, whatever of it there is.
+// closeRaft stops what startRaft started, whatever of it there is. The wait
+// for raft's goroutines is bounded (raftStopTimeout): when it times out, the
+// transport is closed all the same but the log store is left open, since a
+// raft goroutine still running may read it (the process exiting closes it).
 func (n *Node) closeRaft() error {
 	var errs []error
+	raftStopped := true
 	if n.raft != nil {
-		errs = append(errs, n.raft.Shutdown().Error())
+		if err := stopstep.Run(n.log, "raft shutdown", raftStopTimeout, n.raft.Shutdown().Error); err != nil {
+			errs = append(errs, err)
+			raftStopped = !errors.Is(err, stopstep.ErrTimedOut)
+		}
 	}
 	if n.trans != nil {
 		errs = append(errs, n.trans.Close())
 	}
-	if n.stores != nil {
-		errs = append(errs, n.stores.bolt.Close())
+	if n.stores != nil && raftStopped {
+		errs = append(errs, stopstep.Run(n.log, "raft log store close", raftStoreCloseTimeout, n.stores.bolt.Close))
+	} else if n.stores != nil {
+		n.log.Warn("leaving the raft log store open: raft has not stopped", "dir", n.RaftDir())
 	}
 	return errors.Join(errs...)
 }
