@@ -18,7 +18,7 @@ import (
 // firstSelection is what the spec's first object selects (no targets: no
 // quick check).
 func firstSelection(ctx context.Context, st store.Store, spec fsm.ReplicaSpec) (selection, error) {
-	sels, err := selectAll(ctx, st, spec, nil)
+	sels, err := selectAll(ctx, st, spec, nil, defaultListPart)
 	if err != nil {
 		return selection{}, err
 	}

@@ -14,7 +14,10 @@
 //
 // A target's pass goes through stages: the planner asks what the target
 // lacks, the sender moves content, the committer links paths and commits
-// package versions last, in the commit order of phases (committer.go).
+// package versions last, in the commit order of phases (committer.go). A
+// repository's listing longer than Config.ListPart (50,000) is taken in parts,
+// each a phase of its own, so that the source holds one part per target and
+// not a million objects (listparts.go).
 //
 // It must not decide when a run happens (the scheduler does, REAL_TIME
 // standing runs included) nor change

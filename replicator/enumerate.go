@@ -38,6 +38,14 @@ type selection struct {
 	// head is the source repository's change-log position, read before
 	// the listing: the listing holds at least everything up to it.
 	head uint64
+	// A repository whose listing is longer than listPart is taken in
+	// parts (one part in memory at a time, per target: a million objects
+	// held whole were most of the source's memory): objects is the first
+	// part, and more says others follow it; files and bytes then count the
+	// whole listing (a walk that keeps nothing).
+	listPart     int
+	more         bool
+	files, bytes int64
 	// marks are the targets' quick-check marks of the spec object, read
 	// once. With quick set, every target matches its mark at head: the
 	// selection needs no listing nor planning (objects is then empty).
@@ -46,10 +54,11 @@ type selection struct {
 }
 
 // selectAll selects what every object of the spec names, for the targets.
-func selectAll(ctx context.Context, st store.Store, sp fsm.ReplicaSpec, targets []*targetExec) ([]selection, error) {
+// A repository's listing longer than listPart objects is taken in parts.
+func selectAll(ctx context.Context, st store.Store, sp fsm.ReplicaSpec, targets []*targetExec, listPart int) ([]selection, error) {
 	sels := make([]selection, 0, len(sp.Objects))
 	for _, o := range sp.Objects {
-		sel, err := selectOne(ctx, st, sp, o, targets)
+		sel, err := selectOne(ctx, st, sp, o, targets, listPart)
 		if err != nil {
 			return nil, err
 		}
@@ -60,12 +69,12 @@ func selectAll(ctx context.Context, st store.Store, sp fsm.ReplicaSpec, targets 
 
 // selectOne lists what one spec object selects, unless every target
 // matches its quick-check mark at the source's current head.
-func selectOne(ctx context.Context, st store.Store, sp fsm.ReplicaSpec, o fsm.ReplicaObject, targets []*targetExec) (selection, error) {
+func selectOne(ctx context.Context, st store.Store, sp fsm.ReplicaSpec, o fsm.ReplicaObject, targets []*targetExec, listPart int) (selection, error) {
 	repo, err := st.Repository(ctx, sp.LocalProjectID, o.LocalRepoName)
 	if err != nil {
 		return selection{}, fmt.Errorf("local repository %s/%s: %w", sp.LocalProjectID, o.LocalRepoName, err)
 	}
-	sel := selection{spec: o, repo: repo, repoType: string(repo.Info().Type), marks: readMarks(targets, o)}
+	sel := selection{spec: o, repo: repo, repoType: string(repo.Info().Type), marks: readMarks(targets, o), listPart: listPart}
 	if sel.head, err = repo.Head(ctx); err != nil {
 		return selection{}, err
 	}
@@ -97,6 +106,12 @@ func enumerate(ctx context.Context, sp fsm.ReplicaSpec, sel *selection) error {
 	var err error
 	switch sp.ReplicaObjectType {
 	case fsm.ObjectRepository:
+		if sel.repo.Info().Type != store.TypeDocker && sel.listPart > 0 {
+			if err = sel.listFirstPart(ctx); err == nil {
+				sel.versions, err = allVersions(ctx, sel.repo, "")
+			}
+			break
+		}
 		l.seen = nil // one walk lists each path once: a million paths need no set
 		if err = listTree(ctx, sel.repo, "/", l.add); err == nil {
 			sel.versions, err = allVersions(ctx, sel.repo, "")
@@ -113,7 +128,9 @@ func enumerate(ctx context.Context, sp fsm.ReplicaSpec, sel *selection) error {
 	if err != nil {
 		return err
 	}
-	sel.objects = l.objects
+	if sel.objects == nil {
+		sel.objects = l.objects
+	}
 	nameVersions(sel.objects, sel.versions)
 	if sel.repo.Info().Type == store.TypeDocker {
 		if err := ociPhases(ctx, sel.repo, sel.objects); err != nil {
@@ -138,7 +155,11 @@ func (l *lister) add(n store.Node) {
 	if l.seen != nil {
 		l.seen[n.Path] = true
 	}
-	l.objects = append(l.objects, object{Path: n.Path, Size: n.Size, SHA256: n.SHA256, Metadata: n.Metadata})
+	l.objects = append(l.objects, objectOf(n))
+}
+
+func objectOf(n store.Node) object {
+	return object{Path: n.Path, Size: n.Size, SHA256: n.SHA256, Metadata: n.Metadata}
 }
 
 // paths lists each constraint's file, or the files under its folder.

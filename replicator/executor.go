@@ -46,6 +46,9 @@ type Config struct {
 	ProgressInterval time.Duration
 	// ChunkSize is the most bytes one upload request carries.
 	ChunkSize int64
+	// ListPart is the most objects of a repository's listing held at once
+	// (listparts.go); default 50,000.
+	ListPart int
 	// ReconcileEvery is how often the executor looks at the state with no
 	// change to wake it (default 5 s): a safety net, not how runs start.
 	ReconcileEvery time.Duration
@@ -63,6 +66,9 @@ func (c *Config) defaults() {
 	}
 	if c.ChunkSize <= 0 {
 		c.ChunkSize = 64 << 20
+	}
+	if c.ListPart <= 0 {
+		c.ListPart = defaultListPart
 	}
 	if c.ReconcileEvery <= 0 {
 		c.ReconcileEvery = 5 * time.Second

@@ -60,13 +60,19 @@ func (t *targetExec) quickCheck(ctx context.Context, sel selection) bool {
 		return true
 	}
 	m, ok := sel.marks[t.id]
-	if !ok || m.Objects != int64(len(sel.objects)) || !t.holds(ctx, sel.spec, m, sel.head) {
+	if files, _ := sel.size(); !ok || m.Objects != files || !t.holds(ctx, sel.spec, m, sel.head) {
 		return false
 	}
-	for _, o := range sel.objects {
-		t.outcome(&t.tally, sel.spec.LocalRepoName, o, ActionIdentical, "")
+	for objs, err := range sel.parts(ctx) {
+		if err != nil {
+			t.setErr(err)
+			return true
+		}
+		for _, o := range objs {
+			t.outcome(&t.tally, sel.spec.LocalRepoName, o, ActionIdentical, "")
+		}
 	}
-	t.rc.log.Info("unchanged since the last run: nothing to plan", "target", t.id, "repo", sel.spec.LocalRepoName, "objects", len(sel.objects))
+	t.rc.log.Info("unchanged since the last run: nothing to plan", "target", t.id, "repo", sel.spec.LocalRepoName, "objects", m.Objects)
 	return true
 }
 
@@ -75,14 +81,12 @@ func (t *targetExec) quickCheck(ctx context.Context, sel selection) bool {
 // Only a target whose every change since the run began (from before, its
 // position then) was this run's own counts: a write by anyone else during
 // the run might have undone what was planned.
-func (t *targetExec) recordMark(ctx context.Context, sel selection, before uint64, clean bool) {
+func (t *targetExec) recordMark(ctx context.Context, p *pass, before uint64, clean bool) {
+	sel := p.sel
 	var m *syncMark
 	if clean {
 		if head, err := t.remote.head(ctx, sel.spec.RemoteProjectID, sel.spec.RemoteRepoName, before, t.rc.by); err == nil && head.Exists && !head.Foreign {
-			m = &syncMark{Source: sel.head, Target: head.Seq, Objects: int64(len(sel.objects))}
-			for _, o := range sel.objects {
-				m.Bytes += o.Size
-			}
+			m = &syncMark{Source: sel.head, Target: head.Seq, Objects: p.listed, Bytes: p.listedBytes}
 		}
 	}
 	if err := t.rc.db.setMark(t.markKey(sel.spec), m); err != nil {

@@ -17,7 +17,7 @@ func runTarget(t *testing.T, e *Executor, spec fsm.ReplicaSpec, id string) *targ
 	x := &runExec{e: e, log: e.log, fail: cancel, run: fsm.Run{ID: id, Spec: spec}}
 	tg := newTargetExec(x, "beijing")
 	x.targets = []*targetExec{tg}
-	sels, err := selectAll(ctx, e.cfg.Store, spec, x.targets)
+	sels, err := selectAll(ctx, e.cfg.Store, spec, x.targets, e.cfg.ListPart)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func (e *Executor) execute(ctx context.Context, r fsm.Run) {
 
 	x, ctx := newRunExec(ctx, e, r, log)
 	defer x.fail(nil)
-	sels, enumErr := selectAll(ctx, e.cfg.Store, r.Spec, x.targets)
+	sels, enumErr := selectAll(ctx, e.cfg.Store, r.Spec, x.targets, e.cfg.ListPart)
 	if enumErr == nil {
 		for _, t := range x.targets {
 			t.total(sels)

@@ -54,8 +54,8 @@ func (c *tally) conflict() {
 
 // clean reports whether each of n objects arrived or was there, with no
 // conflict and no failure.
-func (c *tally) clean(n int) bool {
-	return c.objectsFailed.Load() == 0 && c.conflicts.Load() == 0 && c.objectsDone.Load()+c.objectsSkipped.Load() == int64(n)
+func (c *tally) clean(n int64) bool {
+	return c.objectsFailed.Load() == 0 && c.conflicts.Load() == 0 && c.objectsDone.Load()+c.objectsSkipped.Load() == n
 }
 
 // failRest counts what was never reached as failed (the target failed).
@@ -116,9 +116,7 @@ func (t *targetExec) total(sels []selection) {
 			t.planned(m.Objects, m.Bytes)
 			continue
 		}
-		for _, o := range s.objects {
-			t.planned(1, o.Size)
-		}
+		t.planned(s.size())
 	}
 }
 

@@ -63,6 +63,8 @@ type pass struct {
 	// strict stops the pass at the end of a phase in which an object
 	// failed (real time: the round is retried whole, see phaseFailed).
 	strict bool
+	// listed counts the objects and bytes the pass was given, part by part.
+	listed, listedBytes int64
 }
 
 func (t *targetExec) newPass(sel selection) *pass {
@@ -103,8 +105,8 @@ func (t *targetExec) execute(ctx context.Context, sels []selection) {
 			t.setErr(err)
 			stop(err)
 		}
-		clean := err == nil && ctx.Err() == nil && beforeErr == nil && p.tally.clean(len(sel.objects))
-		t.recordMark(ctx, sel, before.Seq, clean)
+		clean := err == nil && ctx.Err() == nil && beforeErr == nil && p.tally.clean(p.listed)
+		t.recordMark(ctx, p, before.Seq, clean)
 	}
 	if err := context.Cause(ctx); err != nil && t.failure() == nil && !errors.Is(err, errCanceled) && !errors.Is(err, context.Canceled) {
 		t.setErr(err)
@@ -128,8 +130,18 @@ func (t *targetExec) replicate(ctx context.Context, p *pass) error {
 	if err := p.checkTags(pctx); err != nil || ctx.Err() != nil {
 		return err
 	}
-	for objs := range phases(p.sel.objects) {
-		err := p.plan(pctx, objs, s, c)
+	for objs, err := range p.sel.parts(pctx) {
+		if err != nil {
+			if g := givenUp(ctx, pctx); g != nil {
+				return g
+			}
+			return err
+		}
+		p.listed += int64(len(objs))
+		for _, o := range objs {
+			p.listedBytes += o.Size
+		}
+		err = p.plan(pctx, objs, s, c)
 		s.barrier()
 		if err == nil {
 			err = givenUp(ctx, pctx)
@@ -144,10 +156,23 @@ func (t *targetExec) replicate(ctx context.Context, p *pass) error {
 			return err
 		}
 	}
+	p.settleTotal()
 	if err := givenUp(ctx, pctx); err != nil {
 		return err
 	}
 	return c.versions(pctx)
+}
+
+// settleTotal corrects the target's total once a listing taken in parts
+// has been listed to its end, when it came to other than the count made
+// before (files written or deleted meanwhile), so that done, skipped and
+// failed still add up to it. A pass that stopped short leaves the count as
+// it was: failRest counts the rest as failed.
+func (p *pass) settleTotal() {
+	if p.sel.more {
+		files, bytes := p.sel.size()
+		p.t.planned(p.listed-files, p.listedBytes-bytes)
+	}
 }
 
 // givenUp is why the pass stopped (its context ended) when that was not the

@@ -99,6 +99,11 @@ func (r *localRepo) ReadSmall(ctx context.Context, paths []string) ([]Node, [][]
 // Walk implements Nodes. fn runs inside the read transaction: it must
 // not write to this store.
 func (r *localRepo) Walk(ctx context.Context, dir string, fn func(Node) error) error {
+	return r.WalkAfter(ctx, dir, "", fn)
+}
+
+// WalkAfter implements Nodes.
+func (r *localRepo) WalkAfter(ctx context.Context, dir, after string, fn func(Node) error) error {
 	d, err := NormalizePath(dir)
 	if err != nil {
 		return err
@@ -107,9 +112,16 @@ func (r *localRepo) Walk(ctx context.Context, dir string, fn func(Node) error) e
 	if prefix != "/" {
 		prefix += "/"
 	}
+	from := prefix
+	if after >= from {
+		from = after + "\x00" // the first key after it
+	}
 	return r.view(func(_ *bolt.Tx, rb *bolt.Bucket) error {
 		nodes := rb.Bucket(bucketNodes)
 		if v := nodes.Get([]byte(d)); v != nil { // dir is a file
+			if after >= d {
+				return nil
+			}
 			var n Node
 			if err := decodeNode(v, &n); err != nil {
 				return err
@@ -117,7 +129,7 @@ func (r *localRepo) Walk(ctx context.Context, dir string, fn func(Node) error) e
 			return fn(n)
 		}
 		c := nodes.Cursor()
-		for k, v := c.Seek([]byte(prefix)); k != nil && strings.HasPrefix(string(k), prefix); k, v = c.Next() {
+		for k, v := c.Seek([]byte(from)); k != nil && strings.HasPrefix(string(k), prefix); k, v = c.Next() {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -85,3 +87,43 @@ func TestUploadTakesTheSendersMD5(t *testing.T) {
 		t.Fatalf("link: %+v %v", n, err)
 	}
 }
+
+// A listing taken in parts, each WalkAfter from the last path of the one
+// before, lists what one Walk does, once each, under a folder or of a file.
+func TestWalkAfterTakesAListingInParts(t *testing.T) {
+	ctx := context.Background()
+	_, r, _ := newRepo(t, TypeGeneric)
+	for _, p := range []string{"/a/1", "/a/2", "/a/b/3", "/a0", "/c/4", "/c/5", "/c/d/e/6", "/z"} {
+		write(t, r, p, []byte(p))
+	}
+	for _, dir := range []string{"/", "/a", "/c", "/z", "/missing"} {
+		var whole []string
+		if err := r.Walk(ctx, dir, func(n Node) error { whole = append(whole, n.Path); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		var parts []string
+		for after := ""; ; {
+			var part []string
+			err := r.WalkAfter(ctx, dir, after, func(n Node) error {
+				if len(part) == 2 {
+					return errStopWalk
+				}
+				part = append(part, n.Path)
+				return nil
+			})
+			if err != nil && err != errStopWalk {
+				t.Fatal(err)
+			}
+			parts = append(parts, part...)
+			if len(part) < 2 {
+				break
+			}
+			after = part[len(part)-1]
+		}
+		if fmt.Sprint(parts) != fmt.Sprint(whole) {
+			t.Errorf("%s: in parts %v, whole %v", dir, parts, whole)
+		}
+	}
+}
+
+var errStopWalk = errors.New("part full")

@@ -222,6 +222,10 @@ type Nodes interface {
 	// Walk calls fn with every file under dir (a file path: that file), in
 	// path order, in one read: for whole-repository passes, unlike List's pages.
 	Walk(ctx context.Context, dir string, fn func(Node) error) error
+	// WalkAfter is Walk from the first path under dir that sorts after
+	// `after` ("": from the start), in a read of its own: a listing too
+	// large to hold is taken in parts, each part where the last ended.
+	WalkAfter(ctx context.Context, dir, after string, fn func(Node) error) error
 	List(ctx context.Context, opt ListOptions) (Page[Node], error)
 	Open(ctx context.Context, path string) (Reader, error)
 	Write(ctx context.Context, path string, content io.Reader, opt WriteOptions) (Node, error)
