@@ -64,6 +64,11 @@ type committer struct {
 	queued map[string]bool
 }
 
+// nextPart forgets what the part before claimed: its content has arrived
+// (the sender's barrier), so the planner has the target link it for later
+// paths, and the set stays the size of a part.
+func (c *committer) nextPart() { clear(c.queued) }
+
 // claim reports whether the content of pl is still to be sent; otherwise
 // pl waits to be linked to it.
 func (c *committer) claim(pl planned) bool {

@@ -3,8 +3,7 @@ package replicator
 import "sync"
 
 // contentSet is a set of sha256 sums, safe for concurrent use, held as 32
-// bytes each: a run of a million objects keeps every sum it sent (about
-// 40 MB here, three times that as a sync.Map of hex strings).
+// bytes each (a third of a sync.Map of hex strings).
 type contentSet struct {
 	mu   sync.Mutex
 	sums map[[32]byte]struct{}
@@ -32,6 +31,13 @@ func (s *contentSet) has(sha256hex string) bool {
 	defer s.mu.Unlock()
 	_, in := s.sums[k]
 	return in
+}
+
+// reset empties the set.
+func (s *contentSet) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sums = nil
 }
 
 // sumKey is a hex sha256's 32 bytes; a malformed sum is in no set.

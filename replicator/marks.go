@@ -68,6 +68,7 @@ func (t *targetExec) quickCheck(ctx context.Context, sel selection) bool {
 			t.setErr(err)
 			return true
 		}
+		t.arrived.reset() // as replicate does, a part at a time
 		for _, o := range objs {
 			t.outcome(&t.tally, sel.spec.LocalRepoName, o, ActionIdentical, "")
 		}

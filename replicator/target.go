@@ -24,7 +24,12 @@ type targetExec struct {
 	link      *linkCounter // this agent's link to the target
 	// wire counts every byte sent (frame headers too), for the rate.
 	wire atomic.Int64
-	// arrived holds the sha256 of content the target now has.
+	// arrived holds the sha256 of content the target now has, of the part
+	// of a listing being replicated: only the paths waiting to be linked to
+	// a content sent for another path of that part ask it (committer.link),
+	// and a later part's paths are planned after the content arrived, so
+	// the target links them itself. Held for the part only, it stays small
+	// at a million objects.
 	arrived contentSet
 	rate    atomic.Int64
 
@@ -137,6 +142,8 @@ func (t *targetExec) replicate(ctx context.Context, p *pass) error {
 			}
 			return err
 		}
+		t.arrived.reset()
+		c.nextPart()
 		p.listed += int64(len(objs))
 		for _, o := range objs {
 			p.listedBytes += o.Size
