@@ -61,7 +61,9 @@ type CompactStats struct {
 }
 
 // compactor is Local's background compaction: a goroutine from Open to
-// Close, woken when a commit takes live bytes off a sealed segment.
+// Close, woken when a commit takes live bytes off a sealed segment, and
+// when a segment is sealed or its last reservation released (it may have
+// been mostly dead already).
 type compactor struct {
 	mu     sync.Mutex // one compaction at a time, background or Compact
 	wakeC  chan struct{}
@@ -84,6 +86,7 @@ type compactor struct {
 func (s *Local) startCompactor() {
 	c := &s.compaction
 	c.wakeC, c.done = make(chan struct{}, 1), make(chan struct{})
+	s.segs.compactable = c.wake
 	if c.off {
 		close(c.done)
 		return

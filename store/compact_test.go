@@ -363,6 +363,12 @@ type compactions struct {
 	reclaimed int64
 }
 
+func (o *compactions) count(result string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.results[result]
+}
+
 func (o *compactions) Compacted(result string, reclaimed int64) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -379,13 +385,12 @@ func TestCompactorRunsOnDelete(t *testing.T) {
 	obs := &compactions{}
 	s, r, dir, first, second := twoSegments(t, WithObserver(obs))
 	deleteAll(t, r, take(first, 6))
-	for deadline := time.Now().Add(10 * time.Second); segExists(dir, 1); {
-		if time.Now().After(deadline) {
-			t.Fatal("segment 1 not compacted within 10 s")
-		}
+	waitGone(t, dir, 1)
+	checkContents(t, r, union(first, second))
+	// The observer is told after the file goes.
+	for deadline := time.Now().Add(10 * time.Second); obs.count("ok") == 0 && time.Now().Before(deadline); {
 		time.Sleep(5 * time.Millisecond)
 	}
-	checkContents(t, r, union(first, second))
 	obs.mu.Lock()
 	defer obs.mu.Unlock()
 	if obs.results["ok"] != 1 || obs.reclaimed != 600 {
@@ -393,6 +398,36 @@ func TestCompactorRunsOnDelete(t *testing.T) {
 	}
 	if st := s.Stats(); st.SegmentDeadBytes != 0 || st.SegmentLiveBytes != 1400 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// A segment mostly dead before it is sealed is compacted once it is: the
+// deletes found it active and did not wake the compactor.
+func TestCompactorRunsOnSeal(t *testing.T) {
+	s, r, dir := newRepo(t, TypeGeneric, withSegmentMax(1500))
+	first := files("/one", 10, 100)
+	writeBatch(t, r, first)
+	deleteAll(t, r, take(first, 6))
+	if !segExists(dir, 1) {
+		t.Fatal("the active segment was compacted")
+	}
+	second := files("/two", 10, 100)
+	writeBatch(t, r, second) // seals segment 1
+	waitGone(t, dir, 1)
+	checkContents(t, r, union(first, second))
+	if st := s.Stats(); st.SegmentDeadBytes != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// waitGone waits, for at most 10 s, for segment id's file to go.
+func waitGone(t *testing.T, dir string, id uint32) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); segExists(dir, id); {
+		if time.Now().After(deadline) {
+			t.Fatalf("segment %d not compacted within 10 s", id)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

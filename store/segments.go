@@ -95,6 +95,10 @@ type segments struct {
 	// since a commit would name it after its record went. Only the active
 	// segment takes reservations, so a sealed one's count only goes down.
 	pending map[uint32]int
+	// compactable is called, without blocking, when a segment may have
+	// become one compaction takes: sealed, or its last reservation released
+	// (a segment can be mostly dead before it is sealed).
+	compactable func()
 }
 
 func segmentName(id uint32) string { return fmt.Sprintf("%08x.seg", id) }
@@ -186,6 +190,7 @@ func (sg *segments) reserve(n int64) (uint32, int64, *os.File, error) {
 	f := sg.files[sg.active]
 	if f != nil && sg.end > 0 && sg.end+n > sg.max {
 		sg.active, sg.end, f = sg.active+1, 0, nil
+		sg.wake()
 	}
 	if f == nil {
 		var err error
@@ -215,6 +220,15 @@ func (sg *segments) release(id uint32) {
 	defer sg.mu.Unlock()
 	if sg.pending[id]--; sg.pending[id] <= 0 {
 		delete(sg.pending, id)
+		if id != sg.active {
+			sg.wake()
+		}
+	}
+}
+
+func (sg *segments) wake() {
+	if sg.compactable != nil {
+		sg.compactable()
 	}
 }
 
