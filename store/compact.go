@@ -73,8 +73,9 @@ type compactor struct {
 	// hook, for tests, runs at "copied" (before the transaction: an error
 	// abandons the compaction) and at "commit" (last in the transaction: an
 	// error fails it).
-	hook func(stage string) error
-	off  bool // no background goroutine (tests that call Compact alone)
+	hook    func(ctx context.Context, stage string) error
+	off     bool          // no background goroutine (tests that call Compact alone)
+	backoff time.Duration // the first wait after a failure: compactBackoff
 	// dropTx is the last write transaction that took bytes off a sealed
 	// segment and so wakes the compactor when it commits; bbolt runs write
 	// transactions one at a time, and only they touch it.
@@ -116,11 +117,11 @@ func (c *compactor) wake() {
 	}
 }
 
-func (c *compactor) runHook(stage string) error {
+func (c *compactor) runHook(ctx context.Context, stage string) error {
 	if c.hook == nil {
 		return nil
 	}
-	return c.hook(stage)
+	return c.hook(ctx, stage)
 }
 
 // dropped notes that tx takes live bytes off segment id: if it is sealed,
@@ -151,14 +152,15 @@ func (s *Local) compactLoop(ctx context.Context) {
 // retrying a failure after a backoff, at most compactMaxFailures times in a
 // row.
 func (s *Local) compactAll(ctx context.Context) {
-	backoff := compactBackoff
+	first := cmp.Or(s.compaction.backoff, compactBackoff)
+	backoff := first
 	for failures := 0; ctx.Err() == nil; {
 		st, err := s.Compact(ctx)
 		if err == nil {
 			if st.Segment == 0 {
 				return
 			}
-			failures, backoff = 0, compactBackoff
+			failures, backoff = 0, first
 			continue
 		}
 		if failures++; failures >= compactMaxFailures || ctx.Err() != nil {
@@ -200,6 +202,10 @@ func (s *Local) Compact(ctx context.Context) (CompactStats, error) {
 		result = "error"
 	}
 	s.observer.Compacted(result, st.Reclaimed)
+	if result == "canceled" { // the store is closing: the next Open's pass takes it up
+		s.log.Info("store: compaction stopped", "segment", segmentName(id), "duration", st.Duration)
+		return st, fmt.Errorf("store: compact segment %s: %w", segmentName(id), err)
+	}
 	if err != nil {
 		s.log.Warn("store: compaction failed", "segment", segmentName(id), "err", err, "duration", st.Duration)
 		return st, fmt.Errorf("store: compact segment %s: %w", segmentName(id), err)
@@ -258,7 +264,7 @@ func (s *Local) compactSegment(ctx context.Context, id uint32) (CompactStats, er
 	}()
 	st.Copied = copied
 	if err == nil {
-		err = s.compaction.runHook("copied")
+		err = s.compaction.runHook(ctx, "copied")
 	}
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
@@ -266,7 +272,7 @@ func (s *Local) compactSegment(ctx context.Context, id uint32) (CompactStats, er
 	if err != nil {
 		return st, err
 	}
-	if st.Contents, err = s.commitCompaction(id, items); err != nil {
+	if st.Contents, err = s.commitCompaction(ctx, id, items); err != nil {
 		return st, err
 	}
 	st.Reclaimed = max(size-copied, 0)
@@ -388,7 +394,7 @@ func readRun(src *os.File, items []moving, buf []byte) ([]byte, error) {
 // content deleted since the scan stays deleted (its copy is dead space), a
 // content referenced again meanwhile keeps its count and gets the new
 // location. It returns how many contents it moved.
-func (s *Local) commitCompaction(id uint32, items []moving) (moved int, err error) {
+func (s *Local) commitCompaction(ctx context.Context, id uint32, items []moving) (moved int, err error) {
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		moved = 0
 		for i := range items {
@@ -403,7 +409,7 @@ func (s *Local) commitCompaction(id uint32, items []moving) (moved int, err erro
 		if err := tx.Bucket(bucketSegments).Delete(segKey(id)); err != nil {
 			return err
 		}
-		return s.compaction.runHook("commit")
+		return s.compaction.runHook(ctx, "commit")
 	})
 	return moved, err
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -194,7 +195,7 @@ func TestCompactDoesNotResurrectDeleted(t *testing.T) {
 	var r fullRepo
 	var victim string
 	var first map[string][]byte
-	s, r, _, first, second := twoSegments(t, withoutCompactor(), withCompactHook(func(stage string) error {
+	s, r, _, first, second := twoSegments(t, withoutCompactor(), withCompactHook(func(_ context.Context, stage string) error {
 		if stage == "copied" {
 			return r.Delete(ctx, victim, "test")
 		}
@@ -233,7 +234,7 @@ func TestCompactKeepsContentReferencedMeanwhile(t *testing.T) {
 	var r fullRepo
 	var first map[string][]byte
 	var again, renewed string
-	s, r, _, first, second := twoSegments(t, withoutCompactor(), withCompactHook(func(stage string) error {
+	s, r, _, first, second := twoSegments(t, withoutCompactor(), withCompactHook(func(_ context.Context, stage string) error {
 		if stage != "copied" {
 			return nil
 		}
@@ -272,7 +273,7 @@ func TestCompactKeepsContentReferencedMeanwhile(t *testing.T) {
 // record names, which Open removes. The contents read throughout.
 func TestCompactCrash(t *testing.T) {
 	failing := errors.New("crash")
-	s, r, dir, first, second := twoSegments(t, withoutCompactor(), withCompactHook(func(stage string) error {
+	s, r, dir, first, second := twoSegments(t, withoutCompactor(), withCompactHook(func(_ context.Context, stage string) error {
 		if stage == "commit" {
 			return failing
 		}
@@ -399,6 +400,61 @@ func TestCompactorRunsOnDelete(t *testing.T) {
 	if st := s.Stats(); st.SegmentDeadBytes != 0 || st.SegmentLiveBytes != 1400 {
 		t.Fatalf("stats %+v", st)
 	}
+}
+
+// A compaction that keeps failing is retried after a backoff, five times in
+// a row at most; then the compactor waits for the next wake-up.
+func TestCompactorGivesUpAfterRepeatedFailures(t *testing.T) {
+	obs := &compactions{}
+	broken := errors.New("broken disk")
+	s, r, dir, first, _ := twoSegments(t, withoutCompactor(), WithObserver(obs), withCompactBackoff(time.Millisecond),
+		withCompactHook(func(_ context.Context, stage string) error {
+			if stage == "copied" {
+				return broken
+			}
+			return nil
+		}))
+	deleteAll(t, r, take(first, 6))
+	s.compactAll(ctx) // what the goroutine runs when woken
+	if n := obs.count("error"); n != compactMaxFailures {
+		t.Fatalf("%d failed compactions, want %d", n, compactMaxFailures)
+	}
+	if !segExists(dir, 1) {
+		t.Fatal("segment 1 went")
+	}
+	checkContents(t, r, first)
+}
+
+// Close stops a compaction under way and waits for it: its copies are an
+// uncommitted tail, which the next Open cuts, and nothing is lost.
+func TestCloseStopsCompaction(t *testing.T) {
+	obs := &compactions{}
+	entered := make(chan struct{})
+	s, r, dir, first, second := twoSegments(t, WithObserver(obs), withCompactHook(func(ctx context.Context, stage string) error {
+		if stage == "copied" {
+			close(entered)
+			<-ctx.Done() // Close cancels it
+		}
+		return nil
+	}))
+	deleteAll(t, r, take(first, 6))
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no compaction within 10 s")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := obs.count("canceled"); n != 1 {
+		t.Fatalf("%d compactions canceled, want 1", n)
+	}
+	s = openStore(t, dir, withoutCompactor())
+	defer s.Close()
+	if fi, _ := os.Stat(filepath.Join(dir, "segments", segmentName(2))); fi.Size() != 1000 || !segExists(dir, 1) {
+		t.Fatalf("after Open: active segment %d bytes, segment 1 there: %v", fi.Size(), segExists(dir, 1))
+	}
+	checkContents(t, mustFull(s.Repository(ctx, "demo", "repo")), union(first, second))
 }
 
 // A segment mostly dead before it is sealed is compacted once it is: the

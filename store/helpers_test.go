@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -33,9 +34,12 @@ type fullRepo interface {
 }
 
 // Options only tests use.
-func withSegmentMax(n int64) Option               { return func(s *Local) { s.segMax = n } }
-func withCompactHook(f func(string) error) Option { return func(s *Local) { s.compaction.hook = f } }
-func withoutCompactor() Option                    { return func(s *Local) { s.compaction.off = true } }
+func withSegmentMax(n int64) Option { return func(s *Local) { s.segMax = n } }
+func withCompactHook(f func(context.Context, string) error) Option {
+	return func(s *Local) { s.compaction.hook = f }
+}
+func withoutCompactor() Option                  { return func(s *Local) { s.compaction.off = true } }
+func withCompactBackoff(d time.Duration) Option { return func(s *Local) { s.compaction.backoff = d } }
 
 // newRepo opens a store in a temp dir with project "demo" and a repository.
 func newRepo(t testing.TB, typ RepoType, opts ...Option) (*Local, fullRepo, string) {

@@ -368,15 +368,7 @@ func (s *Local) pack(ctx context.Context, ws []fileWrite) uint32 {
 	if len(idx) < 2 || ctx.Err() != nil { // a single file: one transaction is cheaper than two fsyncs
 		return 0
 	}
-	_ = s.db.View(func(tx *bolt.Tx) error {
-		blobs := tx.Bucket(bucketBlobs)
-		for j, sum := range held {
-			if _, ok := getBlob(blobs, sum); !ok {
-				held[j] = ""
-			}
-		}
-		return nil
-	})
+	s.keepHeld(held)
 	at := map[string]int64{} // offset in buf of each content, written once
 	var total int
 	for j, i := range idx {
@@ -424,6 +416,19 @@ func (s *Local) pack(ctx context.Context, ws []fileWrite) uint32 {
 		}
 	}
 	return seg
+}
+
+// keepHeld blanks the sums of contents the store does not hold.
+func (s *Local) keepHeld(sums []string) {
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		blobs := tx.Bucket(bucketBlobs)
+		for j, sum := range sums {
+			if _, ok := getBlob(blobs, sum); !ok {
+				sums[j] = ""
+			}
+		}
+		return nil
+	})
 }
 
 // storeSmall records, in tx, the first reference's small content: its
