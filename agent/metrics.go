@@ -99,15 +99,18 @@ func boolValue(b bool) float64 {
 // storeMetrics are the artifact store's metrics: totals read at scrape time,
 // counters fed by the store's Observer hooks.
 type storeMetrics struct {
-	st      store.Store
-	writes  *prometheus.CounterVec
-	read    prometheus.Counter
-	written prometheus.Counter
+	st          store.Store
+	writes      *prometheus.CounterVec
+	read        prometheus.Counter
+	written     prometheus.Counter
+	compactions *prometheus.CounterVec
+	compacted   prometheus.Counter
 }
 
 var (
-	descStoreBytes   = prometheus.NewDesc("ferry_store_bytes", "Bytes of distinct content in this agent's store.", nil, nil)
-	descStoreObjects = prometheus.NewDesc("ferry_store_objects", "Distinct contents (blobs) in this agent's store.", nil, nil)
+	descStoreBytes        = prometheus.NewDesc("ferry_store_bytes", "Bytes of distinct content in this agent's store.", nil, nil)
+	descStoreObjects      = prometheus.NewDesc("ferry_store_objects", "Distinct contents (blobs) in this agent's store.", nil, nil)
+	descStoreSegmentBytes = prometheus.NewDesc("ferry_store_segment_bytes", "Committed bytes of the store's small-content segments, by state: live (contents stored) or dead (deleted, for compaction to give back).", []string{"state"}, nil)
 )
 
 func newStoreMetrics(reg prometheus.Registerer, st store.Store) *storeMetrics {
@@ -118,8 +121,15 @@ func newStoreMetrics(reg prometheus.Registerer, st store.Store) *storeMetrics {
 		}, []string{"result"}),
 		read:    prometheus.NewCounter(prometheus.CounterOpts{Name: "ferry_store_read_bytes_total", Help: "Content bytes read from the store."}),
 		written: prometheus.NewCounter(prometheus.CounterOpts{Name: "ferry_store_written_bytes_total", Help: "Content bytes written to the store."}),
+		compactions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ferry_store_compactions_total", Help: "Segment compactions by result (ok, error, canceled).",
+		}, []string{"result"}),
+		compacted: prometheus.NewCounter(prometheus.CounterOpts{Name: "ferry_store_compacted_bytes_total", Help: "Bytes of segment files compaction gave back."}),
 	}
-	reg.MustRegister(m, m.writes, m.read, m.written)
+	for _, result := range []string{"ok", "error"} { // exported before the first compaction
+		m.compactions.WithLabelValues(result)
+	}
+	reg.MustRegister(m, m.writes, m.read, m.written, m.compactions, m.compacted)
 	return m
 }
 
@@ -130,13 +140,21 @@ func (m *storeMetrics) WriteDone(result string, n int64) {
 
 func (m *storeMetrics) ReadBytes(n int64) { m.read.Add(float64(n)) }
 
+func (m *storeMetrics) Compacted(result string, reclaimed int64) {
+	m.compactions.WithLabelValues(result).Inc()
+	m.compacted.Add(float64(reclaimed))
+}
+
 func (m *storeMetrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descStoreBytes
 	ch <- descStoreObjects
+	ch <- descStoreSegmentBytes
 }
 
 func (m *storeMetrics) Collect(ch chan<- prometheus.Metric) {
 	st := m.st.Stats()
 	ch <- prometheus.MustNewConstMetric(descStoreBytes, prometheus.GaugeValue, float64(st.BlobBytes))
 	ch <- prometheus.MustNewConstMetric(descStoreObjects, prometheus.GaugeValue, float64(st.Blobs))
+	ch <- prometheus.MustNewConstMetric(descStoreSegmentBytes, prometheus.GaugeValue, float64(st.SegmentLiveBytes), "live")
+	ch <- prometheus.MustNewConstMetric(descStoreSegmentBytes, prometheus.GaugeValue, float64(st.SegmentDeadBytes), "dead")
 }

@@ -17,14 +17,16 @@ import (
 func (r *localRepo) WriteBatch(ctx context.Context, files []BatchFile) ([]BatchResult, error) {
 	ws := r.s.stageBatch(ctx, files)
 	canceled := ctx.Err()
+	var reserved uint32 // the segment pack reserved in: compaction waits for this commit
 	if canceled != nil {
 		abandon(ws, canceled)
 	} else {
-		r.s.pack(ctx, ws)
+		reserved = r.s.pack(ctx, ws)
 	}
 	err := r.commit(ws, func(tx *bolt.Tx, rb *bolt.Bucket) ([]string, error) {
 		return r.putBatch(tx, rb, ws)
 	})
+	r.s.segs.release(reserved)
 	switch {
 	case canceled != nil:
 		return nil, canceled

@@ -245,3 +245,48 @@ func BenchmarkListFolder100k(b *testing.B) {
 		})
 	}
 }
+
+// Packed small contents read back: 1,000 4 KiB files a batch wrote (so in
+// a segment), by ReadSmall 100 paths a call and by Open one at a time, the
+// read paths the segment reader gate (compact.go) sits on.
+//
+//	go test -run '^$' -bench BenchmarkReadPacked -count 5 ./store/
+func BenchmarkReadPacked(b *testing.B) {
+	const n, size = 1000, 4 << 10
+	_, r, _ := newRepo(b, TypeGeneric)
+	files := make([]BatchFile, n)
+	paths := make([]string, n)
+	for i := range files {
+		paths[i] = fmt.Sprintf("/p/f%04d", i)
+		files[i] = BatchFile{Path: paths[i], Content: bytes.Repeat([]byte{byte(i), byte(i >> 8), 'r', 'p'}, size/4), Opt: WriteOptions{Size: size}}
+	}
+	if res, err := r.WriteBatch(ctx, files); err != nil || res[0].Err != nil {
+		b.Fatal(err, res[0].Err)
+	}
+	b.Run("readsmall-1000x4KiB", func(b *testing.B) {
+		b.SetBytes(n * size)
+		for b.Loop() {
+			for i := 0; i < n; i += 100 {
+				if _, c, err := r.ReadSmall(ctx, paths[i:i+100]); err != nil || len(c[99]) != size {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "files/s")
+	})
+	b.Run("open-1000x4KiB", func(b *testing.B) {
+		b.SetBytes(n * size)
+		buf := make([]byte, size)
+		for b.Loop() {
+			for _, p := range paths {
+				rd, err := r.Open(ctx, p)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.ReadFull(rd, buf)
+				rd.Close()
+			}
+		}
+		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "files/s")
+	})
+}

@@ -84,7 +84,7 @@ func ref(tx *bolt.Tx, st staged) error {
 }
 
 // unref drops one reference and reports whether it was the last.
-func unref(tx *bolt.Tx, sum string) (bool, error) {
+func (s *Local) unref(tx *bolt.Tx, sum string) (bool, error) {
 	b := tx.Bucket(bucketBlobs)
 	e, ok := getBlob(b, sum)
 	if !ok {
@@ -96,7 +96,7 @@ func unref(tx *bolt.Tx, sum string) (bool, error) {
 		}
 		// Small content (inline or packed) goes with its last reference, in
 		// this transaction; a file is removed by the caller after the commit.
-		if err := dropSmall(tx, sum, e); err != nil {
+		if err := s.dropSmall(tx, sum, e); err != nil {
 			return false, err
 		}
 	}

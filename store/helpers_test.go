@@ -11,15 +11,16 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
 
 var ctx = context.Background()
 
-func openStore(t testing.TB, dir string) *Local {
+func openStore(t testing.TB, dir string, opts ...Option) *Local {
 	t.Helper()
-	s, err := Open(dir, slog.New(slog.DiscardHandler))
+	s, err := Open(dir, slog.New(slog.DiscardHandler), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,11 +33,19 @@ type fullRepo interface {
 	Bulk
 }
 
+// Options only tests use.
+func withSegmentMax(n int64) Option { return func(s *Local) { s.segMax = n } }
+func withCompactHook(f func(context.Context, string) error) Option {
+	return func(s *Local) { s.compaction.hook = f }
+}
+func withoutCompactor() Option                  { return func(s *Local) { s.compaction.off = true } }
+func withCompactBackoff(d time.Duration) Option { return func(s *Local) { s.compaction.backoff = d } }
+
 // newRepo opens a store in a temp dir with project "demo" and a repository.
-func newRepo(t testing.TB, typ RepoType) (*Local, fullRepo, string) {
+func newRepo(t testing.TB, typ RepoType, opts ...Option) (*Local, fullRepo, string) {
 	t.Helper()
 	dir := t.TempDir()
-	s := openStore(t, dir)
+	s := openStore(t, dir, opts...)
 	t.Cleanup(func() { s.Close() })
 	if _, err := s.CreateProject(ctx, Project{Name: "demo"}); err != nil {
 		t.Fatal(err)

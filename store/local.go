@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"os"
@@ -67,6 +68,9 @@ type Local struct {
 	// replication) of that repository only.
 	changedMu sync.Mutex
 	changed   map[watchKey]chan struct{}
+	// compaction gives back the space of deleted small contents (compact.go).
+	compaction compactor
+	segMax     int64 // the size at which a segment is sealed: segmentMax
 }
 
 // Observer receives the store's events for metrics.
@@ -79,12 +83,17 @@ type Observer interface {
 	WriteDone(result string, bytes int64)
 	// ReadBytes counts content bytes read.
 	ReadBytes(n int64)
+	// Compacted is told the outcome of every segment compaction ("ok",
+	// "error", "canceled": the store was closing) and the bytes of segment
+	// files it gave back.
+	Compacted(result string, reclaimed int64)
 }
 
 type nopObserver struct{}
 
 func (nopObserver) WriteDone(string, int64) {}
 func (nopObserver) ReadBytes(int64)         {}
+func (nopObserver) Compacted(string, int64) {}
 
 var _ Store = (*Local)(nil)
 
@@ -110,11 +119,12 @@ func Open(dir string, log *slog.Logger, opts ...Option) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Local{dir: dir, db: db, log: log, uploads: map[string]*Upload{}, sessions: map[string]*Session{}, observer: nopObserver{}, changed: map[watchKey]chan struct{}{}}
+	s := &Local{dir: dir, db: db, log: log, uploads: map[string]*Upload{}, sessions: map[string]*Session{}, observer: nopObserver{}, changed: map[watchKey]chan struct{}{},
+		segMax: segmentMax}
 	for _, o := range opts {
 		o(s)
 	}
-	if s.segs, err = openSegments(filepath.Join(dir, "segments"), db); err != nil {
+	if s.segs, err = openSegments(filepath.Join(dir, "segments"), db, s.segMax); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: segments: %w", err)
 	}
@@ -123,6 +133,7 @@ func Open(dir string, log *slog.Logger, opts ...Option) (*Local, error) {
 		db.Close()
 		return nil, err
 	}
+	s.startCompactor()
 	return s, nil
 }
 
@@ -198,8 +209,12 @@ func (s *Local) recover() error {
 	return nil
 }
 
-// Close closes the metadata database.
+// Close stops the compactor and closes the metadata database. A Compact
+// call still running ends first.
 func (s *Local) Close() error {
+	s.stopCompactor()
+	s.compaction.mu.Lock()
+	defer s.compaction.mu.Unlock()
 	err := s.db.Close()
 	s.segs.close()
 	return err
@@ -211,7 +226,15 @@ func (s *Local) Stats() Stats {
 	_ = s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketStats)
 		st.Blobs, st.BlobBytes = int64(getUint(b, keyBlobCount)), int64(getUint(b, keyBlobBytes))
-		return nil
+		// One record a segment: a few hundred at most (256 MiB each).
+		return tx.Bucket(bucketSegments).ForEach(func(_, v []byte) error {
+			if len(v) == 16 {
+				end, live := binary.BigEndian.Uint64(v[:8]), binary.BigEndian.Uint64(v[8:])
+				st.SegmentLiveBytes += int64(live)
+				st.SegmentDeadBytes += int64(end - min(live, end))
+			}
+			return nil
+		})
 	})
 	return st
 }

@@ -59,6 +59,10 @@ func (r *localRepo) nodesOf(ctx context.Context, paths []string, withInline bool
 	var contents [][]byte
 	if withInline {
 		contents = make([][]byte, len(paths))
+		// Locations and the bytes they name are read under the gate, so no
+		// compaction removes a segment between the two (compact.go).
+		r.s.segs.gate.RLock()
+		defer r.s.segs.gate.RUnlock()
 	}
 	err := r.view(func(tx *bolt.Tx, rb *bolt.Bucket) error {
 		var packed segmentReads
@@ -303,6 +307,8 @@ func (r *localRepo) statWithInline(path string) (Node, []byte, error) {
 	}
 	var n Node
 	var inline []byte
+	r.s.segs.gate.RLock() // as nodesOf: no segment goes between location and read
+	defer r.s.segs.gate.RUnlock()
 	err = r.view(func(tx *bolt.Tx, rb *bolt.Bucket) error {
 		var ok bool
 		if n, ok, err = getNode(rb, p); err != nil {

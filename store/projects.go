@@ -132,7 +132,7 @@ func (s *Local) DeleteRepo(_ context.Context, project, name string) error {
 		if err := putUint(tx.Bucket(bucketLastSeq), repoKey(project, name), rb.Bucket(bucketChanges).Sequence()+1); err != nil {
 			return nil, err
 		}
-		gone, err := unrefAll(tx, rb)
+		gone, err := s.unrefAll(tx, rb)
 		if err != nil {
 			return nil, err
 		}
@@ -145,13 +145,13 @@ func (s *Local) DeleteRepo(_ context.Context, project, name string) error {
 
 // unrefAll drops the references of every node of a repository and returns
 // the contents that lost their last one.
-func unrefAll(tx *bolt.Tx, rb *bolt.Bucket) (gone []string, err error) {
+func (s *Local) unrefAll(tx *bolt.Tx, rb *bolt.Bucket) (gone []string, err error) {
 	err = rb.Bucket(bucketNodes).ForEach(func(_, v []byte) error {
 		var n Node
 		if err := decodeNode(v, &n); err != nil {
 			return err
 		}
-		if last, err := unref(tx, n.SHA256); err != nil {
+		if last, err := s.unref(tx, n.SHA256); err != nil {
 			return err
 		} else if last {
 			gone = append(gone, n.SHA256)

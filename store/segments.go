@@ -31,7 +31,7 @@ var (
 )
 
 // segmentMax is the size at which a segment stops taking appends and the
-// next one is started.
+// next one is started (segments.max: tests set a smaller one).
 const segmentMax = 256 << 20
 
 // packLoc is where a packed content's bytes are.
@@ -77,12 +77,28 @@ func putSegRecord(b *bolt.Bucket, id uint32, r segRecord) error {
 // segments holds the open segment files.
 type segments struct {
 	dir string
-	mu  sync.Mutex // guards files, active and end
+	max int64 // the size at which the active segment is sealed: segmentMax
+	// gate is held for reading from before a read transaction takes a
+	// location to after the bytes are read, and for writing by compaction
+	// while it takes a segment no record names any more out of files: a
+	// read that took a location before compaction's commit finishes before
+	// the file goes (compact.go).
+	gate sync.RWMutex
+	mu   sync.Mutex // guards files, active, end and pending
 	// files are every segment, open for reading (ReadAt) and, the active
 	// one, for appending (WriteAt): both are safe concurrently.
 	files  map[uint32]*os.File
 	active uint32
 	end    int64 // the active segment's next free offset (reserved, maybe not committed)
+	// pending counts, per segment, the reservations whose transaction has
+	// not committed or failed yet: compaction leaves such a segment alone,
+	// since a commit would name it after its record went. Only the active
+	// segment takes reservations, so a sealed one's count only goes down.
+	pending map[uint32]int
+	// compactable is called, without blocking, when a segment may have
+	// become one compaction takes: sealed, or its last reservation released
+	// (a segment can be mostly dead before it is sealed).
+	compactable func()
 }
 
 func segmentName(id uint32) string { return fmt.Sprintf("%08x.seg", id) }
@@ -90,7 +106,7 @@ func segmentName(id uint32) string { return fmt.Sprintf("%08x.seg", id) }
 // openSegments opens dir's segment files, recovering from a crash: bytes
 // past a segment's committed end (an append whose transaction did not
 // commit) are cut off, and a segment no transaction committed is removed.
-func openSegments(dir string, db *bolt.DB) (*segments, error) {
+func openSegments(dir string, db *bolt.DB, max int64) (*segments, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
 	}
@@ -99,7 +115,7 @@ func openSegments(dir string, db *bolt.DB) (*segments, error) {
 	if err := syncDir(filepath.Dir(dir)); err != nil {
 		return nil, err
 	}
-	sg := &segments{dir: dir, files: map[uint32]*os.File{}}
+	sg := &segments{dir: dir, max: max, files: map[uint32]*os.File{}, pending: map[uint32]int{}}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
@@ -163,7 +179,8 @@ func (sg *segments) close() {
 }
 
 // reserve gives n bytes of the active segment to one writer, starting a
-// new segment when the active one is full.
+// new segment when the active one is full. The writer releases the
+// reservation once its transaction has committed or failed.
 func (sg *segments) reserve(n int64) (uint32, int64, *os.File, error) {
 	sg.mu.Lock()
 	defer sg.mu.Unlock()
@@ -171,8 +188,9 @@ func (sg *segments) reserve(n int64) (uint32, int64, *os.File, error) {
 		return 0, 0, nil, errors.New("store: closed")
 	}
 	f := sg.files[sg.active]
-	if f != nil && sg.end > 0 && sg.end+n > segmentMax {
+	if f != nil && sg.end > 0 && sg.end+n > sg.max {
 		sg.active, sg.end, f = sg.active+1, 0, nil
+		sg.wake()
 	}
 	if f == nil {
 		var err error
@@ -189,7 +207,69 @@ func (sg *segments) reserve(n int64) (uint32, int64, *os.File, error) {
 	}
 	off := sg.end
 	sg.end += n
+	sg.pending[sg.active]++
 	return sg.active, off, f, nil
+}
+
+// release ends a reservation of segment id (0: none).
+func (sg *segments) release(id uint32) {
+	if id == 0 {
+		return
+	}
+	sg.mu.Lock()
+	defer sg.mu.Unlock()
+	if sg.pending[id]--; sg.pending[id] <= 0 {
+		delete(sg.pending, id)
+		if id != sg.active {
+			sg.wake()
+		}
+	}
+}
+
+func (sg *segments) wake() {
+	if sg.compactable != nil {
+		sg.compactable()
+	}
+}
+
+// sealed reports whether segment id takes no more appends.
+func (sg *segments) sealed(id uint32) bool {
+	sg.mu.Lock()
+	defer sg.mu.Unlock()
+	return id != sg.active
+}
+
+// idle returns the sealed segments with no reservation pending: those
+// compaction may take.
+func (sg *segments) idle() []uint32 {
+	sg.mu.Lock()
+	defer sg.mu.Unlock()
+	var ids []uint32
+	for id := range sg.files {
+		if id != sg.active && sg.pending[id] == 0 {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// remove takes segment id, which no record names any more, out of files
+// once no read that may hold a location in it is running (the gate), then
+// closes and deletes its file. A crash before the delete leaves a file no
+// record names, which Open removes.
+func (sg *segments) remove(id uint32) error {
+	sg.gate.Lock()
+	sg.mu.Lock()
+	f := sg.files[id]
+	delete(sg.files, id)
+	sg.mu.Unlock()
+	sg.gate.Unlock()
+	if f == nil {
+		return nil
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 func (sg *segments) file(id uint32) *os.File {
@@ -273,8 +353,10 @@ const maxBatchPack = 16 << 20
 // hold yet to the active segment, in one write, and fsyncs it; each such
 // file's staged content then has its location, for ref to record. Content
 // the store holds already is left to be referenced; if anything fails the
-// contents stay in memory and go to the inline bucket as before.
-func (s *Local) pack(ctx context.Context, ws []fileWrite) {
+// contents stay in memory and go to the inline bucket as before. It returns
+// the segment it reserved in (0: none), for the caller to release once the
+// batch's commit is over.
+func (s *Local) pack(ctx context.Context, ws []fileWrite) uint32 {
 	var idx []int
 	var held []string
 	for i := range ws {
@@ -284,17 +366,9 @@ func (s *Local) pack(ctx context.Context, ws []fileWrite) {
 		}
 	}
 	if len(idx) < 2 || ctx.Err() != nil { // a single file: one transaction is cheaper than two fsyncs
-		return
+		return 0
 	}
-	_ = s.db.View(func(tx *bolt.Tx) error {
-		blobs := newBucketReader(tx.Bucket(bucketBlobs))
-		for j, sum := range held {
-			if _, ok := getBlob(blobs, sum); !ok {
-				held[j] = ""
-			}
-		}
-		return nil
-	})
+	s.keepHeld(held)
 	at := map[string]int64{} // offset in buf of each content, written once
 	var total int
 	for j, i := range idx {
@@ -306,7 +380,7 @@ func (s *Local) pack(ctx context.Context, ws []fileWrite) {
 		}
 	}
 	if total == 0 {
-		return
+		return 0
 	}
 	bufp := packBuffers.Get().(*[]byte)
 	defer func() {
@@ -331,8 +405,9 @@ func (s *Local) pack(ctx context.Context, ws []fileWrite) {
 		}
 	}
 	if err != nil {
+		s.segs.release(seg)
 		s.log.Warn("store: pack small contents (kept in the metadata database instead)", "err", err)
-		return
+		return 0
 	}
 	for j, i := range idx {
 		f := &ws[i]
@@ -340,6 +415,20 @@ func (s *Local) pack(ctx context.Context, ws []fileWrite) {
 			f.st.pack = &packLoc{seg: seg, off: off + at[f.st.sha256], length: uint32(len(f.st.inline))}
 		}
 	}
+	return seg
+}
+
+// keepHeld blanks the sums of contents the store does not hold.
+func (s *Local) keepHeld(sums []string) {
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		blobs := newBucketReader(tx.Bucket(bucketBlobs))
+		for j, sum := range sums {
+			if _, ok := getBlob(blobs, sum); !ok {
+				sums[j] = ""
+			}
+		}
+		return nil
+	})
 }
 
 // storeSmall records, in tx, the first reference's small content: its
@@ -372,8 +461,9 @@ func countSegment(tx *bolt.Tx, l packLoc, add bool) error {
 // of its segment, counted as such, for compaction to take back). Stores
 // written before locations moved into the content's entry keep them in
 // bucketPacked.
-func dropSmall(tx *bolt.Tx, sum string, e blobEntry) error {
+func (s *Local) dropSmall(tx *bolt.Tx, sum string, e blobEntry) error {
 	if e.packed {
+		s.dropped(tx, e.pack.seg)
 		return countSegment(tx, e.pack, false)
 	}
 	if err := tx.Bucket(bucketInline).Delete([]byte(sum)); err != nil {
@@ -387,6 +477,7 @@ func dropSmall(tx *bolt.Tx, sum string, e blobEntry) error {
 	if err := packed.Delete([]byte(sum)); err != nil {
 		return err
 	}
+	s.dropped(tx, l.seg)
 	return countSegment(tx, l, false)
 }
 

@@ -286,6 +286,10 @@ func BulkOf(repo Repository) (Bulk, error) {
 type Stats struct {
 	Blobs     int64 // distinct contents stored
 	BlobBytes int64 // their total size
+	// Of the segments small contents are packed into (the built-in store):
+	// the bytes live contents take, and the committed bytes no content
+	// names any more, which compaction gives back.
+	SegmentLiveBytes, SegmentDeadBytes int64
 }
 
 // Errors a caller can tell apart with errors.Is.

@@ -125,7 +125,7 @@ func (r *localRepo) putNode(tx *bolt.Tx, rb *bolt.Bucket, nodes bucketReader, f 
 		return "", err
 	}
 	if exists {
-		if last, err := unref(tx, old.SHA256); err != nil {
+		if last, err := r.s.unref(tx, old.SHA256); err != nil {
 			return "", err
 		} else if last {
 			gone = old.SHA256
@@ -182,7 +182,7 @@ func (r *localRepo) Delete(_ context.Context, path, by string) error {
 		if err := rb.Bucket(bucketNodes).Delete([]byte(p)); err != nil {
 			return nil, err
 		}
-		last, err := unref(tx, old.SHA256)
+		last, err := r.s.unref(tx, old.SHA256)
 		if err != nil {
 			return nil, err
 		}
