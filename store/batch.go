@@ -82,13 +82,13 @@ func abandon(ws []fileWrite, err error) {
 // the transaction.
 func (r *localRepo) putBatch(tx *bolt.Tx, rb *bolt.Bucket, ws []fileWrite) ([]string, error) {
 	var gone []string // content that may have lost its last reference
-	nodes := newBucketReader(rb.Bucket(bucketNodes))
+	rd := newTxReaders(tx, rb)
 	for i := range ws {
 		f := &ws[i]
 		if f.state != pending {
 			continue
 		}
-		g, err := r.putNode(tx, rb, nodes, f)
+		g, err := r.putNode(tx, rb, rd, f)
 		switch {
 		case errors.Is(err, ErrExists):
 			f.err = err

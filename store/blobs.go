@@ -59,9 +59,9 @@ func putBlob(b *bolt.Bucket, sum string, e blobEntry) error {
 
 // ref adds a reference to staged content; the first reference to inline
 // content stores it. Linked content must still be there.
-func ref(tx *bolt.Tx, st staged) error {
+func ref(tx *bolt.Tx, rd txReaders, st staged) error {
 	b := tx.Bucket(bucketBlobs)
-	e, ok := getBlob(b, st.sha256)
+	e, ok := getBlob(rd.blobs, st.sha256)
 	if !ok {
 		if st.linked {
 			return fmt.Errorf("content %s: %w", st.sha256, ErrNotFound)

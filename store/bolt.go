@@ -31,6 +31,13 @@ func (r bucketReader) Get(key []byte) []byte {
 	return v
 }
 
+// txReaders are the bucketReaders a write transaction's files share.
+type txReaders struct{ nodes, blobs bucketReader }
+
+func newTxReaders(tx *bolt.Tx, rb *bolt.Bucket) txReaders {
+	return txReaders{nodes: newBucketReader(rb.Bucket(bucketNodes)), blobs: newBucketReader(tx.Bucket(bucketBlobs))}
+}
+
 func putJSON(b *bolt.Bucket, key []byte, v any) error {
 	raw, err := json.Marshal(v)
 	if err != nil {

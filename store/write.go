@@ -86,7 +86,7 @@ func (st staged) check(opt WriteOptions) error {
 func (r *localRepo) commitOne(f fileWrite) (Node, error) {
 	files := []fileWrite{f}
 	r.commit(files, func(tx *bolt.Tx, rb *bolt.Bucket) ([]string, error) {
-		gone, err := r.putNode(tx, rb, newBucketReader(rb.Bucket(bucketNodes)), &files[0])
+		gone, err := r.putNode(tx, rb, newTxReaders(tx, rb), &files[0])
 		if gone == "" {
 			return nil, err
 		}
@@ -99,17 +99,17 @@ func (r *localRepo) commitOne(f fileWrite) (Node, error) {
 // counts, change log and package registration. It refuses (ErrExists)
 // before changing anything, so that a batch can go on with its other files.
 // gone is content whose last reference went, for the commit to remove.
-// nodes reads rb's nodes bucket (a transaction's files share it).
-func (r *localRepo) putNode(tx *bolt.Tx, rb *bolt.Bucket, nodes bucketReader, f *fileWrite) (gone string, err error) {
+// rd reads rb's nodes and the blobs (a transaction's files share them).
+func (r *localRepo) putNode(tx *bolt.Tx, rb *bolt.Bucket, rd txReaders, f *fileWrite) (gone string, err error) {
 	p, st, opt, t := f.path, f.st, f.opt, now()
 	node := Node{Path: p, Size: st.size, SHA256: st.sha256, MD5: st.md5, CreatedBy: opt.By, CreatedAt: t,
 		ModifiedBy: opt.By, ModifiedAt: t, Metadata: opt.Metadata}
 	_, node.Name = parentAndName(p)
-	old, exists, err := nodeAt(nodes, p)
+	old, exists, err := nodeAt(rd.nodes, p)
 	if err != nil {
 		return "", err
 	}
-	if err := checkNoFileFolderClash(nodes, p, exists); err != nil {
+	if err := checkNoFileFolderClash(rd.nodes, p, exists); err != nil {
 		return "", err
 	}
 	kind := NodeCreated
@@ -121,7 +121,7 @@ func (r *localRepo) putNode(tx *bolt.Tx, rb *bolt.Bucket, nodes bucketReader, f 
 		kind = NodeUpdated
 		node.CreatedBy, node.CreatedAt = old.CreatedBy, old.CreatedAt
 	}
-	if err := ref(tx, st); err != nil {
+	if err := ref(tx, rd, st); err != nil {
 		return "", err
 	}
 	if exists {
