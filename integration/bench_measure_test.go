@@ -3,6 +3,7 @@ package integration
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
 	"runtime/trace"
@@ -15,7 +16,8 @@ import (
 )
 
 // What the replication benchmarks measure besides time: the agents' CPU,
-// and, with FERRY_BENCH_PROFILE, profiles of the benchmark's process.
+// and, with FERRY_BENCH_PROFILE, profiles of the benchmark's process or,
+// with FERRY_BENCH_PERF, perf(1) recordings of the whole machine.
 
 // profiles numbers the profiles a run writes.
 var profiles atomic.Int64
@@ -28,6 +30,9 @@ var profiles atomic.Int64
 // sched) <file>.trace.
 func cpuProfile(b *testing.B, name string) (stop func()) {
 	b.Helper()
+	if dir := os.Getenv("FERRY_BENCH_PERF"); dir != "" {
+		return perfRecord(b, dir, name)
+	}
 	dir := os.Getenv("FERRY_BENCH_PROFILE")
 	if dir == "" {
 		return func() {}
@@ -111,4 +116,37 @@ func selfCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// perfRecord records every process of the machine, kernel included, with
+// perf(1) into dir/<name>-<n>.perf.data until the returned function is
+// called: the agents' processes as they run, which cpuProfile cannot see.
+//
+//	FERRY_BENCH_PERF=/tmp/perf go test -run '^$' -bench BenchmarkReplication10kFiles -benchtime 1x ./integration/
+//	perf report -i /tmp/perf/10k-1.perf.data --comm ferry --sort sym
+func perfRecord(b *testing.B, dir, name string) (stop func()) {
+	b.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	out := filepath.Join(dir, fmt.Sprintf("%s-%d.perf.data", name, profiles.Add(1)))
+	event := []string{"-e", "cpu-clock", "-F", "1999"}
+	if e := os.Getenv("FERRY_BENCH_PERF_EVENT"); e != "" { // page-faults: each fault, with its stack
+		event = []string{"-e", e, "-c", "1"}
+	}
+	cmd := exec.Command("perf", append(append([]string{"record"}, event...), "-a", "-g", "-o", out)...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatalf("perf: %v", err)
+	}
+	eventually(b, 10*time.Second, "perf writes its header", func() error { // its events are open by then
+		if st, err := os.Stat(out); err != nil || st.Size() == 0 {
+			return fmt.Errorf("no %s yet", out)
+		}
+		return nil
+	})
+	return func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	}
 }

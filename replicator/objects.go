@@ -31,7 +31,10 @@ type localDB struct {
 }
 
 func openLocalDB(dir string) (*localDB, error) {
-	db, err := bolt.Open(filepath.Join(dir, "objects.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	// The map is reserved as the store reserves its own (store/DESIGN.md):
+	// a database that grows through a run is not remapped at each doubling.
+	db, err := bolt.Open(filepath.Join(dir, "objects.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second,
+		NoFreelistSync: true, FreelistType: bolt.FreelistMapType, InitialMmapSize: 1 << 30})
 	if err != nil {
 		return nil, fmt.Errorf("open the replicator's local database: %w", err)
 	}

@@ -152,7 +152,9 @@ func sameMetadata(a, b map[string]string) bool { return len(a) == len(b) && maps
 // Batch writes a batch of small files in one store transaction. The body is
 // read whole first, so a batch cut short commits nothing.
 func (rc *Receiver) Batch(ctx context.Context, project, repoName, by string, body io.Reader) (ItemsResponse, error) {
-	heads, bodies, err := readFrames(body)
+	var arena frameArena
+	defer arena.release() // the store has what it keeps once WriteBatch returns
+	heads, bodies, err := readFrames(body, &arena)
 	if err != nil {
 		return ItemsResponse{}, fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}

@@ -17,7 +17,7 @@ func TestFramesRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	heads, bodies, err := readFrames(&buf)
+	heads, bodies, err := readFrames(&buf, &frameArena{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestFramesRoundTrip(t *testing.T) {
 func TestBatchBodyReadsAsTheFramesEachTime(t *testing.T) {
 	var want bytes.Buffer
 	var body batchBody
-	for i := range 300 { // past the receiver's first 64 KiB chunk
+	for i := range 2000 { // past the receiver's first 1 MiB chunk
 		h := FrameHeader{Path: fmt.Sprintf("/f%03d", i), Size: 700}
 		content := bytes.Repeat([]byte{byte(i)}, 700)
 		if err := writeFrame(&want, h, content); err != nil {
@@ -53,8 +53,8 @@ func TestBatchBodyReadsAsTheFramesEachTime(t *testing.T) {
 			t.Fatalf("attempt %d: %d bytes read (%v), want the %d bytes of the frames", attempt, len(got), err, want.Len())
 		}
 	}
-	heads, bodies, err := readFrames(body.reader())
-	if err != nil || len(heads) != 300 {
+	heads, bodies, err := readFrames(body.reader(), &frameArena{})
+	if err != nil || len(heads) != 2000 {
 		t.Fatalf("%d frames, %v", len(heads), err)
 	}
 	_ = append(bodies[0], 0xff)
@@ -74,7 +74,7 @@ func TestFramesRefuseWhatTheyCannotTrust(t *testing.T) {
 		"header too long": strings.Repeat("x", maxFrameHeader+10),
 		"no newline":      `{"path":"/a","size":0}`,
 	} {
-		if _, _, err := readFrames(strings.NewReader(body)); err == nil {
+		if _, _, err := readFrames(strings.NewReader(body), &frameArena{}); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
@@ -87,7 +87,7 @@ func FuzzReadFrames(f *testing.F) {
 	f.Add([]byte(`{"path":"/a","size":1}` + "\n"))
 	f.Add([]byte("\n\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		heads, bodies, err := readFrames(bytes.NewReader(b))
+		heads, bodies, err := readFrames(bytes.NewReader(b), &frameArena{})
 		if err != nil {
 			return
 		}
@@ -102,4 +102,39 @@ func FuzzReadFrames(f *testing.F) {
 			t.Fatalf("%d content bytes from %d input bytes", total, len(b))
 		}
 	})
+}
+
+// Chunks released by one batch are reused by the next without touching a
+// batch still held: the receiver holds one batch's contents while another
+// arrives.
+func TestReleasedChunksDoNotReachAHeldBatch(t *testing.T) {
+	batch := func(fill byte) io.Reader {
+		var body batchBody
+		for i := range 300 {
+			if err := body.add(FrameHeader{Path: fmt.Sprintf("/f%03d", i), Size: 4096}, bytes.Repeat([]byte{fill}, 4096)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return body.reader()
+	}
+	var first, held frameArena
+	if _, _, err := readFrames(batch(1), &first); err != nil {
+		t.Fatal(err)
+	}
+	_, bodies, err := readFrames(batch(2), &held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.release()
+	var third frameArena
+	if _, _, err := readFrames(batch(3), &third); err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range bodies {
+		if !bytes.Equal(b, bytes.Repeat([]byte{2}, 4096)) {
+			t.Fatalf("content %d of the held batch changed", i)
+		}
+	}
+	held.release()
+	third.release()
 }

@@ -137,6 +137,10 @@ func Open(dir string, log *slog.Logger, opts ...Option) (*Local, error) {
 	return s, nil
 }
 
+// mmapReserve is the address space meta.db is mapped with when smaller:
+// what a million files take, with room.
+const mmapReserve = 1 << 30
+
 // openDB makes the store's directories and opens its metadata database.
 func openDB(dir string) (*bolt.DB, error) {
 	for _, d := range []string{dir, filepath.Join(dir, "blobs", "sha256"), filepath.Join(dir, "tmp"), filepath.Join(dir, "uploads"), filepath.Join(dir, "sessions")} {
@@ -147,9 +151,13 @@ func openDB(dir string) (*bolt.DB, error) {
 	// The freelist is kept as a map, which large stores allocate from faster
 	// (as etcd runs bbolt), and written with every commit: rebuilding it at
 	// Open (etcd's NoFreelistSync) reads and maps the whole database, 1 GB
-	// resident at a million files (DESIGN.md).
+	// resident at a million files (DESIGN.md). The map is reserved at 1 GiB
+	// of address space from the start, as etcd reserves 10: a growing
+	// database is otherwise remapped at every doubling, which waits for every
+	// reader and copies the writing transaction's records out of the old map
+	// (DESIGN.md, "Why the map is reserved").
 	db, err := bolt.Open(filepath.Join(dir, "meta.db"), 0o640, &bolt.Options{Timeout: 5 * time.Second,
-		NoFreelistSync: false, FreelistType: bolt.FreelistMapType})
+		NoFreelistSync: false, FreelistType: bolt.FreelistMapType, InitialMmapSize: mmapReserve})
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", filepath.Join(dir, "meta.db"), err)
 	}

@@ -342,11 +342,8 @@ func (sr *segmentReads) read(sg *segments, into [][]byte) error {
 	return nil
 }
 
-// packBuffers hold a batch's contents on their way to a segment: reused,
-// because fresh memory is expensive on the machines measured (see
-// docs/performance.md); one larger than maxBatchPack is not kept.
-var packBuffers = sync.Pool{New: func() any { return new([]byte) }}
-
+// maxBatchPack is the most bytes one read or copy of neighbouring
+// contents of a segment moves at a time.
 const maxBatchPack = 16 << 20
 
 // pack appends the batch's staged small contents that the store does not
@@ -382,25 +379,15 @@ func (s *Local) pack(ctx context.Context, ws []fileWrite) uint32 {
 	if total == 0 {
 		return 0
 	}
-	bufp := packBuffers.Get().(*[]byte)
-	defer func() {
-		if cap(*bufp) <= maxBatchPack {
-			packBuffers.Put(bufp)
-		}
-	}()
-	buf := (*bufp)[:0]
-	if cap(buf) < total { // grown once to the batch's size, not by doubling
-		buf = make([]byte, 0, total)
-	}
+	bufs, n := make([][]byte, 0, len(idx)), int64(0)
 	for j, i := range idx {
-		if f := &ws[i]; held[j] == "" && at[f.st.sha256] == int64(len(buf)) {
-			buf = append(buf, f.st.inline...)
+		if f := &ws[i]; held[j] == "" && at[f.st.sha256] == n {
+			bufs, n = append(bufs, f.st.inline), n+int64(len(f.st.inline))
 		}
 	}
-	*bufp = buf
-	seg, off, file, err := s.segs.reserve(int64(len(buf)))
+	seg, off, file, err := s.segs.reserve(n)
 	if err == nil {
-		if _, err = file.WriteAt(buf, off); err == nil {
+		if err = writeAtv(file, bufs, off); err == nil {
 			err = file.Sync()
 		}
 	}
