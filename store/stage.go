@@ -90,7 +90,11 @@ func (s *Local) stageFile(ctx context.Context, content io.Reader, opt WriteOptio
 	}
 	buf := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(buf)
-	n, err := io.CopyBuffer(io.MultiWriter(&writeBehind{f: f}, sh, md5w), ctxReader{ctx, content}, *buf)
+	cw := newContentWriter(f, 0)
+	n, err := io.CopyBuffer(io.MultiWriter(cw, sh, md5w), ctxReader{ctx, content}, *buf)
+	if ferr := cw.finish(); err == nil {
+		err = ferr
+	}
 	if err != nil {
 		return staged{}, diskError(err)
 	}

@@ -48,6 +48,20 @@ func (p *parallelHash) stop() {
 	<-p.done
 }
 
+// contentWriter is where a content being staged is written (newContentWriter):
+// finish writes what it still holds, and must be called once the copy is
+// over, also after an error.
+type contentWriter interface {
+	Write(p []byte) (int, error)
+	finish() error
+}
+
+func newWriteBehind(f *os.File, off int64) *writeBehind {
+	return &writeBehind{f: f, off: off, flushed: off}
+}
+
+func (w *writeBehind) finish() error { return nil }
+
 // writeBehind starts the kernel's writeback of each few MiB as soon as they
 // are written, so that disk I/O overlaps with receiving and hashing and the
 // final fsync has little left to wait for.

@@ -258,12 +258,12 @@ func (u *Upload) write(ctx context.Context, start int64, r io.Reader) (n int64, 
 	}
 	sh := newParallelHash(u.sha)
 	mh, stopMD5 := u.md5Sink()
-	w := &hashedWriter{f: &writeBehind{f: f, off: start, flushed: start}, h: io.MultiWriter(sh, mh)}
+	w := &hashedWriter{f: newContentWriter(f, start), h: io.MultiWriter(sh, mh)}
 	buf := copyBuffers.Get().(*[]byte)
 	_, err = io.CopyBuffer(w, io.LimitReader(ctxReader{ctx, r}, u.size-start), *buf)
 	copyBuffers.Put(buf)
-	var serr error
-	if w.n > 0 {
+	serr := w.f.finish() // what the writer holds is in the file, or the file is unknown
+	if w.n > 0 && serr == nil {
 		serr = f.Sync() // while the hashers take in the last bytes
 	}
 	sh.stop() // the hashes now hold every byte handed to them
@@ -287,7 +287,7 @@ func (u *Upload) write(ctx context.Context, start int64, r io.Reader) (n int64, 
 // hashedWriter writes to the file, then hands what the file took to the
 // hashes, so that both always hold the same bytes.
 type hashedWriter struct {
-	f *writeBehind
+	f contentWriter
 	h io.Writer
 	n int64
 }
