@@ -34,7 +34,7 @@ func openLocalDB(dir string) (*localDB, error) {
 	// The map is reserved as the store reserves its own (store/DESIGN.md):
 	// a database that grows through a run is not remapped at each doubling.
 	db, err := bolt.Open(filepath.Join(dir, "objects.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second,
-		NoFreelistSync: true, FreelistType: bolt.FreelistMapType, InitialMmapSize: 1 << 30})
+		NoFreelistSync: true, FreelistType: bolt.FreelistMapType, InitialMmapSize: store.MmapReserve()})
 	if err != nil {
 		return nil, fmt.Errorf("open the replicator's local database: %w", err)
 	}

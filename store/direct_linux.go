@@ -1,7 +1,6 @@
 package store
 
 import (
-	"errors"
 	"os"
 	"sync"
 	"syscall"
@@ -16,16 +15,18 @@ const directBuf = 4 << 20
 
 var directBuffers = sync.Pool{New: func() any {
 	b := make([]byte, directBuf+directAlign)
-	skip := (directAlign - int(alignOf(b))) % directAlign
+	skip := (directAlign - int(alignOf(b)%directAlign)) % directAlign
 	b = b[skip : skip+directBuf]
 	return &b
 }}
 
-// newContentWriter writes a content being staged from off: past the page
-// cache (O_DIRECT) when the file system takes it and off is aligned, else
-// through it with writeBehind.
-func newContentWriter(f *os.File, off int64) contentWriter {
-	if off%directAlign != 0 {
+// newContentWriter writes a content of size bytes (-1: not known) being
+// staged from off: past the page cache (O_DIRECT) unless it is known to be
+// shorter than one buffer, off is not aligned or the file system refuses;
+// else through the page cache with writeBehind. A smaller content is not
+// worth a 4 MiB buffer and a second open.
+func newContentWriter(f *os.File, off, size int64) contentWriter {
+	if off%directAlign != 0 || (size >= 0 && size < directBuf) {
 		return newWriteBehind(f, off)
 	}
 	d, err := os.OpenFile(f.Name(), os.O_WRONLY|syscall.O_DIRECT, 0)
@@ -72,7 +73,7 @@ func (w *directWriter) Write(p []byte) (int, error) {
 func (w *directWriter) writeBlocks(n int) error {
 	b := (*w.buf)[:n]
 	_, err := w.d.WriteAt(b, w.off)
-	if errors.Is(err, syscall.EINVAL) { // the file system refuses this alignment: through the page cache
+	if err != nil { // a file system refusing this alignment, or direct writes: through the page cache; a failing disk fails that too
 		_, err = w.f.WriteAt(b, w.off)
 	}
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"sync"
 	"time"
 
@@ -137,9 +139,16 @@ func Open(dir string, log *slog.Logger, opts ...Option) (*Local, error) {
 	return s, nil
 }
 
-// mmapReserve is the address space meta.db is mapped with when smaller:
-// what a million files take, with room.
-const mmapReserve = 1 << 30
+// MmapReserve is the address space meta.db (and the replicator's
+// objects.db) is mapped with when smaller: what a million files take, with
+// room. None where address space is short (32-bit) or where bbolt grows
+// the file to its map (Windows).
+func MmapReserve() int {
+	if strconv.IntSize < 64 || runtime.GOOS == "windows" {
+		return 0
+	}
+	return 1 << 30
+}
 
 // openDB makes the store's directories and opens its metadata database.
 func openDB(dir string) (*bolt.DB, error) {
@@ -157,7 +166,7 @@ func openDB(dir string) (*bolt.DB, error) {
 	// reader and copies the writing transaction's records out of the old map
 	// (DESIGN.md, "Why the map is reserved").
 	db, err := bolt.Open(filepath.Join(dir, "meta.db"), 0o640, &bolt.Options{Timeout: 5 * time.Second,
-		NoFreelistSync: false, FreelistType: bolt.FreelistMapType, InitialMmapSize: mmapReserve})
+		NoFreelistSync: false, FreelistType: bolt.FreelistMapType, InitialMmapSize: MmapReserve()})
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", filepath.Join(dir, "meta.db"), err)
 	}

@@ -90,7 +90,11 @@ func (s *Local) stageFile(ctx context.Context, content io.Reader, opt WriteOptio
 	}
 	buf := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(buf)
-	cw := newContentWriter(f, 0)
+	size := int64(-1)
+	if opt.Size > 0 {
+		size = opt.Size
+	}
+	cw := newContentWriter(f, 0, size)
 	n, err := io.CopyBuffer(io.MultiWriter(cw, sh, md5w), ctxReader{ctx, content}, *buf)
 	if ferr := cw.finish(); err == nil {
 		err = ferr

@@ -267,6 +267,8 @@ type Bulk interface {
 	// verified (SHA256/Size in its options) and committed like Write would; a
 	// file that fails (checksum, clash, NoOverwrite on an existing path, invalid
 	// path or metadata) gets its own error and does not stop the others.
+	// The store keeps no reference to a file's Content once it has returned:
+	// the caller may reuse the memory (the receiver's pooled chunks do).
 	WriteBatch(ctx context.Context, files []BatchFile) ([]BatchResult, error)
 	// Link makes path hold content this store already has, found by sha256,
 	// without it being sent again; ErrNotFound when there is no such content.

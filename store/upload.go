@@ -258,7 +258,7 @@ func (u *Upload) write(ctx context.Context, start int64, r io.Reader) (n int64, 
 	}
 	sh := newParallelHash(u.sha)
 	mh, stopMD5 := u.md5Sink()
-	w := &hashedWriter{f: newContentWriter(f, start), h: io.MultiWriter(sh, mh)}
+	w := &hashedWriter{f: newContentWriter(f, start, u.size-start), h: io.MultiWriter(sh, mh)}
 	buf := copyBuffers.Get().(*[]byte)
 	_, err = io.CopyBuffer(w, io.LimitReader(ctxReader{ctx, r}, u.size-start), *buf)
 	copyBuffers.Put(buf)

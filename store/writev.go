@@ -9,7 +9,8 @@ func dropEmpty(bufs [][]byte) [][]byte {
 }
 
 // advance drops the first n bytes of bufs: the buffers wholly written, and
-// the written part of the one a short write stopped in.
+// the written part of the one a short write stopped in (changing bufs'
+// element in place: the caller's slice, not the contents).
 func advance(bufs [][]byte, n int) [][]byte {
 	for n > 0 && len(bufs) > 0 {
 		if n < len(bufs[0]) {
