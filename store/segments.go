@@ -366,24 +366,18 @@ func (s *Local) pack(ctx context.Context, ws []fileWrite) uint32 {
 		return 0
 	}
 	s.keepHeld(held)
-	at := map[string]int64{} // offset in buf of each content, written once
-	var total int
+	at := map[string]int64{} // offset in the write of each content, written once
+	bufs, n := make([][]byte, 0, len(idx)), int64(0)
 	for j, i := range idx {
 		if f := &ws[i]; held[j] == "" {
 			if _, ok := at[f.st.sha256]; !ok {
-				at[f.st.sha256] = int64(total)
-				total += len(f.st.inline)
+				at[f.st.sha256] = n
+				bufs, n = append(bufs, f.st.inline), n+int64(len(f.st.inline))
 			}
 		}
 	}
-	if total == 0 {
+	if n == 0 {
 		return 0
-	}
-	bufs, n := make([][]byte, 0, len(idx)), int64(0)
-	for j, i := range idx {
-		if f := &ws[i]; held[j] == "" && at[f.st.sha256] == n {
-			bufs, n = append(bufs, f.st.inline), n+int64(len(f.st.inline))
-		}
 	}
 	seg, off, file, err := s.segs.reserve(n)
 	if err == nil {
